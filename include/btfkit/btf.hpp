@@ -1,0 +1,614 @@
+// A view over a raw BTF blob (base or split): header, strings, and every type kind decoded on access.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string_view>
+#include <vector>
+
+#include "bytes.hpp"
+#include "error.hpp"
+
+namespace btfkit {
+
+enum class kind : std::uint8_t {
+    unknown = 0, int_ = 1, ptr = 2, array = 3, struct_ = 4, union_ = 5, enum_ = 6, fwd = 7, typedef_ = 8,
+    volatile_ = 9, const_ = 10, restrict_ = 11, func = 12, func_proto = 13, var = 14, datasec = 15,
+    float_ = 16, decl_tag = 17, type_tag = 18, enum64 = 19,
+};
+inline constexpr std::uint8_t kind_max = 19;
+
+// bpftool's spelling of each kind.
+[[nodiscard]] constexpr std::string_view kind_name(kind k) noexcept {
+    constexpr std::string_view names[] = {"UNKNOWN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM",
+                                          "FWD", "TYPEDEF", "VOLATILE", "CONST", "RESTRICT", "FUNC",
+                                          "FUNC_PROTO", "VAR", "DATASEC", "FLOAT", "DECL_TAG", "TYPE_TAG",
+                                          "ENUM64"};
+    const auto i = static_cast<std::size_t>(k);
+    return i < std::size(names) ? names[i] : "UNKNOWN";
+}
+
+// The libbpf/kernel spelling ("struct", "typedef", ...), as used in CO-RE log lines.
+[[nodiscard]] constexpr std::string_view kind_str(kind k) noexcept {
+    constexpr std::string_view names[] = {"void", "int", "ptr", "array", "struct", "union", "enum", "fwd",
+                                          "typedef", "volatile", "const", "restrict", "func", "func_proto",
+                                          "var", "datasec", "float", "decl_tag", "type_tag", "enum64"};
+    const auto i = static_cast<std::size_t>(k);
+    return i < std::size(names) ? names[i] : "unknown";
+}
+
+inline constexpr std::uint16_t btf_magic = 0xeB9F;
+inline constexpr std::uint32_t btf_header_size = 24;
+inline constexpr std::uint32_t btf_type_header_size = 12;
+inline constexpr std::uint32_t max_resolve_depth = 32;  // libbpf's bound for size / modifier resolution
+
+// INT encoding bits
+inline constexpr std::uint8_t int_signed = 1, int_char = 2, int_bool = 4;
+
+// Size in bytes of a type record of kind `k` with `vlen` entries, 0 for an unknown kind.
+[[nodiscard]] constexpr std::uint64_t type_record_size(kind k, std::uint32_t vlen) noexcept {
+    switch (k) {
+    case kind::int_: case kind::var: case kind::decl_tag: return btf_type_header_size + 4;
+    case kind::ptr: case kind::fwd: case kind::typedef_: case kind::volatile_: case kind::const_:
+    case kind::restrict_: case kind::func: case kind::float_: case kind::type_tag:
+        return btf_type_header_size;
+    case kind::array: return btf_type_header_size + 12;
+    case kind::struct_: case kind::union_: case kind::datasec: case kind::enum64:
+        return btf_type_header_size + 12ull * vlen;
+    case kind::enum_: case kind::func_proto: return btf_type_header_size + 8ull * vlen;
+    case kind::unknown: return 0;
+    }
+    return 0;
+}
+
+class btf;
+
+// One member of a STRUCT or UNION.
+struct member {
+    std::uint32_t name_off = 0;
+    std::uint32_t type = 0;
+    std::uint32_t bit_offset = 0;     // offset in bits from the start of the composite
+    std::uint32_t bitfield_size = 0;  // 0 unless the composite has kflag and this is a bitfield
+    std::uint32_t raw_offset = 0;     // the member's offset word as stored
+};
+struct param {
+    std::uint32_t name_off = 0;
+    std::uint32_t type = 0;
+};
+// One enumerator of an ENUM or ENUM64; `value` holds the raw bits (sign-extended for signed ENUM).
+struct enumerator {
+    std::uint32_t name_off = 0;
+    std::uint64_t value = 0;
+    std::uint32_t lo32 = 0, hi32 = 0;  // as stored (ENUM: lo32 only)
+};
+struct datasec_var {
+    std::uint32_t type = 0;
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+};
+struct array_info {
+    std::uint32_t type = 0;
+    std::uint32_t index_type = 0;
+    std::uint32_t nelems = 0;
+};
+
+namespace detail {
+// Decodes the i-th trailing record of a type; one specialisation per record shape.
+template <class R> struct record_decoder;
+}  // namespace detail
+
+// A lazy, borrowed range over a type's trailing records (members, params, enumerators, vars).
+template <class R>
+class record_range {
+public:
+    class iterator {
+    public:
+        using value_type = R;
+        using difference_type = std::ptrdiff_t;
+        constexpr iterator() noexcept = default;
+        constexpr iterator(const record_range* r, std::uint32_t i) noexcept : r_(r), i_(i) {}
+        constexpr R operator*() const noexcept { return r_->at(i_); }
+        constexpr iterator& operator++() noexcept { ++i_; return *this; }
+        constexpr iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
+        constexpr bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+        constexpr std::uint32_t index() const noexcept { return i_; }
+    private:
+        const record_range* r_ = nullptr;
+        std::uint32_t i_ = 0;
+    };
+
+    constexpr record_range() noexcept = default;
+    constexpr record_range(byte_reader data, std::size_t first, std::uint32_t count, bool kflag, bool is_signed = false) noexcept
+        : data_(data), first_(first), count_(count), kflag_(kflag), signed_(is_signed) {}
+
+    constexpr iterator begin() const noexcept { return {this, 0}; }
+    constexpr iterator end() const noexcept { return {this, count_}; }
+    constexpr std::uint32_t size() const noexcept { return count_; }
+    constexpr bool empty() const noexcept { return count_ == 0; }
+    // Unchecked: i < size().
+    constexpr R at(std::uint32_t i) const noexcept { return detail::record_decoder<R>::decode(*this, i); }
+    constexpr R operator[](std::uint32_t i) const noexcept { return at(i); }
+
+    byte_reader data_{};
+    std::size_t first_ = 0;
+    std::uint32_t count_ = 0;
+    bool kflag_ = false;
+    bool signed_ = false;
+};
+
+namespace detail {
+template <> struct record_decoder<member> {
+    static constexpr member decode(const record_range<member>& r, std::uint32_t i) noexcept {
+        const std::size_t o = r.first_ + 12u * i;
+        member m{r.data_.u32(o), r.data_.u32(o + 4), 0, 0, r.data_.u32(o + 8)};
+        if (r.kflag_) {
+            m.bit_offset = m.raw_offset & 0xffffffu;
+            m.bitfield_size = m.raw_offset >> 24;
+        } else {
+            m.bit_offset = m.raw_offset;
+        }
+        return m;
+    }
+};
+template <> struct record_decoder<param> {
+    static constexpr param decode(const record_range<param>& r, std::uint32_t i) noexcept {
+        const std::size_t o = r.first_ + 8u * i;
+        return {r.data_.u32(o), r.data_.u32(o + 4)};
+    }
+};
+template <> struct record_decoder<datasec_var> {
+    static constexpr datasec_var decode(const record_range<datasec_var>& r, std::uint32_t i) noexcept {
+        const std::size_t o = r.first_ + 12u * i;
+        return {r.data_.u32(o), r.data_.u32(o + 4), r.data_.u32(o + 8)};
+    }
+};
+}  // namespace detail
+
+// Enumerators of ENUM (8-byte records) and ENUM64 (12-byte records) through one range type.
+struct enumerator_range : record_range<enumerator> {
+    using record_range<enumerator>::record_range;
+};
+namespace detail {
+template <> struct record_decoder<enumerator> {
+    // kflag_ is reused: true for ENUM64 records
+    static constexpr enumerator decode(const record_range<enumerator>& r, std::uint32_t i) noexcept {
+        if (r.kflag_) {
+            const std::size_t o = r.first_ + 12u * i;
+            const std::uint32_t lo = r.data_.u32(o + 4), hi = r.data_.u32(o + 8);
+            return {r.data_.u32(o), (static_cast<std::uint64_t>(hi) << 32) | lo, lo, hi};
+        }
+        const std::size_t o = r.first_ + 8u * i;
+        const std::uint32_t lo = r.data_.u32(o + 4);
+        const std::uint64_t v = r.signed_ ? static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(lo)))
+                                          : static_cast<std::uint64_t>(lo);
+        return {r.data_.u32(o), v, lo, 0};
+    }
+};
+}  // namespace detail
+
+// A decoded type: its id, kind, common header fields and its place in the blob.
+class type {
+public:
+    constexpr type() noexcept = default;
+
+    [[nodiscard]] constexpr std::uint32_t id() const noexcept { return id_; }
+    [[nodiscard]] constexpr btfkit::kind kind() const noexcept { return static_cast<btfkit::kind>((info_ >> 24) & 0x1f); }
+    [[nodiscard]] constexpr std::uint16_t vlen() const noexcept { return static_cast<std::uint16_t>(info_ & 0xffff); }
+    [[nodiscard]] constexpr bool kflag() const noexcept { return (info_ >> 31) != 0; }
+    [[nodiscard]] constexpr std::uint32_t info() const noexcept { return info_; }
+    [[nodiscard]] constexpr std::uint32_t name_off() const noexcept { return name_off_; }
+    // `size` for INT, ENUM, STRUCT, UNION, DATASEC, FLOAT, ENUM64; `type` for the reference kinds.
+    [[nodiscard]] constexpr std::uint32_t size() const noexcept { return size_or_type_; }
+    [[nodiscard]] constexpr std::uint32_t ref() const noexcept { return size_or_type_; }
+    [[nodiscard]] constexpr const btfkit::btf* owner() const noexcept { return btf_; }
+    [[nodiscard]] constexpr std::size_t offset() const noexcept { return off_; }  // of the record in the blob
+    [[nodiscard]] constexpr std::string_view name() const noexcept;
+
+    [[nodiscard]] constexpr bool is(btfkit::kind k) const noexcept { return kind() == k; }
+    [[nodiscard]] constexpr bool is_void() const noexcept { return id_ == 0 && btf_ != nullptr && info_ == 0; }
+    [[nodiscard]] constexpr bool is_composite() const noexcept { return is(kind::struct_) || is(kind::union_); }
+    [[nodiscard]] constexpr bool is_any_enum() const noexcept { return is(kind::enum_) || is(kind::enum64); }
+    [[nodiscard]] constexpr bool is_modifier() const noexcept {
+        return is(kind::volatile_) || is(kind::const_) || is(kind::restrict_) || is(kind::type_tag);
+    }
+
+    // INT
+    [[nodiscard]] constexpr std::uint32_t int_data() const noexcept { return extra_u32(0); }
+    [[nodiscard]] constexpr std::uint8_t int_encoding() const noexcept { return static_cast<std::uint8_t>((int_data() >> 24) & 0x0f); }
+    [[nodiscard]] constexpr std::uint8_t int_offset() const noexcept { return static_cast<std::uint8_t>((int_data() >> 16) & 0xff); }
+    [[nodiscard]] constexpr std::uint8_t int_bits() const noexcept { return static_cast<std::uint8_t>(int_data() & 0xff); }
+    // ARRAY
+    [[nodiscard]] constexpr array_info array() const noexcept { return {extra_u32(0), extra_u32(4), extra_u32(8)}; }
+    // STRUCT / UNION
+    [[nodiscard]] constexpr record_range<member> members() const noexcept {
+        return is_composite() ? record_range<member>{reader(), off_ + btf_type_header_size, vlen(), kflag()} : record_range<member>{};
+    }
+    // FUNC_PROTO
+    [[nodiscard]] constexpr record_range<param> params() const noexcept {
+        return is(kind::func_proto) ? record_range<param>{reader(), off_ + btf_type_header_size, vlen(), false} : record_range<param>{};
+    }
+    // ENUM / ENUM64 (kflag: signed)
+    [[nodiscard]] constexpr enumerator_range enumerators() const noexcept {
+        if (!is_any_enum()) return {};
+        return enumerator_range{reader(), off_ + btf_type_header_size, vlen(), is(kind::enum64), kflag()};
+    }
+    // DATASEC
+    [[nodiscard]] constexpr record_range<datasec_var> vars() const noexcept {
+        return is(kind::datasec) ? record_range<datasec_var>{reader(), off_ + btf_type_header_size, vlen(), false} : record_range<datasec_var>{};
+    }
+    // VAR: linkage; DECL_TAG: component_idx
+    [[nodiscard]] constexpr std::uint32_t var_linkage() const noexcept { return extra_u32(0); }
+    [[nodiscard]] constexpr std::int32_t decl_tag_component() const noexcept { return static_cast<std::int32_t>(extra_u32(0)); }
+    // FUNC: linkage lives in vlen
+    [[nodiscard]] constexpr std::uint16_t func_linkage() const noexcept { return vlen(); }
+
+    constexpr type(const btfkit::btf* b, std::uint32_t id, std::size_t off, std::uint32_t name_off, std::uint32_t info,
+                   std::uint32_t st) noexcept
+        : btf_(b), off_(off), id_(id), name_off_(name_off), info_(info), size_or_type_(st) {}
+
+private:
+    [[nodiscard]] constexpr byte_reader reader() const noexcept;
+    [[nodiscard]] constexpr std::uint32_t extra_u32(std::size_t at) const noexcept { return reader().u32(off_ + btf_type_header_size + at); }
+
+    const btfkit::btf* btf_ = nullptr;
+    std::size_t off_ = 0;
+    std::uint32_t id_ = 0;
+    std::uint32_t name_off_ = 0;
+    std::uint32_t info_ = 0;
+    std::uint32_t size_or_type_ = 0;
+};
+
+// A view per kind, for code that wants to say what it expects; all share `type`'s accessors.
+template <kind K>
+struct kind_view : type {
+    static constexpr btfkit::kind view_kind = K;
+    constexpr kind_view() noexcept = default;
+    constexpr explicit kind_view(const type& t) noexcept : type(t) {}
+};
+using int_type = kind_view<kind::int_>;
+using ptr_type = kind_view<kind::ptr>;
+using array_type = kind_view<kind::array>;
+using struct_type = kind_view<kind::struct_>;
+using union_type = kind_view<kind::union_>;
+using enum_type = kind_view<kind::enum_>;
+using fwd_type = kind_view<kind::fwd>;
+using typedef_type = kind_view<kind::typedef_>;
+using volatile_type = kind_view<kind::volatile_>;
+using const_type = kind_view<kind::const_>;
+using restrict_type = kind_view<kind::restrict_>;
+using func_type = kind_view<kind::func>;
+using func_proto_type = kind_view<kind::func_proto>;
+using var_type = kind_view<kind::var>;
+using datasec_type = kind_view<kind::datasec>;
+using float_type = kind_view<kind::float_>;
+using decl_tag_type = kind_view<kind::decl_tag>;
+using type_tag_type = kind_view<kind::type_tag>;
+using enum64_type = kind_view<kind::enum64>;
+
+struct btf_header {
+    std::uint16_t magic = 0;
+    std::uint8_t version = 0;
+    std::uint8_t flags = 0;
+    std::uint32_t hdr_len = 0, type_off = 0, type_len = 0, str_off = 0, str_len = 0;
+};
+
+// A parsed BTF blob. Types stay in the blob; only an exact-size id -> offset table is built.
+class btf {
+public:
+    constexpr btf() noexcept = default;
+
+    // Parses and validates `data`. For split BTF, `base` must outlive this object.
+    [[nodiscard]] static constexpr result<btf> parse(byte_span data, const btf* base = nullptr);
+
+    [[nodiscard]] constexpr const btf_header& header() const noexcept { return hdr_; }
+    [[nodiscard]] constexpr byte_order order() const noexcept { return data_.order(); }
+    [[nodiscard]] constexpr byte_span data() const noexcept { return data_.data(); }
+    [[nodiscard]] constexpr const btf* base() const noexcept { return base_; }
+    // Ids [0, type_count()) are valid; own types are [first_id(), type_count()).
+    [[nodiscard]] constexpr std::uint32_t type_count() const noexcept { return start_id_ + own_count(); }
+    [[nodiscard]] constexpr std::uint32_t first_id() const noexcept { return start_id_; }
+    [[nodiscard]] constexpr std::uint32_t own_count() const noexcept { return static_cast<std::uint32_t>(offsets_.size()); }
+    [[nodiscard]] constexpr std::uint32_t first_string() const noexcept { return start_str_; }
+    [[nodiscard]] constexpr std::uint32_t strings_size() const noexcept { return start_str_ + hdr_.str_len; }
+    [[nodiscard]] constexpr byte_span own_strings() const noexcept {
+        return data_.data().subspan(hdr_.hdr_len + hdr_.str_off, hdr_.str_len);
+    }
+
+    [[nodiscard]] constexpr bool valid_id(std::uint32_t id) const noexcept { return id < type_count(); }
+
+    // The type with this id; the id must be valid (see valid_id / type_at).
+    [[nodiscard]] constexpr type operator[](std::uint32_t id) const noexcept {
+        if (id < start_id_) {
+            return id == 0 ? type{this, 0, 0, 0, 0, 0} : (*base_)[id];
+        }
+        const std::size_t off = offsets_[id - start_id_];
+        return type{this, id, off, data_.u32(off), data_.u32(off + 4), data_.u32(off + 8)};
+    }
+    [[nodiscard]] constexpr result<type> type_at(std::uint32_t id) const noexcept {
+        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").got(id).limit(type_count());
+        return (*this)[id];
+    }
+
+    // The string at `off` (in this BTF's or its base's table); empty and false on a bad offset.
+    [[nodiscard]] constexpr bool string_at(std::uint32_t off, std::string_view& out) const noexcept {
+        if (off < start_str_) return base_->string_at(off, out);
+        return c_string_at(own_strings(), off - start_str_, out);
+    }
+    [[nodiscard]] constexpr std::string_view string(std::uint32_t off) const noexcept {
+        std::string_view s;
+        return string_at(off, s) ? s : std::string_view{};
+    }
+    [[nodiscard]] constexpr result<std::string_view> string_checked(std::uint32_t off) const noexcept {
+        std::string_view s;
+        if (!string_at(off, s)) return error(errc::bad_string, "string offset outside the string table").got(off).limit(strings_size());
+        return s;
+    }
+
+    // Follows CONST/VOLATILE/RESTRICT/TYPE_TAG and TYPEDEF to the first other type; bounded.
+    [[nodiscard]] constexpr result<type> skip_mods_and_typedefs(std::uint32_t id) const noexcept;
+    // Byte size of a type, following modifiers, typedefs and arrays (libbpf's btf__resolve_size).
+    [[nodiscard]] constexpr result<std::uint64_t> resolve_size(std::uint32_t id) const noexcept;
+
+    // Every type, in id order (own types only for split BTF unless `with_base`).
+    class type_iterator;
+    struct type_sentinel {};
+
+    // A range of all types with ids in [first, last).
+    class type_range {
+    public:
+        class iterator {
+        public:
+            using value_type = type;
+            using difference_type = std::ptrdiff_t;
+            constexpr iterator() noexcept = default;
+            constexpr iterator(const btf* b, std::uint32_t id) noexcept : b_(b), id_(id) {}
+            constexpr type operator*() const noexcept { return (*b_)[id_]; }
+            constexpr iterator& operator++() noexcept { ++id_; return *this; }
+            constexpr iterator operator++(int) noexcept { auto t = *this; ++id_; return t; }
+            constexpr bool operator==(const iterator& o) const noexcept { return id_ == o.id_; }
+        private:
+            const btf* b_ = nullptr;
+            std::uint32_t id_ = 0;
+        };
+        constexpr type_range() noexcept = default;
+        constexpr type_range(const btf* b, std::uint32_t first, std::uint32_t last) noexcept : b_(b), first_(first), last_(last) {}
+        constexpr iterator begin() const noexcept { return {b_, first_}; }
+        constexpr iterator end() const noexcept { return {b_, last_}; }
+        constexpr std::uint32_t size() const noexcept { return last_ - first_; }
+    private:
+        const btf* b_ = nullptr;
+        std::uint32_t first_ = 0, last_ = 0;
+    };
+    [[nodiscard]] constexpr type_range types() const noexcept { return {this, start_id_, type_count()}; }
+
+private:
+    friend class type;
+    byte_reader data_{};
+    btf_header hdr_{};
+    const btf* base_ = nullptr;
+    std::uint32_t start_id_ = 1;
+    std::uint32_t start_str_ = 0;
+    std::vector<std::uint32_t> offsets_{};  // own type id - start_id -> record offset in data_
+};
+
+constexpr byte_reader type::reader() const noexcept { return btf_->data_; }
+constexpr std::string_view type::name() const noexcept { return btf_ ? btf_->string(name_off_) : std::string_view{}; }
+
+namespace detail {
+
+// The checks one pass makes over a type record: fits, known kind, vlen consistent, strings and ids in range.
+struct type_checker {
+    byte_reader r;
+    std::uint32_t strings_end;  // valid string offsets are < strings_end
+    std::uint32_t id;
+    std::size_t off;
+
+    [[nodiscard]] constexpr error fail(errc c, const char* what) const noexcept {
+        return error(c, what).in_section("BTF types").at_offset(off).at_type(id);
+    }
+};
+
+}  // namespace detail
+
+constexpr result<btf> btf::parse(byte_span data, const btf* base) {
+    btf b;
+    if (data.size() < btf_header_size) {
+        return error(errc::truncated, "BTF header does not fit").got(data.size()).limit(btf_header_size);
+    }
+    byte_order order = byte_order::little;
+    const auto m_le = detail::load<std::uint16_t>(data.data(), byte_order::little);
+    if (m_le == btf_magic) {
+        order = byte_order::little;
+    } else if (detail::load<std::uint16_t>(data.data(), byte_order::big) == btf_magic) {
+        order = byte_order::big;
+    } else {
+        return error(errc::bad_magic, "not BTF: bad magic").at_offset(0).got(m_le).limit(btf_magic);
+    }
+    const byte_reader r{data, order};
+    btf_header& h = b.hdr_;
+    h.magic = btf_magic;
+    h.version = r.u8(2);
+    h.flags = r.u8(3);
+    h.hdr_len = r.u32(4);
+    if (h.version != 1) return error(errc::unsupported, "unsupported BTF version").at_offset(2).got(h.version).limit(1);
+    if (h.hdr_len < btf_header_size) return error(errc::bad_header, "BTF header length too small").at_offset(4).got(h.hdr_len).limit(btf_header_size);
+    if (h.hdr_len > data.size()) return error(errc::truncated, "BTF header length past the end of data").at_offset(4).got(h.hdr_len).limit(data.size());
+    // Bytes of a longer (newer) header must be zero, as the kernel requires.
+    for (std::size_t i = btf_header_size; i < h.hdr_len; ++i) {
+        if (data[i] != 0) return error(errc::unsupported, "unknown non-zero BTF header field").at_offset(i);
+    }
+    h.type_off = r.u32(8);
+    h.type_len = r.u32(12);
+    h.str_off = r.u32(16);
+    h.str_len = r.u32(20);
+    const std::uint64_t meta = data.size() - h.hdr_len;
+    if (std::uint64_t{h.str_off} + h.str_len > meta) {
+        return error(errc::truncated, "BTF string section past the end of data").at_offset(16).got(std::uint64_t{h.str_off} + h.str_len).limit(meta);
+    }
+    if (std::uint64_t{h.type_off} + h.type_len > meta) {
+        return error(errc::truncated, "BTF type section past the end of data").at_offset(8).got(std::uint64_t{h.type_off} + h.type_len).limit(meta);
+    }
+    if (std::uint64_t{h.type_off} + h.type_len > h.str_off) {
+        return error(errc::bad_header, "BTF type section overlaps the string section").at_offset(8).got(std::uint64_t{h.type_off} + h.type_len).limit(h.str_off);
+    }
+    if (h.type_off % 4 != 0) return error(errc::bad_header, "BTF type section not 4-byte aligned").at_offset(8).got(h.type_off);
+    if (h.type_len % 4 != 0) return error(errc::bad_header, "BTF type section length not a multiple of 4").at_offset(12).got(h.type_len);
+
+    // String section: ends with NUL (so every in-range offset is terminated); a base table starts with "".
+    const std::size_t str_start = h.hdr_len + h.str_off;
+    if (base == nullptr || h.str_len != 0) {
+        if (h.str_len == 0) return error(errc::bad_header, "BTF string section is empty").at_offset(20);
+        if (h.str_len - 1 > 0x7fffffffu) return error(errc::bad_header, "BTF string section too large").at_offset(20).got(h.str_len);
+        if (data[str_start + h.str_len - 1] != 0) {
+            return error(errc::bad_string, "BTF string section not NUL-terminated").in_section("BTF strings").at_offset(str_start + h.str_len - 1);
+        }
+        if (base == nullptr && data[str_start] != 0) {
+            return error(errc::bad_string, "BTF string section does not start with an empty string").in_section("BTF strings").at_offset(str_start);
+        }
+    }
+
+    b.data_ = r;
+    b.base_ = base;
+    if (base != nullptr) {
+        if (base->order() != order) return error(errc::bad_header, "split BTF and its base differ in byte order");
+        b.start_id_ = base->type_count();
+        b.start_str_ = base->strings_size();
+    }
+    const std::uint32_t strings_end = b.start_str_ + h.str_len;
+
+    // Pass 1: record offsets and check each record fits; count types for the exact-size table.
+    const std::size_t types_start = h.hdr_len + h.type_off;
+    const std::size_t types_end = types_start + h.type_len;
+    std::uint32_t count = 0;
+    for (std::size_t off = types_start; off < types_end; ++count) {
+        if (types_end - off < btf_type_header_size) {
+            return error(errc::truncated, "type record header does not fit").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count);
+        }
+        const std::uint32_t info = r.u32(off + 4);
+        const auto k = static_cast<kind>((info >> 24) & 0x1f);
+        if (static_cast<std::uint8_t>(k) == 0 || static_cast<std::uint8_t>(k) > kind_max) {
+            return error(errc::bad_kind, "unknown type kind").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count).got(static_cast<std::uint8_t>(k));
+        }
+        const std::uint64_t sz = type_record_size(k, info & 0xffff);
+        if (sz > types_end - off) {
+            return error(errc::truncated, "type record does not fit in the type section").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count).got(sz).limit(types_end - off);
+        }
+        off += sz;
+    }
+    if (std::uint64_t{b.start_id_} + count > 0x7fffffffu) return error(errc::bad_header, "too many types").got(count);
+    b.offsets_.reserve(count);
+
+    // Pass 2: fill the table and check names, referenced ids and kind-specific fields.
+    const std::uint32_t type_end_id = b.start_id_ + count;
+    std::size_t off = types_start;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        b.offsets_.push_back(static_cast<std::uint32_t>(off));
+        const std::uint32_t id = b.start_id_ + i;
+        const std::uint32_t name_off = r.u32(off);
+        const std::uint32_t info = r.u32(off + 4);
+        const std::uint32_t st = r.u32(off + 8);
+        const auto k = static_cast<kind>((info >> 24) & 0x1f);
+        const std::uint32_t vlen = info & 0xffff;
+        const detail::type_checker c{r, strings_end, id, off};
+        if (name_off >= strings_end) return c.fail(errc::bad_string, "type name offset outside the string table").got(name_off).limit(strings_end);
+        auto check_ref = [&](std::uint32_t ref, const char* what) -> error {
+            if (ref >= type_end_id) return c.fail(errc::bad_type_id, what).got(ref).limit(type_end_id);
+            return {};
+        };
+        const std::size_t rec = off + btf_type_header_size;
+        error e{};
+        switch (k) {
+        case kind::int_: {
+            const std::uint32_t d = r.u32(rec);
+            const std::uint32_t bits = d & 0xff, boff = (d >> 16) & 0xff;
+            if (bits > 128 || bits + boff > 128) e = c.fail(errc::bad_header, "INT bits/offset exceed 128").got(d);
+            break;
+        }
+        case kind::ptr: case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_:
+        case kind::func: case kind::var: case kind::type_tag: case kind::decl_tag:
+            e = check_ref(st, "refers to a type past the end");
+            break;
+        case kind::array: {
+            e = check_ref(r.u32(rec), "array element type past the end");
+            if (e.code == errc::ok) e = check_ref(r.u32(rec + 4), "array index type past the end");
+            break;
+        }
+        case kind::struct_: case kind::union_:
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                const std::size_t mo = rec + 12u * j;
+                if (r.u32(mo) >= strings_end) e = c.fail(errc::bad_string, "member name offset outside the string table").at_index("member", j).got(r.u32(mo)).limit(strings_end);
+                else if (r.u32(mo + 4) >= type_end_id) e = c.fail(errc::bad_type_id, "member refers to a type past the end").at_index("member", j).got(r.u32(mo + 4)).limit(type_end_id);
+            }
+            break;
+        case kind::enum_: case kind::enum64: {
+            const std::uint32_t step = k == kind::enum_ ? 8 : 12;
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                if (r.u32(rec + step * j) >= strings_end) e = c.fail(errc::bad_string, "enumerator name offset outside the string table").at_index("enumerator", j).got(r.u32(rec + step * j)).limit(strings_end);
+            }
+            break;
+        }
+        case kind::func_proto:
+            e = check_ref(st, "return type past the end");
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                const std::size_t po = rec + 8u * j;
+                if (r.u32(po) >= strings_end) e = c.fail(errc::bad_string, "parameter name offset outside the string table").at_index("param", j).got(r.u32(po)).limit(strings_end);
+                else if (r.u32(po + 4) >= type_end_id) e = c.fail(errc::bad_type_id, "parameter refers to a type past the end").at_index("param", j).got(r.u32(po + 4)).limit(type_end_id);
+            }
+            break;
+        case kind::datasec:
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                if (r.u32(rec + 12u * j) >= type_end_id) e = c.fail(errc::bad_type_id, "datasec variable refers to a type past the end").at_index("var", j).got(r.u32(rec + 12u * j)).limit(type_end_id);
+            }
+            break;
+        case kind::fwd: case kind::float_: case kind::unknown:
+            break;
+        }
+        if (e.code != errc::ok) return e;
+        off += static_cast<std::size_t>(type_record_size(k, vlen));
+    }
+    return b;
+}
+
+constexpr result<type> btf::skip_mods_and_typedefs(std::uint32_t id) const noexcept {
+    for (std::uint32_t depth = 0; depth <= max_resolve_depth; ++depth) {
+        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").got(id).limit(type_count());
+        const type t = (*this)[id];
+        if (!(t.is_modifier() || t.is(kind::typedef_))) return t;
+        id = t.ref();
+    }
+    return error(errc::type_loop, "modifier/typedef chain does not end").at_type(id).limit(max_resolve_depth);
+}
+
+constexpr result<std::uint64_t> btf::resolve_size(std::uint32_t id) const noexcept {
+    std::uint64_t nelems = 1;
+    const std::uint32_t start = id;
+    for (std::uint32_t depth = 0; depth < max_resolve_depth; ++depth) {
+        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").at_type(start).got(id).limit(type_count());
+        const type t = (*this)[id];
+        switch (t.kind()) {
+        case kind::int_: case kind::struct_: case kind::union_: case kind::enum_: case kind::enum64:
+        case kind::datasec: case kind::float_:
+            if (nelems != 0 && t.size() > 0xffffffffu / nelems) return error(errc::out_of_range, "type size overflows").at_type(start);
+            return nelems * t.size();
+        case kind::ptr:
+            return nelems * 8;  // BPF target pointer size
+        case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::var:
+        case kind::decl_tag: case kind::type_tag:
+            id = t.ref();
+            break;
+        case kind::array: {
+            const auto a = t.array();
+            if (nelems != 0 && a.nelems > 0xffffffffu / nelems) return error(errc::out_of_range, "array size overflows").at_type(start);
+            nelems *= a.nelems;
+            id = a.type;
+            break;
+        }
+        default:
+            return error(errc::bad_kind, "type has no size").at_type(id).got(static_cast<std::uint8_t>(t.kind()));
+        }
+    }
+    return error(errc::type_loop, "type size does not resolve within the depth bound").at_type(start).limit(max_resolve_depth);
+}
+
+}  // namespace btfkit
