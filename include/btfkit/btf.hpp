@@ -213,6 +213,12 @@ public:
         return is(kind::volatile_) || is(kind::const_) || is(kind::restrict_) || is(kind::type_tag);
     }
 
+    // The 4 bytes after the common header, whatever the kind (0 past the blob): libbpf reads INT
+    // encodings this way even for non-INT types, and CO-RE results depend on it.
+    [[nodiscard]] constexpr std::uint32_t raw_extra_word() const noexcept {
+        const byte_reader r = reader();
+        return r.fits(off_ + btf_type_header_size, 4) ? r.u32(off_ + btf_type_header_size) : 0;
+    }
     // INT
     [[nodiscard]] constexpr std::uint32_t int_data() const noexcept { return extra_u32(0); }
     [[nodiscard]] constexpr std::uint8_t int_encoding() const noexcept { return static_cast<std::uint8_t>((int_data() >> 24) & 0x0f); }
