@@ -289,6 +289,21 @@ constexpr result<btf_ext> btf_ext::parse(byte_span data, const btf& strings, con
     return x;
 }
 
+// The BTF inside a file: the file itself if it is raw BTF, else the `.BTF` section of an ELF file
+// (vmlinux image, kernel module, BPF object).
+[[nodiscard]] constexpr result<byte_span> find_btf(byte_span file) noexcept {
+    if (file.size() >= 2 && (detail::load<std::uint16_t>(file.data(), byte_order::little) == btf_magic ||
+                             detail::load<std::uint16_t>(file.data(), byte_order::big) == btf_magic)) {
+        return file;
+    }
+    if (!elf::is_elf(file)) return error(errc::bad_magic, "neither raw BTF nor ELF").at_offset(0);
+    auto e = elf::parse(file);
+    if (!e) return e.error();
+    auto s = e->find_section(".BTF");
+    if (!s) return error(errc::not_found, "ELF file has no .BTF section");
+    return e->section_data(*s);
+}
+
 // A BPF ELF object: the ELF view, its .BTF (owned table) and .BTF.ext.
 class bpf_object {
 public:

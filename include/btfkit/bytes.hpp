@@ -7,7 +7,11 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <memory>
+#include <new>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace btfkit {
 
@@ -120,5 +124,26 @@ private:
     out = rest.substr(0, end);
     return true;
 }
+
+// A growable byte buffer whose resize does not zero-fill (file contents overwrite it anyway).
+template <class T>
+struct default_init_allocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = default_init_allocator<U>;
+    };
+    default_init_allocator() noexcept = default;
+    template <class U>
+    default_init_allocator(const default_init_allocator<U>&) noexcept {}
+    template <class U>
+    void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... A>
+    void construct(U* p, A&&... a) {
+        ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+    }
+};
+using byte_buffer = std::vector<char, default_init_allocator<char>>;
 
 }  // namespace btfkit

@@ -12,12 +12,19 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
+#include <dirent.h>
+#include <fstream>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "bpf_object.hpp"
+#include "btf.hpp"
 #include "bytes.hpp"
+#include "candidates.hpp"
 #include "error.hpp"
 
 namespace btfkit {
@@ -159,5 +166,184 @@ inline int btf_get_info(int fd, btf_object_info& out) noexcept {
 }
 
 }  // namespace sys
+
+// Reads a whole file into `buf`, which is resized to the file's length. Capacity is kept between
+// calls and never zero-filled, so one buffer reused over thousands of module files stays cheap.
+inline status read_file_into(const std::string& path, byte_buffer& buf) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return error(errc::io, "cannot open file").got(static_cast<std::uint64_t>(errno));
+    struct stat st {};
+    std::size_t want = 1 << 16;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) want = static_cast<std::size_t>(st.st_size) + 1;
+    buf.resize(std::max(buf.capacity(), want));
+    std::size_t len = 0;
+    for (;;) {
+        if (len == buf.size()) buf.resize(buf.size() * 2);
+        const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int e = errno;
+            ::close(fd);
+            return error(errc::io, "cannot read file").got(static_cast<std::uint64_t>(e));
+        }
+        if (n == 0) break;
+        len += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    buf.resize(len);
+    return {};
+}
+
+// Module BTF of a file: raw BTF (sysfs, extracted) as is, or the .BTF section of a .ko.
+inline status read_btf_into(const std::string& path, byte_buffer& buf) {
+    BTFKIT_TRY(read_file_into(path, buf));
+    auto b = find_btf(byte_span(buf.data(), buf.size()));
+    if (!b) return b.error();
+    if (b->data() != buf.data()) {
+        const std::size_t off = static_cast<std::size_t>(b->data() - buf.data()), len = b->size();
+        std::memmove(buf.data(), buf.data() + off, len);
+        buf.resize(len);
+    }
+    return {};
+}
+
+// The names of the files in a directory, sorted (a stable order for module search).
+inline result<std::vector<std::string>> list_directory(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return error(errc::io, "cannot open directory").got(static_cast<std::uint64_t>(errno));
+    std::vector<std::string> names;
+    while (const dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        names.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// Kernel BTF objects by name, from bpf(): name -> BTF object id. Opens each object's fd briefly.
+inline result<std::vector<std::pair<std::string, std::uint32_t>>> kernel_btf_ids() {
+    std::vector<std::pair<std::string, std::uint32_t>> out;
+    std::uint32_t id = 0;
+    for (;;) {
+        std::uint32_t next = 0;
+        const int r = sys::btf_get_next_id(id, next);
+        if (r == -ENOENT) break;
+        if (r < 0) return error(errc::io, "BPF_BTF_GET_NEXT_ID failed").got(static_cast<std::uint64_t>(-r));
+        id = next;
+        const int fd = sys::btf_get_fd_by_id(id);
+        if (fd == -ENOENT) continue;  // unloaded meanwhile
+        if (fd < 0) return error(errc::io, "BPF_BTF_GET_FD_BY_ID failed").got(static_cast<std::uint64_t>(-fd));
+        sys::btf_object_info info;
+        const int ir = sys::btf_get_info(fd, info);
+        ::close(fd);
+        if (ir < 0) return error(errc::io, "BPF_OBJ_GET_INFO_BY_FD failed").got(static_cast<std::uint64_t>(-ir));
+        if (info.kernel_btf) out.emplace_back(info.name, id);
+    }
+    return out;
+}
+
+// Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
+class file_targets {
+public:
+    file_targets() = default;
+    file_targets(const file_targets&) = delete;
+    file_targets& operator=(const file_targets&) = delete;
+    ~file_targets() {
+        for (int fd : opened_fds_) ::close(fd);
+    }
+
+    // vmlinux BTF from a file (raw or ELF); `modules` are files (raw BTF or .ko), searched in order.
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> open(const std::string& vmlinux_path,
+                                                                    const std::vector<std::string>& module_paths,
+                                                                    bool kernel = false) {
+        auto t = std::unique_ptr<file_targets>(new file_targets());
+        auto f = mapped_file::open(vmlinux_path);
+        if (!f) return f.error().about(vmlinux_path);
+        t->vmlinux_file_ = std::move(*f);
+        auto raw = find_btf(t->vmlinux_file_.bytes());
+        if (!raw) return raw.error().about(vmlinux_path);
+        auto b = btf::parse(*raw);
+        if (!b) return b.error().about(vmlinux_path);
+        t->vmlinux_ = std::make_unique<btf>(std::move(*b));
+        t->set_ = std::make_unique<target_set>(*t->vmlinux_);
+        t->kernel_ = kernel;
+        for (const auto& p : module_paths) {
+            t->paths_.push_back(p);
+            t->set_->add_module(module_name_of(p));
+        }
+        file_targets* self = t.get();
+        t->set_->set_loader([self](std::uint32_t m, byte_buffer& buf) { return read_btf_into(self->paths_[m - 1], buf); });
+        if (kernel) {
+            t->set_->set_upper_resolver([self](std::uint32_t m, fd_encoding enc) { return self->kernel_upper(m, enc); });
+        }
+        return t;
+    }
+
+    // The running kernel: /sys/kernel/btf/vmlinux and every module file beside it, in load order
+    // (reverse /proc/modules, which matches the order of kernel BTF ids that libbpf walks).
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> running_kernel(const std::string& dir = "/sys/kernel/btf") {
+        auto names = list_directory(dir);
+        if (!names) return names.error().about(dir);
+        std::vector<std::string> order;
+        {
+            std::ifstream pm("/proc/modules");
+            std::string line;
+            while (std::getline(pm, line)) order.push_back(line.substr(0, line.find(' ')));
+            std::reverse(order.begin(), order.end());
+        }
+        std::vector<std::string> mods;
+        for (const auto& n : order) {
+            if (std::binary_search(names->begin(), names->end(), n)) mods.push_back(dir + "/" + n);
+        }
+        for (const auto& n : *names) {  // modules /proc/modules did not list, if any
+            if (n == "vmlinux" || std::find(order.begin(), order.end(), n) != order.end()) continue;
+            mods.push_back(dir + "/" + n);
+        }
+        return open(dir + "/vmlinux", mods, true);
+    }
+
+    [[nodiscard]] target_set& targets() noexcept { return *set_; }
+    [[nodiscard]] const target_set& targets() const noexcept { return *set_; }
+    [[nodiscard]] const btf& vmlinux() const noexcept { return *vmlinux_; }
+    [[nodiscard]] bool is_kernel() const noexcept { return kernel_; }
+
+    // "foo.ko", "foo.ko.xz", "/sys/kernel/btf/foo" -> "foo" (dashes become underscores, as the kernel names them).
+    [[nodiscard]] static std::string module_name_of(const std::string& path) {
+        std::string n = path.substr(path.find_last_of('/') + 1);
+        if (const auto k = n.find(".ko"); k != std::string::npos) n.resize(k);
+        std::replace(n.begin(), n.end(), '-', '_');
+        return n;
+    }
+
+private:
+    result<std::uint32_t> kernel_upper(std::uint32_t m, fd_encoding enc) {
+        if (!ids_loaded_) {
+            auto ids = kernel_btf_ids();
+            if (!ids) return ids.error();
+            ids_ = std::move(*ids);
+            ids_loaded_ = true;
+        }
+        const std::string_view name = set_->target_name(m);
+        for (const auto& [n, id] : ids_) {
+            if (n != name) continue;
+            if (enc == fd_encoding::btf_id) return id;
+            const int fd = sys::btf_get_fd_by_id(id);
+            if (fd < 0) return error(errc::io, "BPF_BTF_GET_FD_BY_ID failed").got(static_cast<std::uint64_t>(-fd)).about(name);
+            opened_fds_.push_back(fd);
+            return static_cast<std::uint32_t>(fd);
+        }
+        return error(errc::not_found, "module has no kernel BTF object").about(name);
+    }
+
+    mapped_file vmlinux_file_{};
+    std::unique_ptr<btf> vmlinux_{};
+    std::unique_ptr<target_set> set_{};
+    std::vector<std::string> paths_{};
+    bool kernel_ = false;
+    bool ids_loaded_ = false;
+    std::vector<std::pair<std::string, std::uint32_t>> ids_{};
+    std::vector<int> opened_fds_{};
+};
 
 }  // namespace btfkit
