@@ -5,7 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "bpf_object.hpp"
 #include "btf.hpp"
@@ -1099,6 +1101,62 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
         }
     }
     return sum;
+}
+
+// libbpf's spec notation for logs: "<byte_off> [7] struct task_struct.pid (0:18 @ offset 2392)".
+inline std::string format_spec(const core_spec& spec) {
+    std::string out;
+    const btf& b = *spec.owner;
+    const type t = b[spec.root_type_id];
+    const std::string_view n = t.name();
+    out += '<';
+    out += relo_kind_name(spec.kind);
+    out += "> [";
+    out += std::to_string(spec.root_type_id);
+    out += "] ";
+    out += kind_str(t.kind());
+    out += ' ';
+    out += n.empty() ? std::string_view{"<anon>"} : n;
+    if (is_type_based(spec.kind) || spec.len == 0) return out;
+    if (is_enumval_based(spec.kind)) {
+        auto e = b.skip_mods_and_typedefs(spec.root_type_id);
+        if (e && e->is_any_enum() && spec.raw_len > 0 && spec.raw[0] < e->vlen()) {
+            const enumerator en = e->enumerators()[spec.raw[0]];
+            out += "::";
+            out += b.string(en.name_off);
+            out += " = ";
+            const bool is_signed = e->kflag();
+            if (e->is(kind::enum_)) {
+                out += is_signed ? std::to_string(static_cast<std::int32_t>(en.lo32)) : std::to_string(en.lo32);
+            } else {
+                out += is_signed ? std::to_string(static_cast<std::int64_t>(en.value)) : std::to_string(en.value);
+            }
+        }
+        return out;
+    }
+    for (std::uint32_t i = 0; i < spec.len; ++i) {
+        if (spec.spec[i].named) {
+            out += '.';
+            out += spec.spec[i].name;
+        } else if (i > 0 || spec.spec[i].idx > 0) {
+            out += '[';
+            out += std::to_string(spec.spec[i].idx);
+            out += ']';
+        }
+    }
+    out += " (";
+    for (std::uint32_t i = 0; i < spec.raw_len; ++i) {
+        if (i) out += ':';
+        out += std::to_string(spec.raw[i]);
+    }
+    out += " @ offset ";
+    out += std::to_string(spec.bit_offset / 8);
+    if (spec.bit_offset % 8) {
+        out += '.';
+        out += std::to_string(spec.bit_offset % 8);
+    }
+    out += ')';
+    return out;
 }
 
 }  // namespace btfkit

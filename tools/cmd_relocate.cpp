@@ -1,0 +1,231 @@
+// `btfkit relocate OBJECT... [targets] [--fd-encoding none|fd|id] [-o OUT | --out-dir DIR] [--json]`:
+// applies CO-RE relocations against one opened target, printing a libbpf-like log or JSON lines.
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "btfkit/relocate.hpp"
+#include "targets.hpp"
+
+namespace btfkit::cli {
+namespace {
+
+struct relocate_args {
+    target_args targets;
+    std::vector<std::string_view> objects;
+    relocate_options options;
+    std::string out, out_dir;
+    bool json = false;
+    bool quiet = false;
+};
+
+[[nodiscard]] std::string hex_bytes(const char* p, std::size_t n) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto b = static_cast<unsigned char>(p[i]);
+        s += digits[b >> 4];
+        s += digits[b & 0xf];
+    }
+    return s;
+}
+
+[[nodiscard]] const char* insn_class_name(const insn& i) {
+    switch (i.cls()) {
+    case insn_const::cls_alu: case insn_const::cls_alu64: return "ALU/ALU64";
+    case insn_const::cls_ldx: case insn_const::cls_st: case insn_const::cls_stx: return "LDX/ST/STX";
+    case insn_const::cls_ld: return "LDIMM64";
+    default: return "insn";
+    }
+}
+
+// The plain log: libbpf's debug lines for the same decisions.
+void append_log(std::string& out, const relocation_report& r, const target_set& set) {
+    const std::string head = "prog '" + std::string(r.program) + "': relo #" + std::to_string(r.relo_index) + ": ";
+    if (r.outcome == relo_outcome::error && r.local_spec == nullptr) {
+        out += head + "error: " + r.err.message() + "\n";
+        return;
+    }
+    if (r.local_spec != nullptr && r.local_spec->owner != nullptr && r.outcome != relo_outcome::error) {
+        out += head + format_spec(*r.local_spec) + '\n';
+    }
+    if (r.kind != relo_kind::type_id_local && r.outcome != relo_outcome::error) {
+        out += head + std::to_string(r.candidates) + " candidate(s), " + std::to_string(r.matched) + " matching";
+        if (r.target_spec != nullptr) {
+            out += ": [";
+            out.append(set.target_name(r.target));
+            out += "] " + format_spec(*r.target_spec);
+        }
+        out += '\n';
+    }
+    switch (r.outcome) {
+    case relo_outcome::ok: {
+        const char* what = r.patch.ldimm64 ? "imm64" : (r.patch.before.cls() == insn_const::cls_alu || r.patch.before.cls() == insn_const::cls_alu64) ? "imm" : "off";
+        out += head + "patched insn #" + std::to_string(r.insn) + " (" + insn_class_name(r.patch.before) + ") " + what + ' ' +
+               std::to_string(r.patch.old_value) + " -> " + std::to_string(r.res.new_val);
+        if (r.patch.before.code != r.patch.after.code) out += " (memory size adjusted)";
+        out += '\n';
+        break;
+    }
+    case relo_outcome::poisoned:
+        out += head + "substituting insn #" + std::to_string(r.insn) + " w/ invalid insn\n";
+        break;
+    case relo_outcome::error:
+        out += head + "error at insn #" + std::to_string(r.insn) + ": " + r.err.message() + '\n';
+        break;
+    }
+}
+
+void append_json(std::string& out, const relocation_report& r, const target_set& set, std::span<const char> image,
+                 const bpf_object& obj, bool first) {
+    if (!first) out += ", ";
+    out += "{\"section\": ";
+    append_json_string(out, r.section);
+    out += ", \"insn\": " + std::to_string(r.insn) + ", \"kind\": ";
+    append_json_string(out, relo_kind_name(r.kind));
+    out += ", \"type_id\": " + std::to_string(r.local_type_id) + ", \"type_name\": ";
+    append_json_string(out, r.local_type_name);
+    out += ", \"access\": ";
+    append_json_string(out, r.access);
+    out += ", \"result\": ";
+    append_json_string(out, to_string(r.outcome));
+    out += ", \"target\": ";
+    if (r.has_target) {
+        out += "{\"btf\": ";
+        append_json_string(out, set.target_name(r.target));
+        out += ", \"type_id\": " + std::to_string(r.target_type_id) + "}";
+    } else {
+        out += "null";
+    }
+    out += ", \"old\": " + std::to_string(r.res.orig_val) + ", \"new\": " + std::to_string(r.res.new_val);
+    if (r.outcome == relo_outcome::error) {
+        out += ", \"bytes\": null, \"error\": ";
+        append_json_string(out, r.err.message());
+    } else {
+        const std::size_t at = static_cast<std::size_t>(obj.file().section(r.section_index).offset) + std::size_t{r.insn} * 8;
+        out += ", \"bytes\": \"" + hex_bytes(image.data() + at, r.patch.ldimm64 ? 16 : 8) + '"';
+    }
+    if (r.upper_unavailable) out += ", \"warning\": \"module type, but no kernel BTF fd/id: upper 32 bits left 0\"";
+    out += '}';
+}
+
+[[nodiscard]] status write_file(const std::string& path, std::span<const char> data) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return error(errc::io, "cannot create output file").got(static_cast<std::uint64_t>(errno)).about(path);
+    const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+    if (std::fclose(f) != 0 || !ok) return error(errc::io, "cannot write output file").got(static_cast<std::uint64_t>(errno)).about(path);
+    return {};
+}
+
+int run_relocate(int argc, char** argv) {
+    relocate_args a;
+    std::string_view problem;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view s = argv[i];
+        if (take_target_option(argc, argv, i, a.targets, problem)) {
+            if (!problem.empty()) return usage_error(relocate_command, problem);
+        } else if (s == "--json") {
+            a.json = true;
+        } else if (s == "-q" || s == "--quiet") {
+            a.quiet = true;
+        } else if (s == "-o" || s == "--out-dir" || s == "--fd-encoding") {
+            if (i + 1 >= argc) return usage_error(relocate_command, "option needs an argument");
+            const std::string_view v = argv[++i];
+            if (s == "-o") a.out = v;
+            else if (s == "--out-dir") a.out_dir = v;
+            else if (v == "none") a.options.encoding = fd_encoding::none;
+            else if (v == "fd") a.options.encoding = fd_encoding::btf_fd;
+            else if (v == "id") a.options.encoding = fd_encoding::btf_id;
+            else return usage_error(relocate_command, "--fd-encoding takes none, fd or id");
+        } else if (s == "--all-targets") {
+            a.options.search_all_targets = true;
+        } else if (s == "--libbpf") {
+            // libbpf's behaviour exactly: no extensions.
+            a.options.fwd_extension = false;
+            a.options.encoding = fd_encoding::none;
+        } else if (s == "--no-fwd-extension") {
+            a.options.fwd_extension = false;
+        } else if (s == "--stop-at-error") {
+            a.options.stop_at_first_error = true;
+        } else if (s.size() > 1 && s[0] == '-') {
+            return usage_error(relocate_command, "unknown option");
+        } else {
+            a.objects.push_back(s);
+        }
+    }
+    if (a.objects.empty()) return usage_error(relocate_command, "missing OBJECT");
+    if (!a.out.empty() && a.objects.size() != 1) return usage_error(relocate_command, "-o takes one OBJECT; use --out-dir for several");
+    if (!a.out.empty() && !a.out_dir.empty()) return usage_error(relocate_command, "-o and --out-dir exclude each other");
+
+    auto targets = open_targets(a.targets);
+    if (!targets) return report(targets.error());
+    const target_set& set = (*targets)->targets();
+    relocation_scratch scratch;
+    byte_buffer image;
+    stdout_sink sink;
+    int status_code = 0;
+    std::string out;
+    for (const std::string_view path : a.objects) {
+        auto f = mapped_file::open(std::string(path));
+        if (!f) { status_code = report(f.error().about(path)); continue; }
+        auto obj = bpf_object::parse(f->bytes());
+        if (!obj) { status_code = report(obj.error().about(path)); continue; }
+        image.assign(f->bytes().begin(), f->bytes().end());
+        out.clear();
+        bool first = true;
+        if (a.json) {
+            out += "{\"object\": ";
+            append_json_string(out, path);
+            out += ", \"relocations\": [";
+        }
+        auto sum = relocate_object(*obj, std::span<char>(image.data(), image.size()), set, scratch, a.options,
+                                   [&](const relocation_report& r) {
+                                       if (a.json) append_json(out, r, set, std::span<const char>(image.data(), image.size()), *obj, first);
+                                       else if (!a.quiet) append_log(out, r, set);
+                                       if (r.upper_unavailable) {
+                                           std::fprintf(stderr, "btfkit: warning: %.*s: relo #%u: [%.*s] type has no kernel BTF fd/id; upper 32 bits left 0\n",
+                                                        static_cast<int>(path.size()), path.data(), r.relo_index,
+                                                        static_cast<int>(set.target_name(r.target).size()), set.target_name(r.target).data());
+                                       }
+                                       first = false;
+                                   });
+        if (!sum) {
+            status_code = report(sum.error().about(path));
+            continue;
+        }
+        if (a.json) {
+            out += "], \"summary\": {\"total\": " + std::to_string(sum->total) + ", \"ok\": " + std::to_string(sum->ok) +
+                   ", \"poisoned\": " + std::to_string(sum->poisoned) + ", \"errors\": " + std::to_string(sum->errors) +
+                   ", \"skipped\": " + std::to_string(sum->skipped) + "}}\n";
+        } else {
+            out += std::string(path) + ": " + std::to_string(sum->total) + " relocations: " + std::to_string(sum->ok) + " ok, " +
+                   std::to_string(sum->poisoned) + " poisoned, " + std::to_string(sum->errors) + " errors";
+            if (sum->skipped) out += ", " + std::to_string(sum->skipped) + " skipped";
+            out += '\n';
+        }
+        sink.append(out.data(), out.size());
+        if (sum->errors) status_code = exit_error;
+        std::string dest = a.out;
+        if (!a.out_dir.empty()) {
+            const std::string p(path);
+            dest = a.out_dir + "/" + p.substr(p.find_last_of('/') + 1);
+        }
+        if (!dest.empty()) {
+            if (auto st = write_file(dest, std::span<const char>(image.data(), image.size())); !st) status_code = report(st.error());
+        }
+    }
+    for (const auto& w : set.warnings()) std::fprintf(stderr, "btfkit: warning: %s\n", w.c_str());
+    const int s = sink.finish();
+    return s != 0 ? s : status_code;
+}
+
+}  // namespace
+
+const command relocate_command{
+    "relocate", run_relocate,
+    "OBJECT... [--btf FILE] [--module FILE]... [--modules-dir DIR] [--fd-encoding none|fd|id] [--all-targets] "
+    "[--libbpf] [-o OUT | --out-dir DIR] [--json] [-q]",
+    "apply CO-RE relocations against the running kernel (or the given BTF and modules), as libbpf would"};
+
+}  // namespace btfkit::cli
