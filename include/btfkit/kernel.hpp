@@ -17,6 +17,7 @@
 #include <fstream>
 #include <vector>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -163,6 +164,34 @@ inline int btf_get_info(int fd, btf_object_info& out) noexcept {
     out.kernel_btf = info.kernel_btf != 0;
     out.name.assign(name, ::strnlen(name, sizeof(name)));
     return 0;
+}
+
+// BPF_PROG_LOAD: returns the program fd, or -errno with the verifier's log in `log` (if given).
+inline int prog_load(std::uint32_t prog_type, std::span<const char> insns, const char* license, std::span<char> log = {},
+                     std::string_view name = {}, std::uint32_t expected_attach_type = 0) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.prog_type = prog_type;
+    a.insn_cnt = static_cast<std::uint32_t>(insns.size() / 8);
+    a.insns = user_ptr(insns.data());
+    a.license = user_ptr(license);
+    a.expected_attach_type = expected_attach_type;
+    if (!log.empty()) {
+        log[0] = 0;
+        a.log_buf = user_ptr(log.data());
+        a.log_size = static_cast<std::uint32_t>(log.size());
+        a.log_level = 1;
+    }
+    const std::size_t n = std::min(name.size(), sizeof(a.prog_name) - 1);
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = name[i];
+        a.prog_name[i] = (c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ? c : '_';
+    }
+    long fd = bpf(BPF_PROG_LOAD, &a, sizeof(a));
+    if (fd < 0 && errno == ENOSPC && !log.empty()) {  // log too small: the verdict still counts
+        fd = -ENOSPC;
+    }
+    return fd < 0 ? (fd == -ENOSPC ? -ENOSPC : -errno) : static_cast<int>(fd);
 }
 
 }  // namespace sys
