@@ -48,6 +48,7 @@ public:
         const auto off = static_cast<std::uint32_t>(str_base_ + strings_.size());
         for (char c : s) strings_.push_back(c);
         strings_.push_back('\0');
+        rebuild();
         return off;
     }
 

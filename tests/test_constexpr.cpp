@@ -87,3 +87,201 @@ TEST_CASE("errors name the place") {
     CHECK(msg.find("member 1") != std::string::npos);
     CHECK(msg.find("got 99") != std::string::npos);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A whole relocation in constant evaluation: a tiny BPF object (ELF, .BTF, .BTF.ext) relocated
+// against a tiny target BTF.
+
+#include "btfkit/relocate.hpp"
+#include "btfkit/candidates.hpp"
+
+namespace {
+
+struct mini_object {
+    std::vector<char> bytes;
+};
+
+constexpr void put_u16(std::vector<char>& v, std::size_t off, std::uint16_t x) { detail::store<std::uint16_t>(v.data() + off, x, byte_order::little); }
+constexpr void put_u32(std::vector<char>& v, std::size_t off, std::uint32_t x) { detail::store<std::uint32_t>(v.data() + off, x, byte_order::little); }
+constexpr void put_u64(std::vector<char>& v, std::size_t off, std::uint64_t x) { detail::store<std::uint64_t>(v.data() + off, x, byte_order::little); }
+constexpr void append(std::vector<char>& v, byte_span s) { for (char c : s) v.push_back(c); }
+constexpr void pad_to(std::vector<char>& v, std::size_t n) { while (v.size() < n) v.push_back(0); }
+
+// Sections: [1] "prog" code, [2] .BTF, [3] .BTF.ext, [4] .symtab, [5] .strtab, [6] .shstrtab.
+constexpr mini_object make_object(byte_span code, byte_span btf_blob, byte_span ext) {
+    mini_object o;
+    auto& v = o.bytes;
+    pad_to(v, 64);
+    v[0] = 0x7f; v[1] = 'E'; v[2] = 'L'; v[3] = 'F'; v[4] = 2; v[5] = 1; v[6] = 1;
+    put_u16(v, 16, 1);
+    put_u16(v, 18, elf_const::em_bpf);
+    using namespace std::string_view_literals;
+    constexpr std::string_view shstr = "\0prog\0.BTF\0.BTF.ext\0.symtab\0.strtab\0.shstrtab\0"sv;
+    constexpr std::string_view strtab = "\0prog_fn\0"sv;
+    struct sec { std::uint32_t name, type; std::uint64_t flags; std::size_t off = 0, size = 0; std::uint32_t link = 0; std::uint64_t entsize = 0; };
+    sec secs[7] = {{}, {1, elf_const::sht_progbits, elf_const::shf_alloc | elf_const::shf_execinstr},
+                   {6, elf_const::sht_progbits, 0}, {11, elf_const::sht_progbits, 0}, {20, elf_const::sht_symtab, 0},
+                   {28, elf_const::sht_strtab, 0}, {36, elf_const::sht_strtab, 0}};
+    auto add = [&](sec& s, byte_span data) { pad_to(v, (v.size() + 7) / 8 * 8); s.off = v.size(); s.size = data.size(); append(v, data); };
+    add(secs[1], code);
+    add(secs[2], btf_blob);
+    add(secs[3], ext);
+    std::vector<char> sym(48, 0);
+    put_u32(sym, 24, 1);
+    sym[28] = 0x12;  // GLOBAL FUNC
+    put_u16(sym, 30, 1);
+    put_u64(sym, 40, code.size());
+    secs[4].link = 5;
+    secs[4].entsize = 24;
+    add(secs[4], byte_span(sym.data(), sym.size()));
+    add(secs[5], byte_span(strtab.data(), strtab.size()));
+    add(secs[6], byte_span(shstr.data(), shstr.size()));
+    pad_to(v, (v.size() + 7) / 8 * 8);
+    const std::size_t shoff = v.size();
+    put_u64(v, 40, shoff);
+    put_u16(v, 58, 64);
+    put_u16(v, 60, 7);
+    put_u16(v, 62, 6);
+    pad_to(v, shoff + 7 * 64);
+    for (std::size_t i = 1; i < 7; ++i) {
+        const std::size_t h = shoff + 64 * i;
+        put_u32(v, h, secs[i].name);
+        put_u32(v, h + 4, secs[i].type);
+        put_u64(v, h + 8, secs[i].flags);
+        put_u64(v, h + 24, secs[i].off);
+        put_u64(v, h + 32, secs[i].size);
+        put_u32(v, h + 40, secs[i].link);
+        put_u64(v, h + 56, secs[i].entsize);
+    }
+    return o;
+}
+
+constexpr std::vector<char> encode(std::initializer_list<insn> insns) {
+    std::vector<char> v(insns.size() * 8, 0);
+    std::size_t at = 0;
+    for (const insn& i : insns) { encode_insn(v.data() + at, i, byte_order::little); at += 8; }
+    return v;
+}
+
+// Local: struct s { int a; int b; }, struct gone { int z; }. Target: struct s { long x; int a; int b; }.
+// insn 0: r1 = 4 (offset of s.b)        FIELD_BYTE_OFFSET "0:1"  -> 12
+// insn 1: r2 = 1 (s.b exists)           FIELD_EXISTS "0:1"       -> 1
+// insn 2: r3 = *(u32 *)(r1 + 0) (gone.z) FIELD_BYTE_OFFSET "0:0" -> poisoned
+// insn 3-4: r4 = ldimm64 type id of s   TYPE_ID_TARGET "0"       -> target id of s
+// insn 5: r5 = 8 (sizeof s)             TYPE_SIZE "0"            -> 16
+struct relocated {
+    insn out[6];
+    std::uint32_t ok = 0, poisoned = 0, errors = 0;
+    std::uint32_t target_s = 0;
+};
+
+constexpr relocated relocate_tiny() {
+    using testing::blob_builder;
+    blob_builder local(byte_order::little);
+    const auto l_int = local.add_int("int", 4, int_signed);
+    const auto l_s = local.add_struct("s", 8, false, {{"a", l_int, 0, 0}, {"b", l_int, 32, 0}});
+    const auto l_gone = local.add_struct("gone", 4, false, {{"z", l_int, 0, 0}});
+    const auto sec_name = local.add_string("prog");
+    const auto acc01 = local.add_string("0:1");
+    const auto acc00 = local.add_string("0:0");
+    const auto acc0 = local.add_string("0");
+
+    blob_builder target(byte_order::little);
+    const auto t_long = target.add_int("long", 8, int_signed);
+    const auto t_int = target.add_int("int", 4, int_signed);
+    const auto t_s = target.add_struct("s", 16, false, {{"x", t_long, 0, 0}, {"a", t_int, 64, 0}, {"b", t_int, 96, 0}});
+
+    using namespace insn_const;
+    const auto code = encode({
+        insn{cls_alu64 | 0xb0, 1, 0, 0, 4},
+        insn{cls_alu64 | 0xb0, 2, 0, 0, 1},
+        insn{cls_ldx | size_w | 0x60, 3, 1, 0, 0},
+        insn{ld_imm64, 4, 0, 0, static_cast<std::int32_t>(l_s)},
+        insn{0, 0, 0, 0, 0},
+        insn{cls_alu64 | 0xb0, 5, 0, 0, 8},
+    });
+
+    std::vector<char> ext(32, 0);
+    put_u16(ext, 0, btf_magic);
+    ext[2] = 1;
+    put_u32(ext, 4, 32);         // hdr_len
+    put_u32(ext, 24, 0);         // core_relo_off
+    const std::uint32_t recs[][4] = {
+        {0, l_s, acc01, static_cast<std::uint32_t>(relo_kind::field_byte_offset)},
+        {8, l_s, acc01, static_cast<std::uint32_t>(relo_kind::field_exists)},
+        {16, l_gone, acc00, static_cast<std::uint32_t>(relo_kind::field_byte_offset)},
+        {24, l_s, acc0, static_cast<std::uint32_t>(relo_kind::type_id_target)},
+        {40, l_s, acc0, static_cast<std::uint32_t>(relo_kind::type_size)},
+    };
+    const std::size_t core_len = 4 + 8 + 16 * std::size(recs);
+    put_u32(ext, 28, static_cast<std::uint32_t>(core_len));
+    pad_to(ext, 32 + core_len);
+    put_u32(ext, 32, 16);
+    put_u32(ext, 36, sec_name);
+    put_u32(ext, 40, static_cast<std::uint32_t>(std::size(recs)));
+    for (std::size_t r = 0; r < std::size(recs); ++r)
+        for (std::size_t w = 0; w < 4; ++w) put_u32(ext, 44 + 16 * r + 4 * w, recs[r][w]);
+
+    const auto obj_bytes = make_object(byte_span(code.data(), code.size()), local.span(), byte_span(ext.data(), ext.size()));
+    relocated out;
+    auto obj = bpf_object::parse(byte_span(obj_bytes.bytes.data(), obj_bytes.bytes.size()));
+    if (!obj) return out;
+    auto tb = btf::parse(target.span());
+    if (!tb) return out;
+    std::vector<char> image = obj_bytes.bytes;
+    relocation_scratch scratch;
+    const indexed_target tgt(*tb);
+    auto sum = relocate_object(*obj, std::span<char>(image.data(), image.size()), tgt, scratch, relocate_options{}, [](const relocation_report&) {});
+    if (!sum) return out;
+    out.ok = sum->ok;
+    out.poisoned = sum->poisoned;
+    out.errors = sum->errors;
+    out.target_s = t_s;
+    const auto sec = obj->file().section(1);
+    for (std::uint32_t i = 0; i < 6; ++i) out.out[i] = decode_insn(image.data() + sec.offset + 8 * i, byte_order::little);
+    return out;
+}
+
+constexpr relocated tiny = relocate_tiny();
+static_assert(tiny.ok == 4 && tiny.poisoned == 1 && tiny.errors == 0);
+static_assert(tiny.out[0].imm == 12);                                  // offset of s.b moved from 4 to 12
+static_assert(tiny.out[1].imm == 1);                                   // s.b exists
+static_assert(tiny.out[2].code == (insn_const::cls_jmp | insn_const::op_call) && tiny.out[2].imm == insn_const::poison_imm);
+static_assert(tiny.out[3].imm == static_cast<std::int32_t>(tiny.target_s) && tiny.out[4].imm == 0);  // vmlinux: upper 0
+static_assert(tiny.out[5].imm == 16);                                  // sizeof(struct s) in the target
+
+// The rule table: every (local kind, target kind, relocation kind) combination.
+constexpr bool candidate_table_holds() {
+    for (std::uint8_t l = 0; l <= kind_max; ++l)
+        for (std::uint8_t f = 0; f < 2; ++f)
+            for (std::uint8_t t = 0; t <= kind_max; ++t)
+                for (std::uint32_t r = 0; r < relo_kind_count; ++r) {
+                    const auto lk = static_cast<kind>(l), tk = static_cast<kind>(t);
+                    const auto rk = static_cast<relo_kind>(r);
+                    const bool same = lk == tk || (is_any_enum_kind(lk) && is_any_enum_kind(tk));
+                    const bool fwd = lk == kind::fwd && is_type_based(rk) &&
+                                     ((tk == kind::struct_ && f == 0) || (tk == kind::union_ && f == 1));
+                    if (libbpf_candidate_rules.ok[l][f][t][r] != same) return false;
+                    if (candidate_rules.ok[l][f][t][r] != (same || fwd)) return false;
+                    // never the other way round: a target FWD never stands for a local STRUCT/UNION
+                    if ((lk == kind::struct_ || lk == kind::union_) && tk == kind::fwd && candidate_rules.ok[l][f][t][r]) return false;
+                }
+    return true;
+}
+static_assert(candidate_table_holds());
+static_assert(candidate_rules.ok[static_cast<int>(kind::fwd)][0][static_cast<int>(kind::struct_)][static_cast<int>(relo_kind::type_id_target)]);
+static_assert(!candidate_rules.ok[static_cast<int>(kind::fwd)][0][static_cast<int>(kind::union_)][static_cast<int>(relo_kind::type_id_target)]);
+static_assert(!candidate_rules.ok[static_cast<int>(kind::fwd)][1][static_cast<int>(kind::struct_)][static_cast<int>(relo_kind::type_exists)]);
+static_assert(!candidate_rules.ok[static_cast<int>(kind::fwd)][0][static_cast<int>(kind::struct_)][static_cast<int>(relo_kind::field_byte_offset)]);
+static_assert(essential_name_len("task_struct___old") == 11 && essential_name_len("a___b___c") == 5 &&
+              essential_name_len("x____y") == 6 && essential_name_len("___x") == 4 && essential_name_len("ab") == 2);
+
+}  // namespace
+
+TEST_CASE("a tiny object relocates the same at run time as in constant evaluation") {
+    const relocated r = relocate_tiny();
+    CHECK(r.ok == tiny.ok);
+    CHECK(r.poisoned == tiny.poisoned);
+    for (int i = 0; i < 6; ++i) CHECK(r.out[i] == tiny.out[i]);
+    CHECK(candidate_table_holds());
+}
