@@ -6,3 +6,7 @@
 #include "btfkit/btf.hpp"
 #include "btfkit/elf.hpp"
 #include "btfkit/bpf_object.hpp"
+#include "btfkit/relo_rules.hpp"
+#include "btfkit/relocate.hpp"
+#include "btfkit/candidates.hpp"
+#include "btfkit/dump.hpp"

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <algorithm>
 #include <string_view>
 #include <vector>
 
@@ -322,6 +323,14 @@ public:
     }
 
     [[nodiscard]] constexpr bool valid_id(std::uint32_t id) const noexcept { return id < type_count(); }
+    [[nodiscard]] constexpr btfkit::kind kind_of(std::uint32_t id) const noexcept {
+        if (id < start_id_) return id == 0 ? kind::unknown : base_->kind_of(id);
+        return static_cast<btfkit::kind>((data_.u32(offsets_[id - start_id_] + 4) >> 24) & 0x1f);
+    }
+    // A type's name offset without decoding the rest (hot in index builds); id must be valid.
+    [[nodiscard]] constexpr std::uint32_t name_off_of(std::uint32_t id) const noexcept {
+        return id < start_id_ ? (id == 0 ? 0 : base_->name_off_of(id)) : data_.u32(offsets_[id - start_id_]);
+    }
 
     // The type with this id; the id must be valid (see valid_id / type_at).
     [[nodiscard]] constexpr type operator[](std::uint32_t id) const noexcept {
@@ -340,6 +349,16 @@ public:
     [[nodiscard]] constexpr bool string_at(std::uint32_t off, std::string_view& out) const noexcept {
         if (off < start_str_) return base_->string_at(off, out);
         return c_string_at(own_strings(), off - start_str_, out);
+    }
+    // The string at `off` as a pointer (the table is NUL-terminated, so it is a C string); null if out of range.
+    [[nodiscard]] constexpr const char* string_ptr(std::uint32_t off) const noexcept {
+        if (off < start_str_) return base_->string_ptr(off);
+        return off - start_str_ < hdr_.str_len ? own_strings().data() + (off - start_str_) : nullptr;
+    }
+    // One past the end of the string table that holds offset `off` (own or base).
+    [[nodiscard]] constexpr const char* string_table_end(std::uint32_t off) const noexcept {
+        if (off < start_str_) return base_->string_table_end(off);
+        return own_strings().data() + own_strings().size();
     }
     [[nodiscard]] constexpr std::string_view string(std::uint32_t off) const noexcept {
         std::string_view s;
@@ -417,6 +436,170 @@ struct type_checker {
 
 }  // namespace detail
 
+namespace detail {
+
+// The fast validating pass over the type section, for byte order O known at compile time.
+template <byte_order O>
+constexpr bool scan_types(const char* p, std::size_t start, std::size_t end, std::uint32_t strings_end,
+                          std::uint32_t start_id, std::vector<std::uint32_t>& offsets) {
+    auto u32 = [p](std::size_t off) { return load<std::uint32_t>(p + off, O); };
+    offsets.reserve((end - start) / btf_type_header_size + 1);
+    std::uint32_t max_str = 0, max_ref = 0;
+    bool bad = false;
+    std::size_t off = start;
+    while (off < end) {
+        if (end - off < btf_type_header_size) return false;
+        const std::uint32_t info = u32(off + 4);
+        const auto k = static_cast<kind>((info >> 24) & 0x1f);
+        const std::uint32_t vlen = info & 0xffff;
+        const std::uint64_t sz = type_record_size(k, vlen);
+        if (sz == 0 || sz > end - off) return false;  // unknown kind, or record past the end
+        offsets.push_back(static_cast<std::uint32_t>(off));
+        max_str = std::max(max_str, u32(off));
+        const std::uint32_t st = u32(off + 8);
+        const std::size_t rec = off + btf_type_header_size;
+        switch (k) {
+        case kind::int_: {
+            const std::uint32_t d = u32(rec);
+            bad |= (d & 0xff) > 128 || (d & 0xff) + ((d >> 16) & 0xff) > 128;
+            break;
+        }
+        case kind::ptr: case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_:
+        case kind::func: case kind::var: case kind::type_tag: case kind::decl_tag:
+            max_ref = std::max(max_ref, st);
+            break;
+        case kind::array:
+            max_ref = std::max({max_ref, u32(rec), u32(rec + 4)});
+            break;
+        case kind::struct_: case kind::union_:
+            for (std::uint32_t j = 0; j < vlen; ++j) {
+                max_str = std::max(max_str, u32(rec + 12u * j));
+                max_ref = std::max(max_ref, u32(rec + 12u * j + 4));
+            }
+            break;
+        case kind::enum_:
+            for (std::uint32_t j = 0; j < vlen; ++j) max_str = std::max(max_str, u32(rec + 8u * j));
+            break;
+        case kind::enum64:
+            for (std::uint32_t j = 0; j < vlen; ++j) max_str = std::max(max_str, u32(rec + 12u * j));
+            break;
+        case kind::func_proto:
+            max_ref = std::max(max_ref, st);
+            for (std::uint32_t j = 0; j < vlen; ++j) {
+                max_str = std::max(max_str, u32(rec + 8u * j));
+                max_ref = std::max(max_ref, u32(rec + 8u * j + 4));
+            }
+            break;
+        case kind::datasec:
+            for (std::uint32_t j = 0; j < vlen; ++j) max_ref = std::max(max_ref, u32(rec + 12u * j));
+            break;
+        default:
+            break;
+        }
+        off += static_cast<std::size_t>(sz);
+    }
+    const std::uint64_t end_id = std::uint64_t{start_id} + offsets.size();
+    if (bad || end_id > 0x7fffffffu || max_str >= strings_end || max_ref >= end_id) return false;
+    offsets.shrink_to_fit();
+    return true;
+}
+
+// Walks the type section again with every check in order and returns the first problem, named.
+constexpr error precise_type_error(const byte_reader& r, std::uint32_t start_id, std::uint32_t strings_end,
+                                   std::size_t types_start, std::size_t types_end) {
+    struct {
+        std::uint32_t start_id_;
+    } b{start_id};
+    std::uint32_t count = 0;
+    for (std::size_t off = types_start; off < types_end; ++count) {
+        if (types_end - off < btf_type_header_size) {
+            return error(errc::truncated, "type record header does not fit").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count);
+        }
+        const std::uint32_t info = r.u32(off + 4);
+        const auto k = static_cast<kind>((info >> 24) & 0x1f);
+        if (static_cast<std::uint8_t>(k) == 0 || static_cast<std::uint8_t>(k) > kind_max) {
+            return error(errc::bad_kind, "unknown type kind").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count).got(static_cast<std::uint8_t>(k));
+        }
+        const std::uint64_t sz = type_record_size(k, info & 0xffff);
+        if (sz > types_end - off) {
+            return error(errc::truncated, "type record does not fit in the type section").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count).got(sz).limit(types_end - off);
+        }
+        off += sz;
+    }
+    if (std::uint64_t{b.start_id_} + count > 0x7fffffffu) return error(errc::bad_header, "too many types").got(count);
+
+    // Pass 2: fill the table and check names, referenced ids and kind-specific fields.
+    const std::uint32_t type_end_id = b.start_id_ + count;
+    std::size_t off = types_start;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const std::uint32_t id = b.start_id_ + i;
+        const std::uint32_t name_off = r.u32(off);
+        const std::uint32_t info = r.u32(off + 4);
+        const std::uint32_t st = r.u32(off + 8);
+        const auto k = static_cast<kind>((info >> 24) & 0x1f);
+        const std::uint32_t vlen = info & 0xffff;
+        const detail::type_checker c{r, strings_end, id, off};
+        if (name_off >= strings_end) return c.fail(errc::bad_string, "type name offset outside the string table").got(name_off).limit(strings_end);
+        auto check_ref = [&](std::uint32_t ref, const char* what) -> error {
+            if (ref >= type_end_id) return c.fail(errc::bad_type_id, what).got(ref).limit(type_end_id);
+            return {};
+        };
+        const std::size_t rec = off + btf_type_header_size;
+        error e{};
+        switch (k) {
+        case kind::int_: {
+            const std::uint32_t d = r.u32(rec);
+            const std::uint32_t bits = d & 0xff, boff = (d >> 16) & 0xff;
+            if (bits > 128 || bits + boff > 128) e = c.fail(errc::bad_header, "INT bits/offset exceed 128").got(d);
+            break;
+        }
+        case kind::ptr: case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_:
+        case kind::func: case kind::var: case kind::type_tag: case kind::decl_tag:
+            e = check_ref(st, "refers to a type past the end");
+            break;
+        case kind::array: {
+            e = check_ref(r.u32(rec), "array element type past the end");
+            if (e.code == errc::ok) e = check_ref(r.u32(rec + 4), "array index type past the end");
+            break;
+        }
+        case kind::struct_: case kind::union_:
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                const std::size_t mo = rec + 12u * j;
+                if (r.u32(mo) >= strings_end) e = c.fail(errc::bad_string, "member name offset outside the string table").at_index("member", j).got(r.u32(mo)).limit(strings_end);
+                else if (r.u32(mo + 4) >= type_end_id) e = c.fail(errc::bad_type_id, "member refers to a type past the end").at_index("member", j).got(r.u32(mo + 4)).limit(type_end_id);
+            }
+            break;
+        case kind::enum_: case kind::enum64: {
+            const std::uint32_t step = k == kind::enum_ ? 8 : 12;
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                if (r.u32(rec + step * j) >= strings_end) e = c.fail(errc::bad_string, "enumerator name offset outside the string table").at_index("enumerator", j).got(r.u32(rec + step * j)).limit(strings_end);
+            }
+            break;
+        }
+        case kind::func_proto:
+            e = check_ref(st, "return type past the end");
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                const std::size_t po = rec + 8u * j;
+                if (r.u32(po) >= strings_end) e = c.fail(errc::bad_string, "parameter name offset outside the string table").at_index("param", j).got(r.u32(po)).limit(strings_end);
+                else if (r.u32(po + 4) >= type_end_id) e = c.fail(errc::bad_type_id, "parameter refers to a type past the end").at_index("param", j).got(r.u32(po + 4)).limit(type_end_id);
+            }
+            break;
+        case kind::datasec:
+            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
+                if (r.u32(rec + 12u * j) >= type_end_id) e = c.fail(errc::bad_type_id, "datasec variable refers to a type past the end").at_index("var", j).got(r.u32(rec + 12u * j)).limit(type_end_id);
+            }
+            break;
+        case kind::fwd: case kind::float_: case kind::unknown:
+            break;
+        }
+        if (e.code != errc::ok) return e;
+        off += static_cast<std::size_t>(type_record_size(k, vlen));
+    }
+    return error(errc::bad_header, "BTF failed validation");
+}
+
+}  // namespace detail
+
 constexpr result<btf> btf::parse(byte_span data, const btf* base) {
     btf b;
     if (data.size() < btf_header_size) {
@@ -483,96 +666,14 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base) {
     }
     const std::uint32_t strings_end = b.start_str_ + h.str_len;
 
-    // Pass 1: record offsets and check each record fits; count types for the exact-size table.
     const std::size_t types_start = h.hdr_len + h.type_off;
     const std::size_t types_end = types_start + h.type_len;
-    std::uint32_t count = 0;
-    for (std::size_t off = types_start; off < types_end; ++count) {
-        if (types_end - off < btf_type_header_size) {
-            return error(errc::truncated, "type record header does not fit").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count);
-        }
-        const std::uint32_t info = r.u32(off + 4);
-        const auto k = static_cast<kind>((info >> 24) & 0x1f);
-        if (static_cast<std::uint8_t>(k) == 0 || static_cast<std::uint8_t>(k) > kind_max) {
-            return error(errc::bad_kind, "unknown type kind").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count).got(static_cast<std::uint8_t>(k));
-        }
-        const std::uint64_t sz = type_record_size(k, info & 0xffff);
-        if (sz > types_end - off) {
-            return error(errc::truncated, "type record does not fit in the type section").in_section("BTF types").at_offset(off).at_type(b.start_id_ + count).got(sz).limit(types_end - off);
-        }
-        off += sz;
-    }
-    if (std::uint64_t{b.start_id_} + count > 0x7fffffffu) return error(errc::bad_header, "too many types").got(count);
-    b.offsets_.reserve(count);
-
-    // Pass 2: fill the table and check names, referenced ids and kind-specific fields.
-    const std::uint32_t type_end_id = b.start_id_ + count;
-    std::size_t off = types_start;
-    for (std::uint32_t i = 0; i < count; ++i) {
-        b.offsets_.push_back(static_cast<std::uint32_t>(off));
-        const std::uint32_t id = b.start_id_ + i;
-        const std::uint32_t name_off = r.u32(off);
-        const std::uint32_t info = r.u32(off + 4);
-        const std::uint32_t st = r.u32(off + 8);
-        const auto k = static_cast<kind>((info >> 24) & 0x1f);
-        const std::uint32_t vlen = info & 0xffff;
-        const detail::type_checker c{r, strings_end, id, off};
-        if (name_off >= strings_end) return c.fail(errc::bad_string, "type name offset outside the string table").got(name_off).limit(strings_end);
-        auto check_ref = [&](std::uint32_t ref, const char* what) -> error {
-            if (ref >= type_end_id) return c.fail(errc::bad_type_id, what).got(ref).limit(type_end_id);
-            return {};
-        };
-        const std::size_t rec = off + btf_type_header_size;
-        error e{};
-        switch (k) {
-        case kind::int_: {
-            const std::uint32_t d = r.u32(rec);
-            const std::uint32_t bits = d & 0xff, boff = (d >> 16) & 0xff;
-            if (bits > 128 || bits + boff > 128) e = c.fail(errc::bad_header, "INT bits/offset exceed 128").got(d);
-            break;
-        }
-        case kind::ptr: case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_:
-        case kind::func: case kind::var: case kind::type_tag: case kind::decl_tag:
-            e = check_ref(st, "refers to a type past the end");
-            break;
-        case kind::array: {
-            e = check_ref(r.u32(rec), "array element type past the end");
-            if (e.code == errc::ok) e = check_ref(r.u32(rec + 4), "array index type past the end");
-            break;
-        }
-        case kind::struct_: case kind::union_:
-            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
-                const std::size_t mo = rec + 12u * j;
-                if (r.u32(mo) >= strings_end) e = c.fail(errc::bad_string, "member name offset outside the string table").at_index("member", j).got(r.u32(mo)).limit(strings_end);
-                else if (r.u32(mo + 4) >= type_end_id) e = c.fail(errc::bad_type_id, "member refers to a type past the end").at_index("member", j).got(r.u32(mo + 4)).limit(type_end_id);
-            }
-            break;
-        case kind::enum_: case kind::enum64: {
-            const std::uint32_t step = k == kind::enum_ ? 8 : 12;
-            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
-                if (r.u32(rec + step * j) >= strings_end) e = c.fail(errc::bad_string, "enumerator name offset outside the string table").at_index("enumerator", j).got(r.u32(rec + step * j)).limit(strings_end);
-            }
-            break;
-        }
-        case kind::func_proto:
-            e = check_ref(st, "return type past the end");
-            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
-                const std::size_t po = rec + 8u * j;
-                if (r.u32(po) >= strings_end) e = c.fail(errc::bad_string, "parameter name offset outside the string table").at_index("param", j).got(r.u32(po)).limit(strings_end);
-                else if (r.u32(po + 4) >= type_end_id) e = c.fail(errc::bad_type_id, "parameter refers to a type past the end").at_index("param", j).got(r.u32(po + 4)).limit(type_end_id);
-            }
-            break;
-        case kind::datasec:
-            for (std::uint32_t j = 0; j < vlen && e.code == errc::ok; ++j) {
-                if (r.u32(rec + 12u * j) >= type_end_id) e = c.fail(errc::bad_type_id, "datasec variable refers to a type past the end").at_index("var", j).got(r.u32(rec + 12u * j)).limit(type_end_id);
-            }
-            break;
-        case kind::fwd: case kind::float_: case kind::unknown:
-            break;
-        }
-        if (e.code != errc::ok) return e;
-        off += static_cast<std::size_t>(type_record_size(k, vlen));
-    }
+    // One pass records offsets and folds every string offset and referenced id into a maximum;
+    // only if something is wrong does the precise checker run, to say exactly what and where.
+    const bool fast_ok = order == byte_order::little
+                             ? detail::scan_types<byte_order::little>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_)
+                             : detail::scan_types<byte_order::big>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_);
+    if (!fast_ok) return detail::precise_type_error(r, b.start_id_, strings_end, types_start, types_end);
     return b;
 }
 

@@ -2,7 +2,9 @@
 // vmlinux plus module BTFs that are read only when a lookup needs them.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,11 +20,97 @@
 
 namespace btfkit {
 
-// FNV-1a, 32 bits: cheap, and good enough to spread names over buckets (names are compared after).
+namespace detail {
+inline constexpr std::uint64_t hash_k = 0x9e3779b97f4a7c15ull;
+inline constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+[[nodiscard]] constexpr std::uint64_t zero_bytes(std::uint64_t w) noexcept { return (w - ones) & ~w & highs; }
+[[nodiscard]] constexpr std::uint64_t mix_word(std::uint64_t h, std::uint64_t w) noexcept {
+    h = (h ^ w) * hash_k;
+    return h ^ (h >> 29);
+}
+[[nodiscard]] constexpr std::uint32_t finish_hash(std::uint64_t h, std::size_t len) noexcept {
+    h ^= len;
+    h *= 0xff51afd7ed558ccdull;
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+// 8 bytes little-endian-first, whatever the host, so constant evaluation and run time agree.
+[[nodiscard]] constexpr std::uint64_t word_at(const char* p, std::size_t n) noexcept {
+    std::uint64_t w = 0;
+    for (std::size_t k = 0; k < n; ++k) w |= std::uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
+    return w;
+}
+}  // namespace detail
+
+// A word-at-a-time hash of a name (8 bytes per step; the tail is zero-padded). Names are compared
+// after a hash match, so it only needs to spread.
 [[nodiscard]] constexpr std::uint32_t name_hash(std::string_view s) noexcept {
-    std::uint32_t h = 2166136261u;
-    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-    return h;
+    std::uint64_t h = detail::hash_k;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) h = detail::mix_word(h, detail::word_at(s.data() + i, 8));
+    if (i < s.size()) h = detail::mix_word(h, detail::word_at(s.data() + i, s.size() - i));
+    return detail::finish_hash(h, s.size());
+}
+
+// name_hash(essential_name(s)) for the NUL-terminated string at `p`, with `end` the end of its
+// string table: whole words while they fit; a name with "___" in it (rare) takes the exact path.
+// Returns false for an empty name.
+[[nodiscard]] inline bool essential_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {
+    if (*p == 0) return false;
+    std::uint64_t h = detail::hash_k;
+    std::size_t i = 0;
+    std::uint64_t prev_us = 0;  // '_' bytes (0x80 each) of the previous word
+    while (static_cast<std::size_t>(end - p) >= i + 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        if constexpr (std::endian::native == std::endian::big) w = detail::byteswap(w);
+        const std::uint64_t z = detail::zero_bytes(w);
+        const std::uint64_t us = detail::zero_bytes(w ^ (detail::ones * '_'));
+        // Three '_' in a row, inside this word or across the previous one: take the exact path.
+        const std::uint64_t us_wide_lo = (us << 8) | (prev_us >> 56), us_wide_lo2 = (us << 16) | (prev_us >> 48);
+        if ((us & us_wide_lo & us_wide_lo2) != 0) break;
+        if (z != 0) {
+            const std::size_t n = static_cast<std::size_t>(std::countr_zero(z)) / 8;
+            if (n == 0) {
+                out = detail::finish_hash(h, i);
+                return true;
+            }
+            const std::uint64_t mask = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
+            // Bytes after the NUL belong to the next string: masked out, as name_hash zero-pads.
+            out = detail::finish_hash(detail::mix_word(h, w & mask), i + n);
+            return true;
+        }
+        h = detail::mix_word(h, w);
+        prev_us = us;
+        i += 8;
+    }
+    const std::string_view s(p);
+    out = name_hash(essential_name(s));
+    return true;
+}
+
+// The same for a type's name, read straight from the string table.
+[[nodiscard]] constexpr bool essential_hash_of(const btf& b, std::uint32_t name_off, std::uint32_t& out) noexcept {
+    if (name_off == 0) return false;
+    if (std::is_constant_evaluated()) {
+        std::string_view s;
+        if (!b.string_at(name_off, s) || s.empty()) return false;
+        out = name_hash(essential_name(s));
+        return true;
+    }
+    const char* p = b.string_ptr(name_off);
+    return p != nullptr && essential_hash_at(p, b.string_table_end(name_off), out);
+}
+
+// Kinds a CO-RE relocation's root type has in practice (clang emits only these); the index holds
+// only them, and lookups for other kinds fall back to libbpf's linear scan, so answers stay exact.
+[[nodiscard]] constexpr bool indexed_kind(kind k) noexcept {
+    switch (k) {
+    case kind::struct_: case kind::union_: case kind::enum_: case kind::enum64: case kind::fwd:
+    case kind::typedef_: case kind::int_: case kind::float_:
+        return true;
+    default:
+        return false;
+    }
 }
 
 // Ids of a BTF's own named types bucketed by the hash of their essential name (a CSR table: one
@@ -31,52 +119,89 @@ class name_index {
 public:
     constexpr name_index() noexcept = default;
 
+    // One pass, one allocation: an open-addressing table (load <= 3/4) of u32 slots, each holding a
+    // type's id (relative, +1; 0 = empty) and the top bits of its name hash as a tag.
     [[nodiscard]] static constexpr name_index build(const btf& b) {
         name_index x;
-        const std::uint32_t first = b.first_id(), count = b.own_count();
-        std::uint32_t buckets = 1;
-        while (buckets < count / 2 + 1) buckets <<= 1;
-        x.mask_ = buckets - 1;
-        std::vector<std::uint32_t> pairs;  // hash, id (named types only)
-        pairs.reserve(2 * std::size_t{count});
-        for (std::uint32_t id = first; id < first + count; ++id) {
-            const std::string_view n = b[id].name();
-            if (n.empty()) continue;
-            pairs.push_back(name_hash(essential_name(n)));
-            pairs.push_back(id);
+        x.first_ = b.first_id();
+        const std::uint32_t count = b.own_count();
+        x.id_bits_ = 1;
+        while ((std::uint64_t{1} << x.id_bits_) <= count) ++x.id_bits_;
+        std::uint32_t named = 0;  // a cheap pre-count sizes the table exactly: load factor <= 2/3
+        for (std::uint32_t id = x.first_; id < x.first_ + count; ++id) {
+            named += indexed_kind(b.kind_of(id)) && b.name_off_of(id) != 0 ? 1u : 0u;
         }
-        x.start_.reserve(buckets + 1);
-        for (std::uint32_t i = 0; i <= buckets; ++i) x.start_.push_back(0);
-        for (std::size_t k = 0; k < pairs.size(); k += 2) ++x.start_[(pairs[k] & x.mask_) + 1];
-        for (std::uint32_t i = 0; i < buckets; ++i) x.start_[i + 1] += x.start_[i];
-        std::vector<std::uint32_t> fill;
-        fill.reserve(buckets);
-        for (std::uint32_t i = 0; i < buckets; ++i) fill.push_back(x.start_[i]);
-        x.ids_.reserve(pairs.size() / 2);
-        for (std::size_t k = 0; k < pairs.size(); k += 2) x.ids_.push_back(0);
-        for (std::size_t k = 0; k < pairs.size(); k += 2) x.ids_[fill[pairs[k] & x.mask_]++] = pairs[k + 1];
+        std::uint32_t slots = 16;
+        while (slots < named / 2 * 3 + 16) slots <<= 1;
+        x.mask_ = slots - 1;
+        if (std::is_constant_evaluated()) {
+            for (std::uint32_t i = 0; i < slots; ++i) x.slots_.push_back(0);
+        } else {
+            x.slots_.resize(slots);
+        }
+        for (std::uint32_t rel = 0; rel < count; ++rel) {
+            const std::uint32_t id = x.first_ + rel;
+            std::uint32_t h = 0;
+            if (!indexed_kind(b.kind_of(id)) || !essential_hash_of(b, b.name_off_of(id), h)) continue;
+            x.insert(h, rel + 1);
+        }
         return x;
     }
 
     // Calls f(id) for every own type whose essential name is `essential`, in id order.
     template <class F>
     constexpr void for_each(const btf& b, std::string_view essential, F&& f) const {
-        if (start_.empty()) return;
-        const std::uint32_t bucket = name_hash(essential) & mask_;
-        for (std::uint32_t i = start_[bucket]; i < start_[bucket + 1]; ++i) {
-            const std::uint32_t id = ids_[i];
-            if (essential_name(b[id].name()) == essential) f(id);
+        if (slots_.empty()) return;
+        const std::uint32_t h = name_hash(essential);
+        const std::uint32_t tag = tag_of(h), id_mask = (1u << id_bits_) - 1;
+        std::uint32_t found[32]{};
+        std::uint32_t n = 0;
+        bool overflow = false;
+        for (std::uint32_t at = h & mask_;; at = (at + 1) & mask_) {
+            const std::uint32_t e = slots_[at];
+            if (e == 0) break;
+            if ((e >> id_bits_) != tag) continue;
+            const std::uint32_t id = first_ + (e & id_mask) - 1;
+            if (essential_name(b[id].name()) != essential) continue;
+            if (n == std::size(found)) {
+                overflow = true;
+                break;
+            }
+            found[n++] = id;
         }
+        if (overflow) {  // more same-named types than the buffer holds: walk them all in id order
+            for (std::uint32_t id = first_; id < b.type_count(); ++id) {
+                if (indexed_kind(b.kind_of(id)) && essential_name(b[id].name()) == essential) f(id);
+            }
+            return;
+        }
+        for (std::uint32_t i = 1; i < n; ++i) {  // probe order -> id order (a handful of ids)
+            for (std::uint32_t k = i; k > 0 && found[k - 1] > found[k]; --k) {
+                const std::uint32_t t = found[k - 1];
+                found[k - 1] = found[k];
+                found[k] = t;
+            }
+        }
+        for (std::uint32_t i = 0; i < n; ++i) f(found[i]);
     }
 
-    [[nodiscard]] constexpr std::size_t memory_bytes() const noexcept {
-        return (start_.capacity() + ids_.capacity()) * sizeof(std::uint32_t);
-    }
+    [[nodiscard]] constexpr std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(std::uint32_t); }
 
 private:
+    [[nodiscard]] constexpr std::uint32_t tag_of(std::uint32_t h) const noexcept {
+        return id_bits_ >= 32 ? 0 : (h >> id_bits_) | 1u;  // never 0, so an entry is never 0
+    }
+    constexpr void insert(std::uint32_t h, std::uint32_t rel1) {
+        const std::uint32_t e = (tag_of(h) << id_bits_) | rel1;
+        std::uint32_t at = h & mask_;
+        while (slots_[at] != 0) at = (at + 1) & mask_;
+        slots_[at] = e;
+    }
+
+    std::uint32_t first_ = 1;
+    std::uint32_t id_bits_ = 1;
     std::uint32_t mask_ = 0;
-    std::vector<std::uint32_t> start_{};
-    std::vector<std::uint32_t> ids_{};  // within a bucket, in id order (placed in id order)
+    std::vector<std::uint32_t> slots_{};
 };
 
 namespace detail {
@@ -85,6 +210,10 @@ namespace detail {
 constexpr void indexed_candidates(const btf& b, const name_index& ix, std::uint32_t target, const type& local_t,
                                   std::string_view essential, bool fwd_ext, std::vector<candidate>& out) {
     const kind lk = local_t.kind();
+    if (!indexed_kind(lk)) {
+        scan_candidates(b, target, b.first_id(), local_t, essential, fwd_ext, out);
+        return;
+    }
     const std::size_t before = out.size();
     if (fwd_ext && lk == kind::fwd) {
         ix.for_each(b, essential, [&](std::uint32_t id) {
@@ -217,6 +346,12 @@ private:
 
     status collect_modules(const type& local_t, std::string_view essential, bool fwd_ext, std::vector<candidate>& out) const {
         const kind lk = local_t.kind();
+        if (!indexed_kind(lk)) {  // not in the index: libbpf's scan over every module, in order
+            for (std::uint32_t t = 1; t <= modules_.size(); ++t) {
+                if (const btf* b = open_module(t)) scan_candidates(*b, t, b->first_id(), local_t, essential, fwd_ext, out);
+            }
+            return {};
+        }
         const std::size_t before = out.size();
         if (fwd_ext && lk == kind::fwd) {
             BTFKIT_TRY(for_each_module_hit(essential, [&](std::uint32_t t, const btf& b, std::uint32_t id) {
@@ -302,9 +437,10 @@ private:
                     continue;
                 }
                 for (std::uint32_t k = 0; k < b->own_count(); ++k) {
-                    const std::string_view name = (*b)[b->first_id() + k].name();
-                    if (name.empty()) continue;
-                    o.pairs.push_back(name_hash(essential_name(name)));
+                    std::uint32_t h = 0;
+                    const std::uint32_t id = b->first_id() + k;
+                    if (!indexed_kind(b->kind_of(id)) || !essential_hash_of(*b, b->name_off_of(id), h)) continue;
+                    o.pairs.push_back(h);
                     o.pairs.push_back((i << local_bits) | k);
                 }
             }
