@@ -833,6 +833,7 @@ public:
     std::vector<candidate> cands{};
     std::vector<cand_list> lists{};  // by local type id
     std::vector<prog_range> progs{};
+    std::vector<std::uint8_t> matched{};  // per candidate of the relocation in progress
     std::array<core_spec, 3> specs{};  // local, candidate, chosen target
 
     constexpr void reset(std::uint32_t local_types) {
@@ -1015,6 +1016,8 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                 std::uint32_t j = 0;
                 bool failed = false;
                 rep.candidates = list->len;
+                scratch.matched.clear();
+                scratch.matched.resize(list->len, 0);
                 for (std::uint32_t i = 0; i < list->len && !failed; ++i) {
                     const candidate c = scratch.cands[list->begin + i];
                     auto m = match_spec(local_spec, *c.owner, c.id, cand_spec, mopts);
@@ -1048,14 +1051,19 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                         failed = true;
                         break;
                     }
-                    scratch.cands[list->begin + j++] = c;
+                    scratch.matched[i] = 1;
+                    ++j;
                 }
                 if (failed) {
                     if (opts.stop_at_first_error) return sum;
                     continue;
                 }
                 rep.matched = j;
-                if (j > 0) {
+                if (j > 0) {  // keep only the matching candidates for later relocations of this type
+                    std::uint32_t k = 0;
+                    for (std::uint32_t i = 0; i < list->len; ++i) {
+                        if (scratch.matched[i]) scratch.cands[list->begin + k++] = scratch.cands[list->begin + i];
+                    }
                     list->len = j;
                 } else {
                     st = calc_relo(rec.kind, local_spec, nullptr, res);
