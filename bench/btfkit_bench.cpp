@@ -162,6 +162,13 @@ constexpr btfkit::relocate_options libbpf_like = [] {
 
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
+// Fresh-process allocation (see main): after an iteration's teardown, untimed, freed pages go back to
+// the system, so that the next iteration touches fresh memory as a new process would.
+bool g_fresh_heap = true;
+void settle() {
+    if (g_fresh_heap) ::malloc_trim(0);
+}
+
 // Wall time (the benchmark's manual time) and process CPU time (all threads; counter cpu_ms per
 // iteration) of the measured spans. CPU time is what to compare when other jobs share the machine.
 class meter {
@@ -170,7 +177,7 @@ public:
     meter(const meter&) = delete;
     meter& operator=(const meter&) = delete;
     ~meter() {
-        if (st_.iterations() > 0) st_.counters["cpu_ms"] = ms(cpu_) / static_cast<double>(st_.iterations());
+        if (st_.iterations() > 0 && cpu_ > 0) st_.counters["cpu_ms"] = ms(cpu_) / static_cast<double>(st_.iterations());
     }
     void start() {
         w0_ = bench::now_ns();
@@ -198,15 +205,18 @@ private:
 void w1_btfkit(State& st, std::string path) {
     meter m(st);
     for (auto _ : st) {
-        m.start();
-        auto f = btfkit::mapped_file::open(path);
-        if (!f) die(f.error().message());
-        auto b = btfkit::btf::parse(f->bytes());
-        if (!b) die(b.error().message());
-        auto ix = btfkit::name_index::build(*b);
-        m.stop();
-        benchmark::DoNotOptimize(ix);
-        m.next_iteration();
+        {
+            m.start();
+            auto f = btfkit::mapped_file::open(path);
+            if (!f) die(f.error().message());
+            auto b = btfkit::btf::parse(f->bytes());
+            if (!b) die(b.error().message());
+            auto ix = btfkit::name_index::build(*b);
+            m.stop();
+            benchmark::DoNotOptimize(ix);
+            m.next_iteration();
+        }
+        settle();
     }
 }
 
@@ -219,6 +229,7 @@ void w1_libbpf(State& st, std::string path) {
         if (b == nullptr) die("btf__parse failed: " + path);
         m.next_iteration();
         btf__free(b);
+        settle();
     }
 }
 
@@ -254,18 +265,21 @@ void w2_btfkit(State& st, std::size_t module_count, std::size_t name_count) {
     std::size_t found = 0, opened = 0;
     meter m(st);
     for (auto _ : st) {
-        m.start();
-        auto ft = btfkit::file_targets::open(g_corpus.vmlinux, in.modules);
-        if (!ft) die(ft.error().message());
-        std::vector<btfkit::candidate> out;
-        for (std::uint32_t id = 1; id < local->type_count(); ++id) {
-            const btfkit::type t = (*local)[id];
-            if (auto s = (*ft)->targets().collect(t, btfkit::essential_name(t.name()), libbpf_like, out); !s) die(s.error().message());
+        {
+            m.start();
+            auto ft = btfkit::file_targets::open(g_corpus.vmlinux, in.modules);
+            if (!ft) die(ft.error().message());
+            std::vector<btfkit::candidate> out;
+            for (std::uint32_t id = 1; id < local->type_count(); ++id) {
+                const btfkit::type t = (*local)[id];
+                if (auto s = (*ft)->targets().collect(t, btfkit::essential_name(t.name()), libbpf_like, out); !s) die(s.error().message());
+            }
+            m.stop();
+            m.next_iteration();
+            found = out.size();
+            opened = (*ft)->targets().modules_opened();
         }
-        m.stop();
-        m.next_iteration();
-        found = out.size();
-        opened = (*ft)->targets().modules_opened();
+        settle();
     }
     st.counters["candidates"] = static_cast<double>(found);
     st.counters["modules_opened"] = static_cast<double>(opened);
@@ -312,6 +326,7 @@ void w2_libbpf(State& st, std::size_t module_count, std::size_t name_count) {
         found = total;
         for (auto* b : mods) btf__free(b);
         btf__free(vmlinux);
+        settle();
     }
     btf__free(local);
     st.counters["candidates"] = static_cast<double>(found);
@@ -350,12 +365,15 @@ void w3_btfkit_per_object(State& st, bool running) {
     for (auto _ : st) {
         relos = errors = 0;
         for (const auto& path : g_corpus.objects) {
-            m.start();
-            auto targets = open_targets(running);
-            btfkit::relocation_scratch scratch;
-            btfkit::byte_buffer image;
-            relos += relocate_file(path, targets->targets(), scratch, image, errors);
-            m.stop();
+            {
+                m.start();
+                auto targets = open_targets(running);
+                btfkit::relocation_scratch scratch;
+                btfkit::byte_buffer image;
+                relos += relocate_file(path, targets->targets(), scratch, image, errors);
+                m.stop();
+            }
+            settle();
         }
         m.next_iteration();
     }
@@ -369,13 +387,16 @@ void w3_btfkit_batch(State& st, bool running) {
     meter m(st);
     for (auto _ : st) {
         relos = errors = 0;
-        m.start();
-        auto targets = open_targets(running);
-        btfkit::relocation_scratch scratch;
-        btfkit::byte_buffer image;
-        for (const auto& path : g_corpus.objects) relos += relocate_file(path, targets->targets(), scratch, image, errors);
-        m.stop();
-        m.next_iteration();
+        {
+            m.start();
+            auto targets = open_targets(running);
+            btfkit::relocation_scratch scratch;
+            btfkit::byte_buffer image;
+            for (const auto& path : g_corpus.objects) relos += relocate_file(path, targets->targets(), scratch, image, errors);
+            m.stop();
+            m.next_iteration();
+        }
+        settle();
     }
     st.counters["relocations"] = relos;
     st.counters["relo_errors"] = errors;
@@ -426,6 +447,7 @@ libbpf_run libbpf_relocate(const std::string& path, const char* custom_btf) {
                      g_trace.target_parsed ? ms(g_trace.target_parsed - t0) : -1.0, ms(end - t0), g_trace.sites);
     }
     bpf_object__close(obj);
+    settle();
     return r;
 }
 
@@ -547,7 +569,11 @@ void w4_libbpf(State& st) {
 }
 
 void register_all(int repetitions) {
-    auto common = [&](benchmark::internal::Benchmark* b) {
+    // Runs of a second or more (libbpf over every module or object) repeat at most 3 times: bench/run
+    // stays within a few minutes.
+    const int heavy = std::min(repetitions, 3);
+    auto add = [&](const std::string& name, auto fn, auto... args) {
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), fn, args...);
         return b->UseManualTime()->Unit(benchmark::kMillisecond)->Repetitions(repetitions);
     };
     const bool have_running = bench::is_file(running_vmlinux);
@@ -556,29 +582,31 @@ void register_all(int repetitions) {
         if (running && !have_running) continue;
         const std::string path = running ? running_vmlinux : g_corpus.vmlinux;
         const std::string tag = std::string("w1_open/") + (running ? "running" : "debian") + "/";
-        common(benchmark::RegisterBenchmark((tag + "btfkit").c_str(), w1_btfkit, path))->MinTime(0.2);
-        common(benchmark::RegisterBenchmark((tag + "libbpf").c_str(), w1_libbpf, path))->MinTime(0.2);
+        add(tag + "btfkit", w1_btfkit, path)->MinTime(0.2);
+        add(tag + "libbpf", w1_libbpf, path)->MinTime(0.2);
     }
     // W2
     for (const std::size_t mods : {g_corpus.modules.size(), std::size_t{200}}) {
-        const std::string set = mods == g_corpus.modules.size() ? "all" : std::to_string(mods);
+        const bool all = mods == g_corpus.modules.size();
+        const std::string set = all ? "all" : std::to_string(mods);
         for (const std::size_t n : {1, 10, 100}) {
             const std::string tag = "w2_lookup/" + set + "_modules/" + std::to_string(n) + "_names/";
-            common(benchmark::RegisterBenchmark((tag + "btfkit").c_str(), w2_btfkit, mods, n))->Iterations(mods > 200 ? 2 : 10);
-            common(benchmark::RegisterBenchmark((tag + "libbpf").c_str(), w2_libbpf, mods, n))->Iterations(mods > 200 ? 1 : 3);
+            add(tag + "btfkit", w2_btfkit, mods, n)->Iterations(all ? 2 : 10);
+            if (all) add(tag + "libbpf", w2_libbpf, mods, n)->Iterations(1)->Repetitions(heavy);
+            else add(tag + "libbpf", w2_libbpf, mods, n)->Iterations(3);
         }
     }
     // W3
     for (const bool running : {false, true}) {
         if (running && !have_running) continue;
         const std::string tag = std::string("w3_objects/") + (running ? "running" : "debian") + "/";
-        common(benchmark::RegisterBenchmark((tag + "btfkit_per_object").c_str(), w3_btfkit_per_object, running))->Iterations(1);
-        common(benchmark::RegisterBenchmark((tag + "btfkit_batch").c_str(), w3_btfkit_batch, running))->Iterations(5);
-        common(benchmark::RegisterBenchmark((tag + "libbpf").c_str(), w3_libbpf, running))->Iterations(1);
+        add(tag + "btfkit_per_object", w3_btfkit_per_object, running)->Iterations(1)->Repetitions(heavy);
+        add(tag + "btfkit_batch", w3_btfkit_batch, running)->Iterations(5);
+        add(tag + "libbpf", w3_libbpf, running)->Iterations(1)->Repetitions(heavy);
     }
     // W4
-    common(benchmark::RegisterBenchmark("w4_per_relocation/debian/btfkit", w4_btfkit))->MinTime(0.3);
-    common(benchmark::RegisterBenchmark("w4_per_relocation/debian/libbpf", w4_libbpf))->Iterations(1);
+    add("w4_per_relocation/debian/btfkit", w4_btfkit)->MinTime(0.3);
+    add("w4_per_relocation/debian/libbpf", w4_libbpf)->Iterations(1)->Repetitions(heavy);
 }
 
 int print_inputs(std::string_view what, std::size_t n, std::size_t module_count) {
@@ -596,13 +624,15 @@ int main(int argc, char** argv) {
     const std::string dir = bench::corpus_dir_from(argc, argv);
     if (!bench::load_corpus(dir, g_corpus)) return bench::exit_skip;
     libbpf_set_print(nullptr);
-    // Allocate like a fresh process in every iteration: glibc raises its mmap threshold after the first
-    // free of a large block and then recycles warm heap pages, which a one-shot loader never sees (and
-    // first touches of fresh pages are what costs most on some VMs). BTFKIT_BENCH_WARM_HEAP=1 keeps
-    // glibc's default, for comparison.
+    // Allocate like a fresh process in every iteration: the mmap threshold stays at glibc's initial
+    // 128 KiB (glibc raises it after the first large free, then recycles warm heap pages) and settle()
+    // trims the heap after each teardown. A one-shot loader never sees warm pages, and first touches of
+    // fresh pages are what costs most on some VMs. BTFKIT_BENCH_WARM_HEAP=1 keeps glibc's defaults.
     if (const char* w = std::getenv("BTFKIT_BENCH_WARM_HEAP"); w == nullptr || *w == '0') {
         ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         ::mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+    } else {
+        g_fresh_heap = false;
     }
     // Inputs of the whole-process comparisons in bench/run:
     //   --print-names N [MODULES]   the N module-only names W2 uses (over all modules, or the MODULES subset)
