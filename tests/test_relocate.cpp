@@ -228,7 +228,7 @@ TEST_CASE("relocate: a local FWD resolves to the target's STRUCT/UNION only with
     }
 }
 
-TEST_CASE("relocate: with the FWD extension, TYPE_SIZE of a local FWD is the target type's size" * doctest::may_fail()) {
+TEST_CASE("relocate: with the FWD extension, TYPE_SIZE of a local FWD is the target type's size") {
     // docs/extensions.md lists TYPE_SIZE among the kinds a local FWD resolves for, but the local value is
     // computed first (as libbpf does) and a FWD has no size, so the site fails although STRUCT foo matched.
     const bt::scenario sc = bt::fwd::make(bk::byte_order::little, false);
@@ -837,8 +837,7 @@ TEST_CASE("relocate: modules are searched only when vmlinux has no candidate, un
 
 // ---- the FWD extension across vmlinux and modules ----
 
-TEST_CASE("relocate: a local FWD prefers a module's complete type over a vmlinux FWD (FWD extension)"
-          * doctest::may_fail()) {
+TEST_CASE("relocate: a local FWD prefers a module's complete type over a vmlinux FWD (FWD extension)") {
     // The Debian vmlinux has only `struct garp_port;` (a FWD); the 8021q module defines it. Within one BTF
     // the extension prefers complete types (scan_candidates, indexed_candidates); across targets it should too.
     if (!have_corpus()) return;

@@ -294,7 +294,16 @@ public:
     }
 
     // Candidates for the relocation engine: vmlinux first; modules when vmlinux has none (or always).
+    // A local FWD (with the extension) looks for complete types across vmlinux and modules first,
+    // and only then for FWDs, with the same vmlinux-first rule in each round.
     status collect(const type& local_t, std::string_view essential, const relocate_options& o, std::vector<candidate>& out) const {
+        if (o.fwd_extension && local_t.is(kind::fwd)) {
+            auto complete = [&](const btf& b, std::uint32_t id) { return fwd_resolves_to(kind::fwd, local_t.kflag(), b[id].kind()); };
+            auto forward = [&](const btf& b, std::uint32_t id) { return b[id].is(kind::fwd); };
+            BTFKIT_TRY(collect_round(essential, o.search_all_targets, out, complete));
+            if (!out.empty()) return {};
+            return collect_round(essential, o.search_all_targets, out, forward);
+        }
         const std::size_t before = out.size();
         detail::indexed_candidates(*vmlinux_, vmlinux_index_, 0, local_t, essential, o.fwd_extension, out);
         if (out.size() != before && !o.search_all_targets) return {};
@@ -343,6 +352,19 @@ private:
     };
     // (hash, target << 18 | own index) in one u64 would be denser; two u32 arrays keep it simple.
     static constexpr std::uint32_t local_bits = 18;
+
+    // One round of candidates accepted by `keep`: vmlinux, then modules (if vmlinux had none, or always).
+    template <class Keep>
+    status collect_round(std::string_view essential, bool all, std::vector<candidate>& out, Keep&& keep) const {
+        const std::size_t before = out.size();
+        vmlinux_index_.for_each(*vmlinux_, essential, [&](std::uint32_t id) {
+            if (keep(*vmlinux_, id)) out.push_back(candidate{vmlinux_, id, 0});
+        });
+        if (out.size() != before && !all) return {};
+        return for_each_module_hit(essential, [&](std::uint32_t t, const btf& b, std::uint32_t id) {
+            if (keep(b, id)) out.push_back(candidate{&b, id, t});
+        });
+    }
 
     status collect_modules(const type& local_t, std::string_view essential, bool fwd_ext, std::vector<candidate>& out) const {
         const kind lk = local_t.kind();

@@ -582,11 +582,20 @@ constexpr status calc_field(relo_kind rk, const core_spec* spec, std::uint64_t& 
     return {};
 }
 
-constexpr status calc_type(relo_kind rk, const core_spec* spec, std::uint64_t& val, bool* validate) noexcept {
+constexpr status calc_type(relo_kind rk, const core_spec* spec, std::uint64_t& val, bool* validate, bool fwd_ext = false) noexcept {
     if (validate) *validate = true;
     if (!spec) {
         val = 0;
         return {};
+    }
+    if (rk == relo_kind::type_size && fwd_ext && validate != nullptr) {
+        // A local FWD has no size to check the instruction against: take the target's.
+        auto t = spec->owner->skip_mods_and_typedefs(spec->root_type_id);
+        if (t && t->is(kind::fwd)) {
+            val = 0;
+            *validate = false;
+            return {};
+        }
     }
     switch (rk) {
     case relo_kind::type_id_target:
@@ -632,7 +641,8 @@ constexpr status calc_enumval(relo_kind rk, const core_spec* spec, std::uint64_t
 }  // namespace detail
 
 // Stage 3: values for one (local, target) pair; target null means "no match" (libbpf's bpf_core_calc_relo).
-constexpr status calc_relo(relo_kind rk, const core_spec& local, const core_spec* targ, relo_res& res) noexcept {
+// `fwd_ext`: a local FWD's TYPE_SIZE takes the target's size without checking the instruction.
+constexpr status calc_relo(relo_kind rk, const core_spec& local, const core_spec* targ, relo_res& res, bool fwd_ext = false) noexcept {
     res = relo_res{};
     detail::calc_out out;
     status st;
@@ -648,7 +658,7 @@ constexpr status calc_relo(relo_kind rk, const core_spec& local, const core_spec
             res.fail_memsz_adjust = !(both_ptr || both_unsigned);
         }
     } else if (is_type_based(rk)) {
-        st = detail::calc_type(rk, &local, res.orig_val, &res.validate);
+        st = detail::calc_type(rk, &local, res.orig_val, &res.validate, fwd_ext);
         if (st) st = detail::calc_type(rk, targ, res.new_val, nullptr);
     } else if (is_enumval_based(rk)) {
         st = detail::calc_enumval(rk, &local, res.orig_val, out);
@@ -1028,7 +1038,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                     }
                     if (!*m) continue;
                     relo_res cr{};
-                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr);
+                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension);
                     if (!st) {
                         fail(st.error());
                         failed = true;
@@ -1066,7 +1076,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                     }
                     list->len = j;
                 } else {
-                    st = calc_relo(rec.kind, local_spec, nullptr, res);
+                    st = calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension);
                     if (!st) {
                         fail(st.error());
                         if (opts.stop_at_first_error) return sum;
