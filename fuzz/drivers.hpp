@@ -1,0 +1,147 @@
+// One driver per fuzz target: what the target does with its input. The targets call these with a
+// walker that aborts; tests/test_regression.cpp replays the regression corpus through all of them.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "bases.hpp"
+#include "walk.hpp"
+
+namespace btfkit::testing {
+
+// fuzz_btf: the input as raw BTF.
+template <class W>
+void run_btf(W& w, byte_span in) {
+    if (auto b = btf::parse(in)) w.walk(*b);
+    else w.check_error(b.error());
+}
+
+// fuzz_bpf_object: the input as an ELF file, through find_btf, and as a BPF object.
+template <class W>
+void run_bpf_object(W& w, byte_span in) {
+    if (auto e = elf::parse(in)) w.walk(*e);
+    else w.check_error(e.error());
+    if (auto raw = find_btf(in)) run_btf(w, *raw);  // raw BTF or an ELF file's .BTF
+    else w.check_error(raw.error());
+    if (auto o = bpf_object::parse(in)) {
+        w.walk(*o);
+        // Moving rebinds the .BTF.ext views to the new object; walk the moved-to object as well.
+        const bpf_object moved = std::move(*o);
+        w.walk(moved);
+    } else {
+        w.check_error(o.error());
+    }
+}
+
+// fuzz_btf_split: split BTF over a base. The first byte picks the base (low two bits):
+//   0: the synthetic base (bases.hpp) in the split's byte order; split = rest
+//   1: a fuzzed base: u16 LE length, base bytes; split = rest
+//   2: the padding base shaped like Debian 6.1 vmlinux (seeds: real module .BTF sections); split = rest
+//   3: split over split: synthetic base, u16 LE length, middle split; last split = rest
+namespace split_detail {
+
+struct base_blob {
+    std::vector<char> bytes;
+    btf parsed;
+    explicit base_blob(std::vector<char> b) : bytes(std::move(b)) {
+        auto r = btf::parse({bytes.data(), bytes.size()});
+        if (!r) {
+            std::fprintf(stderr, "built-in base BTF does not parse: %s\n", r.error().message().c_str());
+            std::abort();
+        }
+        parsed = std::move(*r);
+    }
+    [[nodiscard]] byte_span span() const noexcept { return {bytes.data(), bytes.size()}; }
+};
+
+inline byte_order order_of(byte_span s) {
+    return s.size() >= 2 && static_cast<unsigned char>(s[0]) == 0xeb && static_cast<unsigned char>(s[1]) == 0x9f
+               ? byte_order::big : byte_order::little;
+}
+
+inline const base_blob& synthetic(byte_order o) {
+    static const base_blob le{synthetic_base(byte_order::little).bytes()};
+    static const base_blob be{synthetic_base(byte_order::big).bytes()};
+    return o == byte_order::little ? le : be;
+}
+
+inline const base_blob& padding(byte_order o) {
+    static std::unique_ptr<base_blob> bases[2];
+    auto& b = bases[o == byte_order::little ? 0 : 1];
+    if (!b) b = std::make_unique<base_blob>(padding_base(o, debian_6_1_base_types, debian_6_1_base_strings));
+    return *b;
+}
+
+// Splits a u16 LE length-prefixed head off `rest`; false if the input is too short.
+inline bool take_prefixed(byte_span& rest, byte_span& head) {
+    if (rest.size() < 2) return false;
+    const std::size_t n = static_cast<unsigned char>(rest[0]) | (std::size_t{static_cast<unsigned char>(rest[1])} << 8);
+    rest = rest.subspan(2);
+    if (n > rest.size()) return false;
+    head = rest.first(n);
+    rest = rest.subspan(n);
+    return true;
+}
+
+template <class W>
+status parse_split(W& w, byte_span split, const btf& base, bool walk_base) {
+    auto s = btf::parse(split, &base);
+    if (!s) {
+        w.check_error(s.error());
+        return s.error();
+    }
+    if (s->base() != &base || s->first_id() != base.type_count()) w.violation("split BTF not numbered after its base");
+    w.walk(*s, walk_base);
+    return {};
+}
+
+}  // namespace split_detail
+
+// The split driver needs the base's bytes among the walker's input ranges, so it makes its own walker
+// (with `errors`, if given, collecting every error). Returns the first failed parse, if any.
+template <class Fail>
+status run_btf_split(const Fail& fail, byte_span in, std::vector<error>* errors = nullptr) {
+    using namespace split_detail;
+    if (in.empty()) return error(errc::truncated, "no mode byte").at_offset(0);
+    byte_span rest = in.subspan(1);
+    const unsigned mode = static_cast<unsigned char>(in[0]) & 3u;
+    byte_span head;
+    if ((mode == 1 || mode == 3) && !take_prefixed(rest, head)) return error(errc::truncated, "length-prefixed part past the end").at_offset(1);
+    const base_blob* fixed = mode == 0 ? &synthetic(order_of(rest)) : mode == 2 ? &padding(order_of(rest))
+                           : mode == 3 ? &synthetic(order_of(head)) : nullptr;
+    walker w{fail, {in, fixed ? fixed->span() : byte_span{}}};
+    w.collect_errors(errors);
+    status st;
+    if (mode == 0 || mode == 2) {
+        st = parse_split(w, rest, fixed->parsed, mode == 0);
+    } else if (auto first = mode == 1 ? btf::parse(head) : btf::parse(head, &fixed->parsed)) {
+        st = parse_split(w, rest, *first, true);
+    } else {
+        w.check_error(first.error());
+        st = first.error();
+    }
+    w.keep();
+    return st;
+}
+
+// Known open bugs (fuzz/README.md, "Findings"), so a local run can fuzz past them with
+// -DBTFKIT_FUZZ_SKIP_KNOWN_BUGS. Never defined in CI: there a known crash must fail the build.
+inline bool hits_known_bug(byte_span in) {
+    // Raw header reads: elf::parse itself runs into F1.
+    if (!elf::is_elf(in) || in.size() < elf_const::ehdr_size || in[4] != 2 || (in[5] != 1 && in[5] != 2)) return false;
+    const byte_reader r{in, in[5] == 1 ? byte_order::little : byte_order::big};
+    const std::uint64_t shoff = r.u64(40);
+    if (shoff == 0 || !r.fits(shoff, elf_const::shdr_size)) return false;
+    std::uint64_t shnum = r.u16(60);
+    if (shnum == 0) shnum = r.u64(shoff + 32);
+    if (shnum > (in.size() - shoff) / elf_const::shdr_size) return false;
+    for (std::uint64_t i = 0; i < shnum; ++i) {
+        const auto o = static_cast<std::size_t>(shoff + elf_const::shdr_size * i);
+        // F1: SHT_NULL sections are not bounds-checked, yet serve as name tables and section data.
+        if (r.u32(o + 4) == elf_const::sht_null && !r.fits(r.u64(o + 24), r.u64(o + 32))) return true;
+    }
+    return false;
+}
+
+}  // namespace btfkit::testing
