@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -161,7 +162,8 @@ struct named_kind {
     if (!vf) return {};
     auto vb = btfkit::btf::parse(vf->bytes());
     if (!vb) return {};
-    const auto vix = btfkit::name_index::build(*vb);
+    std::set<std::string_view, std::less<>> in_vmlinux;  // every essential name, whatever the kind
+    for (const auto t : vb->types()) in_vmlinux.insert(btfkit::essential_name(t.name()));
     std::map<std::string, btfkit::kind, std::less<>> found;
     btfkit::byte_buffer buf;
     for (const auto& path : modules) {
@@ -171,10 +173,8 @@ struct named_kind {
         for (const auto t : mb->types()) {
             if (!(t.is(btfkit::kind::struct_) || t.is(btfkit::kind::union_) || t.is(btfkit::kind::enum_))) continue;
             const std::string_view e = btfkit::essential_name(t.name());
-            if (e.empty() || found.find(e) != found.end()) continue;
-            bool in_vmlinux = false;
-            vix.for_each(*vb, e, [&](std::uint32_t) { in_vmlinux = true; });
-            if (!in_vmlinux) found.emplace(std::string(e), t.kind());
+            if (e.empty() || found.find(e) != found.end() || in_vmlinux.count(e) != 0) continue;
+            found.emplace(std::string(e), t.kind());
         }
     }
     std::vector<named_kind> out;

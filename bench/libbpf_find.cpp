@@ -2,7 +2,8 @@
 // Same arguments and output ("NAME BTF TYPE_ID KIND FULL_NAME" lines); every module is parsed up front
 // with btf__parse_split, and each name is looked up with libbpf's bpf_core_add_cands loop re-expressed
 // through btf__type_cnt / btf__type_by_id / btf__name_by_offset and libbpf's bpf_core_essential_name_len,
-// without its kind filter (find lists every kind), over vmlinux and then every module.
+// over vmlinux and then every module. Its kind filter is the one of `btfkit find`: the kinds btfkit's
+// name index holds (those a CO-RE relocation can start from), whatever the name's kind.
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
@@ -21,6 +22,12 @@ namespace {
 constexpr const char* kind_names[] = {"UNKNOWN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF",
                                       "VOLATILE", "CONST", "RESTRICT", "FUNC", "FUNC_PROTO", "VAR", "DATASEC", "FLOAT",
                                       "DECL_TAG", "TYPE_TAG", "ENUM64"};
+
+// INT, STRUCT, UNION, ENUM, FWD, TYPEDEF, FLOAT, ENUM64: what btfkit's name_index (indexed_kind) holds.
+bool listed_kind(unsigned k) {
+    return k == BTF_KIND_INT || k == BTF_KIND_STRUCT || k == BTF_KIND_UNION || k == BTF_KIND_ENUM || k == BTF_KIND_FWD ||
+           k == BTF_KIND_TYPEDEF || k == BTF_KIND_FLOAT || k == BTF_KIND_ENUM64;
+}
 
 struct target {
     std::string name;
@@ -88,11 +95,12 @@ int main(int argc, char** argv) {
             const unsigned n = btf__type_cnt(t.btf);
             for (unsigned id = t.first_id; id < n; ++id) {
                 const struct btf_type* bt = btf__type_by_id(t.btf, id);
+                if (!listed_kind(btf_kind(bt))) continue;
                 const char* tn = btf__name_by_offset(t.btf, bt->name_off);
                 if (tn == nullptr || tn[0] == '\0') continue;
                 if (bpf_core_essential_name_len(tn) != len || std::strncmp(name.c_str(), tn, len) != 0) continue;
-                const unsigned k = btf_kind(bt);
-                out += name + ' ' + t.name + ' ' + std::to_string(id) + ' ' + (k < std::size(kind_names) ? kind_names[k] : "UNKNOWN") + ' ' + tn + '\n';
+                const unsigned k = btf_kind(bt);  // listed_kind: < 20
+                out += name + ' ' + t.name + ' ' + std::to_string(id) + ' ' + kind_names[k] + ' ' + tn + '\n';
             }
         }
     }
