@@ -414,7 +414,7 @@ private:
     const btf* base_ = nullptr;
     std::uint32_t start_id_ = 1;
     std::uint32_t start_str_ = 0;
-    std::vector<std::uint32_t> offsets_{};  // own type id - start_id -> record offset in data_
+    big_vector<std::uint32_t> offsets_{};  // own type id - start_id -> record offset in data_
 };
 
 constexpr byte_reader type::reader() const noexcept { return btf_->data_; }
@@ -441,7 +441,7 @@ namespace detail {
 // The fast validating pass over the type section, for byte order O known at compile time.
 template <byte_order O>
 constexpr bool scan_types(const char* p, std::size_t start, std::size_t end, std::uint32_t strings_end,
-                          std::uint32_t start_id, std::vector<std::uint32_t>& offsets) {
+                          std::uint32_t start_id, big_vector<std::uint32_t>& offsets) {
     auto u32 = [p](std::size_t off) { return load<std::uint32_t>(p + off, O); };
     offsets.reserve((end - start) / btf_type_header_size + 1);
     std::uint32_t max_str = 0, max_ref = 0;

@@ -201,7 +201,7 @@ private:
     std::uint32_t first_ = 1;
     std::uint32_t id_bits_ = 1;
     std::uint32_t mask_ = 0;
-    std::vector<std::uint32_t> slots_{};
+    big_vector<std::uint32_t> slots_{};
 };
 
 namespace detail {
@@ -434,7 +434,7 @@ private:
         if (n >= (1u << (32 - local_bits))) return error(errc::unsupported, "too many modules for the index").got(n);
         // Each worker reads its share of modules into one reused buffer and emits (hash, packed) pairs.
         struct worker_out {
-            std::vector<std::uint32_t> pairs;
+            big_vector<std::uint32_t> pairs;
             std::vector<std::pair<std::uint32_t, error>> failures;
         };
         const unsigned threads = n >= 64 ? 2u : 1u;
@@ -513,8 +513,8 @@ private:
     mutable std::vector<std::string> warnings_{};
     mutable bool index_built_ = false;
     mutable std::uint32_t module_mask_ = 0;
-    mutable std::vector<std::uint32_t> module_start_{};
-    mutable std::vector<std::uint32_t> module_entries_{};  // pairs: hash, (module << local_bits) | own index
+    mutable big_vector<std::uint32_t> module_start_{};
+    mutable big_vector<std::uint32_t> module_entries_{};  // pairs: hash, (module << local_bits) | own index
 };
 
 }  // namespace btfkit

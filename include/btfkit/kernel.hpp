@@ -30,6 +30,22 @@
 
 namespace btfkit {
 
+namespace detail {
+// Populates fresh pages in one madvise call instead of one fault per page (see big_allocator).
+inline void os_prefault(void* p, std::size_t n) noexcept {
+#ifdef MADV_POPULATE_WRITE
+    constexpr std::size_t page = 4096;
+    const auto a = std::bit_cast<std::uintptr_t>(p);
+    const std::uintptr_t lo = (a + page - 1) & ~(page - 1), hi = (a + n) & ~(page - 1);
+    if (hi > lo) (void)::madvise(std::bit_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+inline const bool prefault_installed = (prefault_hook = &os_prefault, true);
+}  // namespace detail
+
 // A read-only file in memory: mmap'd (MAP_PRIVATE, which sysfs allows) or, where mmap is refused
 // or the size is unknown (sysfs reports 0 or 4096 for some files), read into a buffer.
 class mapped_file {
@@ -57,7 +73,8 @@ public:
         }
         const auto size = static_cast<std::size_t>(st.st_size);
         if (S_ISREG(st.st_mode) && size > 0) {
-            void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+            // MAP_POPULATE: one call maps every page; faulting them in one by one costs far more.
+            void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
             if (p != MAP_FAILED) {
                 f.map_ = p;
                 f.size_ = size;
