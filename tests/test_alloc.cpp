@@ -15,6 +15,11 @@ namespace {
 std::atomic<std::size_t> allocations{0};
 }
 
+// The replacements pair malloc with free; GCC cannot see that operator new is malloc here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 void* operator new(std::size_t n) {
     allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(n ? n : 1)) return p;

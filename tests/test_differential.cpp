@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "btfkit/bpf_object.hpp"
 #include "core_object.hpp"
 
@@ -267,19 +268,8 @@ std::map<std::string, json> by_object(const run_output& r, const char* tool) {
 }
 
 // A temporary directory, removed at the end of the test.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string t = (fs::temp_directory_path() / "btfkit-diff-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
+struct temp_dir : btfkit::testing::temp_dir {
+    temp_dir() : btfkit::testing::temp_dir("btfkit-diff") {}
 };
 
 struct counts {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "btfkit/bpf_object.hpp"
 #include "btfkit/candidates.hpp"
 #include "btfkit/kernel.hpp"
@@ -597,19 +598,8 @@ std::vector<char> object(bool with_xfs) {
 }  // namespace mods
 
 // A temporary directory, removed at the end of the test.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string t = (fs::temp_directory_path() / "btfkit-relocate-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
+struct temp_dir : btfkit::testing::temp_dir {
+    temp_dir() : btfkit::testing::temp_dir("btfkit-relocate") {}
 };
 
 }  // namespace

@@ -46,6 +46,26 @@ inline void os_prefault(void* p, std::size_t n) noexcept {
 inline const bool prefault_installed = (prefault_hook = &os_prefault, true);
 }  // namespace detail
 
+namespace detail {
+// Reads `fd` to its end into `buf` (resized to the length read; capacity kept, never zero-filled).
+inline status read_fd_into(int fd, byte_buffer& buf, std::size_t hint) {
+    buf.resize(std::max(buf.capacity(), hint));
+    std::size_t len = 0;
+    for (;;) {
+        if (len == buf.size()) buf.resize(buf.size() * 2);
+        const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return error(errc::io, "cannot read file").got(static_cast<std::uint64_t>(errno));
+        }
+        if (n == 0) break;
+        len += static_cast<std::size_t>(n);
+    }
+    buf.resize(len);
+    return {};
+}
+}  // namespace detail
+
 // A read-only file in memory: mmap'd (MAP_PRIVATE, which sysfs allows) or, where mmap is refused
 // or the size is unknown (sysfs reports 0 or 4096 for some files), read into a buffer.
 class mapped_file {
@@ -83,33 +103,15 @@ public:
             }
         }
         // Fallback: read everything.
-        std::size_t cap = size > 0 ? size : 1 << 16;
-        f.buf_ = std::make_unique<char[]>(cap);
-        std::size_t len = 0;
-        for (;;) {
-            if (len == cap) {
-                auto bigger = std::make_unique<char[]>(cap * 2);
-                std::memcpy(bigger.get(), f.buf_.get(), len);
-                f.buf_ = std::move(bigger);
-                cap *= 2;
-            }
-            const ssize_t n = ::read(fd, f.buf_.get() + len, cap - len);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                const int e = errno;
-                ::close(fd);
-                return error(errc::io, "cannot read file").got(static_cast<std::uint64_t>(e));
-            }
-            if (n == 0) break;
-            len += static_cast<std::size_t>(n);
-        }
+        const status got = detail::read_fd_into(fd, f.buf_, size > 0 ? size : std::size_t{1} << 16);
         ::close(fd);
-        f.size_ = len;
+        if (!got) return got.error();
+        f.size_ = f.buf_.size();
         return f;
     }
 
     [[nodiscard]] byte_span bytes() const noexcept {
-        return {map_ ? static_cast<const char*>(map_) : buf_.get(), size_};
+        return {map_ ? static_cast<const char*>(map_) : buf_.data(), size_};
     }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool is_mapped() const noexcept { return map_ != nullptr; }
@@ -117,7 +119,7 @@ public:
     void reset() noexcept {
         if (map_) ::munmap(map_, size_);
         map_ = nullptr;
-        buf_.reset();
+        buf_ = {};
         size_ = 0;
     }
 
@@ -129,7 +131,7 @@ private:
     }
     void* map_ = nullptr;
     std::size_t size_ = 0;
-    std::unique_ptr<char[]> buf_{};
+    byte_buffer buf_{};
 };
 
 // Thin bpf(2) wrappers; each returns -errno on failure.
@@ -221,23 +223,9 @@ inline status read_file_into(const std::string& path, byte_buffer& buf) {
     struct stat st {};
     std::size_t want = 1 << 16;
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) want = static_cast<std::size_t>(st.st_size) + 1;
-    buf.resize(std::max(buf.capacity(), want));
-    std::size_t len = 0;
-    for (;;) {
-        if (len == buf.size()) buf.resize(buf.size() * 2);
-        const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int e = errno;
-            ::close(fd);
-            return error(errc::io, "cannot read file").got(static_cast<std::uint64_t>(e));
-        }
-        if (n == 0) break;
-        len += static_cast<std::size_t>(n);
-    }
+    const status r = detail::read_fd_into(fd, buf, want);
     ::close(fd);
-    buf.resize(len);
-    return {};
+    return r;
 }
 
 // Module BTF of a file: raw BTF (sysfs, extracted) as is, or the .BTF section of a .ko.
