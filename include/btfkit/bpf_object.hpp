@@ -1,9 +1,12 @@
 // A view over a BPF ELF object: programs, instructions, .BTF and .BTF.ext (func/line info, CO-RE records).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "btf.hpp"
 #include "bytes.hpp"
@@ -91,6 +94,37 @@ struct line_info {
     std::uint32_t line_col = 0;
 };
 
+// ELF section indices by name: a table sorted by name hash, so that resolving every .BTF.ext block's
+// section stays linear in the object's size (a linear find per block would be quadratic).
+class section_names {
+public:
+    constexpr section_names() noexcept = default;
+    constexpr explicit section_names(const elf* file) : file_(file) {
+        if (file == nullptr) return;
+        for (std::uint32_t i = 1; i < file->section_count(); ++i) entries_.push_back({hash(file->section(i).name), i});
+        std::sort(entries_.begin(), entries_.end());
+    }
+    // Index of the first section named `name`, 0 if none.
+    [[nodiscard]] constexpr std::uint32_t find(std::string_view name) const noexcept {
+        if (file_ == nullptr) return 0;
+        const std::uint32_t h = hash(name);
+        auto it = std::lower_bound(entries_.begin(), entries_.end(), std::pair<std::uint32_t, std::uint32_t>{h, 0});
+        for (; it != entries_.end() && it->first == h; ++it) {
+            if (file_->section(it->second).name == name) return it->second;
+        }
+        return 0;
+    }
+
+private:
+    [[nodiscard]] static constexpr std::uint32_t hash(std::string_view s) noexcept {
+        std::uint32_t h = 2166136261u;
+        for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+        return h;
+    }
+    const elf* file_ = nullptr;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> entries_{};  // (name hash, index), sorted
+};
+
 // One ELF section's block of .BTF.ext records of type R.
 template <class R>
 class ext_section {
@@ -147,8 +181,8 @@ public:
 
     constexpr ext_info() noexcept = default;
     constexpr ext_info(byte_reader r, std::size_t begin, std::size_t end, std::uint32_t rec_size, const btf* strings,
-                       const elf* file) noexcept
-        : r_(r), begin_(begin), end_(end), rec_size_(rec_size), btf_(strings), elf_(file) {}
+                       const section_names* names) noexcept
+        : r_(r), begin_(begin), end_(end), rec_size_(rec_size), btf_(strings), names_(names) {}
 
     [[nodiscard]] constexpr iterator begin() const noexcept { return {this, begin_}; }
     [[nodiscard]] constexpr iterator end() const noexcept { return {this, end_}; }
@@ -159,10 +193,7 @@ public:
     [[nodiscard]] constexpr ext_section<R> block_at(std::size_t off) const noexcept {
         const std::uint32_t name_off = r_.u32(off);
         const std::string_view name = btf_->string(name_off);
-        std::uint32_t idx = 0;
-        if (elf_ != nullptr) {
-            if (auto s = elf_->find_section(name)) idx = s->index;
-        }
+        const std::uint32_t idx = names_ != nullptr ? names_->find(name) : 0;
         return {r_, off + 8, r_.u32(off + 4), rec_size_, name_off, name, idx};
     }
 
@@ -171,7 +202,7 @@ private:
     std::size_t begin_ = 0, end_ = 0;  // 8 bytes after the record-size word, to the subsection's end
     std::uint32_t rec_size_ = 0;
     const btf* btf_ = nullptr;
-    const elf* elf_ = nullptr;
+    const section_names* names_ = nullptr;
 };
 
 // A BPF program: a FUNC symbol inside an executable section.
@@ -190,7 +221,8 @@ public:
     constexpr btf_ext() noexcept = default;
 
     // `strings` is the object's .BTF; `file` (optional) maps section names to ELF indices.
-    [[nodiscard]] static constexpr result<btf_ext> parse(byte_span data, const btf& strings, const elf* file = nullptr) noexcept;
+    // `names` (optional) resolves block section names to ELF section indices; it must outlive the view.
+    [[nodiscard]] static constexpr result<btf_ext> parse(byte_span data, const btf& strings, const section_names* names = nullptr) noexcept;
 
     [[nodiscard]] constexpr const ext_info<func_info>& func_infos() const noexcept { return func_; }
     [[nodiscard]] constexpr const ext_info<line_info>& line_infos() const noexcept { return line_; }
@@ -209,7 +241,7 @@ namespace detail {
 // Checks one subsection and returns its view; records must fit and names resolve.
 template <class R>
 constexpr result<ext_info<R>> parse_ext_info(const byte_reader& r, std::size_t off, std::size_t len, std::uint32_t min_rec,
-                                             const char* what, const btf& strings, const elf* file,
+                                             const char* what, const btf& strings, const section_names* file,
                                              std::uint32_t* total) noexcept {
     if (len == 0) return ext_info<R>{r, off, off, min_rec, &strings, file};
     if (len < 4) return error(errc::truncated, "subsection too short for its record size").in_section(what).at_offset(off).got(len);
@@ -247,7 +279,7 @@ constexpr result<ext_info<R>> parse_ext_info(const byte_reader& r, std::size_t o
 
 }  // namespace detail
 
-constexpr result<btf_ext> btf_ext::parse(byte_span data, const btf& strings, const elf* file) noexcept {
+constexpr result<btf_ext> btf_ext::parse(byte_span data, const btf& strings, const section_names* file) noexcept {
     if (data.size() < 8) return error(errc::truncated, ".BTF.ext header does not fit").in_section(".BTF.ext").got(data.size()).limit(8);
     byte_order order;
     if (detail::load<std::uint16_t>(data.data(), byte_order::little) == btf_magic) order = byte_order::little;
@@ -357,10 +389,11 @@ public:
     }
 
 private:
-    constexpr void rebind_ext() noexcept {
+    constexpr void rebind_ext() {
+        names_ = section_names(&elf_);
         ext_ = {};
         if (!ext_data_.empty()) {
-            if (auto x = btf_ext::parse(ext_data_, btf_, &elf_)) ext_ = *x;
+            if (auto x = btf_ext::parse(ext_data_, btf_, &names_)) ext_ = *x;
         }
     }
 
@@ -368,6 +401,7 @@ private:
     btfkit::btf btf_{};
     bool has_btf_ = false;
     byte_span ext_data_{};
+    section_names names_{};
     btfkit::btf_ext ext_{};
 };
 
@@ -385,7 +419,8 @@ constexpr result<bpf_object> bpf_object::parse(byte_span data) {
     if (auto s = o.elf_.find_section(".BTF.ext")) {
         if (!o.has_btf_) return error(errc::not_found, ".BTF.ext without .BTF").in_section(".BTF.ext");
         o.ext_data_ = o.elf_.section_data(*s);
-        auto x = btf_ext::parse(o.ext_data_, o.btf_, &o.elf_);
+        o.names_ = section_names(&o.elf_);
+        auto x = btf_ext::parse(o.ext_data_, o.btf_, &o.names_);
         if (!x) return x.error();
         o.ext_ = *x;
     }

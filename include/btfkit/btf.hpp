@@ -341,7 +341,7 @@ public:
         return type{this, id, off, data_.u32(off), data_.u32(off + 4), data_.u32(off + 8)};
     }
     [[nodiscard]] constexpr result<type> type_at(std::uint32_t id) const noexcept {
-        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").got(id).limit(type_count());
+        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").at_type(id).got(id).limit(type_count());
         return (*this)[id];
     }
 
@@ -526,7 +526,7 @@ constexpr error precise_type_error(const byte_reader& r, std::uint32_t start_id,
         }
         off += sz;
     }
-    if (std::uint64_t{b.start_id_} + count > 0x7fffffffu) return error(errc::bad_header, "too many types").got(count);
+    if (std::uint64_t{b.start_id_} + count > 0x7fffffffu) return error(errc::bad_header, "too many types").in_section("BTF types").got(count);
 
     // Pass 2: fill the table and check names, referenced ids and kind-specific fields.
     const std::uint32_t type_end_id = b.start_id_ + count;
@@ -603,7 +603,7 @@ constexpr error precise_type_error(const byte_reader& r, std::uint32_t start_id,
 constexpr result<btf> btf::parse(byte_span data, const btf* base) {
     btf b;
     if (data.size() < btf_header_size) {
-        return error(errc::truncated, "BTF header does not fit").got(data.size()).limit(btf_header_size);
+        return error(errc::truncated, "BTF header does not fit").in_section("BTF header").at_offset(0).got(data.size()).limit(btf_header_size);
     }
     byte_order order = byte_order::little;
     const auto m_le = detail::load<std::uint16_t>(data.data(), byte_order::little);
@@ -660,7 +660,7 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base) {
     b.data_ = r;
     b.base_ = base;
     if (base != nullptr) {
-        if (base->order() != order) return error(errc::bad_header, "split BTF and its base differ in byte order");
+        if (base->order() != order) return error(errc::bad_header, "split BTF and its base differ in byte order").in_section("BTF header").at_offset(0);
         b.start_id_ = base->type_count();
         b.start_str_ = base->strings_size();
     }
@@ -679,7 +679,7 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base) {
 
 constexpr result<type> btf::skip_mods_and_typedefs(std::uint32_t id) const noexcept {
     for (std::uint32_t depth = 0; depth <= max_resolve_depth; ++depth) {
-        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").got(id).limit(type_count());
+        if (!valid_id(id)) return error(errc::bad_type_id, "type id past the end").at_type(id).got(id).limit(type_count());
         const type t = (*this)[id];
         if (!(t.is_modifier() || t.is(kind::typedef_))) return t;
         id = t.ref();

@@ -97,7 +97,7 @@ public:
 
     // Contents of a section (empty for NOBITS); bounds were checked at parse.
     [[nodiscard]] constexpr byte_span section_data(const elf_section& s) const noexcept {
-        if (s.type == elf_const::sht_nobits) return {};
+        if (s.type == elf_const::sht_nobits || s.type == elf_const::sht_null) return {};
         return r_.data().subspan(static_cast<std::size_t>(s.offset), static_cast<std::size_t>(s.size));
     }
 
@@ -196,7 +196,7 @@ private:
 constexpr result<elf> elf::parse(byte_span data) noexcept {
     using namespace elf_const;
     if (!is_elf(data)) return error(errc::bad_magic, "not an ELF file").at_offset(0);
-    if (data.size() < ehdr_size) return error(errc::truncated, "ELF header does not fit").got(data.size()).limit(ehdr_size);
+    if (data.size() < ehdr_size) return error(errc::truncated, "ELF header does not fit").at_offset(0).got(data.size()).limit(ehdr_size);
     if (data[4] != 2) return error(errc::unsupported, "only ELF64 is supported").at_offset(4).got(static_cast<unsigned char>(data[4]));
     byte_order order;
     if (data[5] == 1) order = byte_order::little;
@@ -225,7 +225,8 @@ constexpr result<elf> elf::parse(byte_span data) noexcept {
         const std::size_t o = e.shoff_ + shdr_size * i;
         const std::uint32_t type = r.u32(o + 4);
         const std::uint64_t off = r.u64(o + 24), size = r.u64(o + 32);
-        if (type != sht_nobits && type != sht_null && !r.fits(off, size)) {
+        // Section 0's size and link carry the extended count and name-table index, not a range.
+        if (i != 0 && type != sht_nobits && !r.fits(off, size)) {
             return error(errc::truncated, "section contents past the end of the file").at_index("section", i).at_offset(off).got(size).limit(data.size());
         }
         if ((type == sht_symtab && size % sym_size != 0) || (type == sht_rel && size % rel_size != 0) ||
@@ -236,7 +237,7 @@ constexpr result<elf> elf::parse(byte_span data) noexcept {
     if (shstrndx != 0) {
         if (shstrndx >= e.shnum_) return error(errc::out_of_range, "section name table index past the end").at_offset(62).got(shstrndx).limit(e.shnum_);
         const std::size_t o = e.shoff_ + shdr_size * shstrndx;
-        if (r.u32(o + 4) != sht_nobits) {
+        if (const std::uint32_t t = r.u32(o + 4); t != sht_nobits && t != sht_null) {
             e.shstr_ = data.subspan(static_cast<std::size_t>(r.u64(o + 24)), static_cast<std::size_t>(r.u64(o + 32)));
         }
     }
