@@ -300,6 +300,18 @@ struct btf_header {
     std::uint32_t hdr_len = 0, type_off = 0, type_len = 0, str_off = 0, str_len = 0;
 };
 
+class btf;
+namespace detail {
+// What the header says: where types and strings are, byte order, and where ids/strings continue a base.
+struct btf_layout {
+    btf_header hdr{};
+    byte_order order = byte_order::little;
+    std::uint32_t start_id = 1;
+    std::uint32_t start_str = 0;
+};
+constexpr result<btf_layout> parse_layout(byte_span data, const btf* base);
+}  // namespace detail
+
 // A parsed BTF blob. Types stay in the blob; only an exact-size id -> offset table is built.
 class btf {
 public:
@@ -369,6 +381,13 @@ public:
         if (!string_at(off, s)) return error(errc::bad_string, "string offset outside the string table").got(off).limit(strings_size());
         return s;
     }
+
+    // Checks the header, the string table and that every record fits, without building a table or
+    // checking references, calling f(id, kind, name, end) for each own type with a name (`name` is
+    // a NUL-terminated string in a string table ending at `end`, the blob's or its base's). For indexing many modules cheaply; a
+    // module that is then used is parsed in full.
+    template <class F>
+    static constexpr status walk_named(byte_span data, const btf* base, F&& f);
 
     // Follows CONST/VOLATILE/RESTRICT/TYPE_TAG and TYPEDEF to the first other type; bounded.
     [[nodiscard]] constexpr result<type> skip_mods_and_typedefs(std::uint32_t id) const noexcept;
@@ -600,8 +619,8 @@ constexpr error precise_type_error(const byte_reader& r, std::uint32_t start_id,
 
 }  // namespace detail
 
-constexpr result<btf> btf::parse(byte_span data, const btf* base) {
-    btf b;
+constexpr result<detail::btf_layout> detail::parse_layout(byte_span data, const btf* base) {
+    detail::btf_layout b;
     if (data.size() < btf_header_size) {
         return error(errc::truncated, "BTF header does not fit").in_section("BTF header").at_offset(0).got(data.size()).limit(btf_header_size);
     }
@@ -615,7 +634,7 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base) {
         return error(errc::bad_magic, "not BTF: bad magic").at_offset(0).got(m_le).limit(btf_magic);
     }
     const byte_reader r{data, order};
-    btf_header& h = b.hdr_;
+    btf_header& h = b.hdr;
     h.magic = btf_magic;
     h.version = r.u8(2);
     h.flags = r.u8(3);
@@ -657,15 +676,29 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base) {
         }
     }
 
-    b.data_ = r;
-    b.base_ = base;
+    b.order = order;
     if (base != nullptr) {
         if (base->order() != order) return error(errc::bad_header, "split BTF and its base differ in byte order").in_section("BTF header").at_offset(0);
-        b.start_id_ = base->type_count();
-        b.start_str_ = base->strings_size();
+        b.start_id = base->type_count();
+        b.start_str = base->strings_size();
     }
-    const std::uint32_t strings_end = b.start_str_ + h.str_len;
+    return b;
+}
 
+
+constexpr result<btf> btf::parse(byte_span data, const btf* base) {
+    auto layout = detail::parse_layout(data, base);
+    if (!layout) return layout.error();
+    btf b;
+    const btf_header& h = layout->hdr;
+    const byte_order order = layout->order;
+    const byte_reader r{data, order};
+    b.hdr_ = h;
+    b.data_ = r;
+    b.base_ = base;
+    b.start_id_ = layout->start_id;
+    b.start_str_ = layout->start_str;
+    const std::uint32_t strings_end = b.start_str_ + h.str_len;
     const std::size_t types_start = h.hdr_len + h.type_off;
     const std::size_t types_end = types_start + h.type_len;
     // One pass records offsets and folds every string offset and referenced id into a maximum;
@@ -675,6 +708,41 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base) {
                              : detail::scan_types<byte_order::big>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_);
     if (!fast_ok) return detail::precise_type_error(r, b.start_id_, strings_end, types_start, types_end);
     return b;
+}
+
+template <class F>
+constexpr status btf::walk_named(byte_span data, const btf* base, F&& f) {
+    auto layout = detail::parse_layout(data, base);
+    if (!layout) return layout.error();
+    const btf_header& h = layout->hdr;
+    const byte_reader r{data, layout->order};
+    const std::size_t start = h.hdr_len + h.type_off, end = start + h.type_len;
+    const std::size_t str_start = h.hdr_len + h.str_off;
+    std::uint32_t id = layout->start_id;
+    for (std::size_t off = start; off < end; ++id) {
+        if (end - off < btf_type_header_size) return error(errc::truncated, "type record header does not fit").in_section("BTF types").at_offset(off).at_type(id);
+        const std::uint32_t info = r.u32(off + 4);
+        const auto k = static_cast<kind>((info >> 24) & 0x1f);
+        const std::uint64_t sz = type_record_size(k, info & 0xffff);
+        if (sz == 0 || sz > end - off) return error(errc::truncated, "type record does not fit or has an unknown kind").in_section("BTF types").at_offset(off).at_type(id);
+        const std::uint32_t name_off = r.u32(off);
+        if (name_off != 0) {
+            const char* name = nullptr;
+            const char* table_end = nullptr;
+            if (name_off < layout->start_str) {
+                name = base->string_ptr(name_off);
+                table_end = base->string_table_end(name_off);
+            } else if (name_off - layout->start_str < h.str_len) {
+                name = data.data() + str_start + (name_off - layout->start_str);
+                table_end = data.data() + str_start + h.str_len;
+            } else {
+                return error(errc::bad_string, "type name offset outside the string table").in_section("BTF types").at_offset(off).at_type(id).got(name_off);
+            }
+            if (name != nullptr && *name != 0) f(id, k, name, table_end);
+        }
+        off += static_cast<std::size_t>(sz);
+    }
+    return {};
 }
 
 constexpr result<type> btf::skip_mods_and_typedefs(std::uint32_t id) const noexcept {

@@ -449,21 +449,22 @@ private:
                     o.failures.emplace_back(i, st.error());
                     continue;
                 }
-                auto b = btf::parse(byte_span(buf.data(), buf.size()), vmlinux_);
-                if (!b) {
-                    o.failures.emplace_back(i, b.error());
+                const std::uint32_t first = vmlinux_->type_count();
+                bool too_many = false;
+                const status st = btf::walk_named(byte_span(buf.data(), buf.size()), vmlinux_,
+                    [&](std::uint32_t id, kind k, const char* name, const char* end) {
+                        std::uint32_t h = 0;
+                        if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
+                        if (id - first >= (1u << local_bits)) {
+                            too_many = true;
+                            return;
+                        }
+                        o.pairs.push_back(h);
+                        o.pairs.push_back((i << local_bits) | (id - first));
+                    });
+                if (!st || too_many) {
+                    o.failures.emplace_back(i, st ? error(errc::unsupported, "module has too many types for the index") : st.error());
                     continue;
-                }
-                if (b->own_count() >= (1u << local_bits)) {
-                    o.failures.emplace_back(i, error(errc::unsupported, "module has too many types for the index").got(b->own_count()));
-                    continue;
-                }
-                for (std::uint32_t k = 0; k < b->own_count(); ++k) {
-                    std::uint32_t h = 0;
-                    const std::uint32_t id = b->first_id() + k;
-                    if (!indexed_kind(b->kind_of(id)) || !essential_hash_of(*b, b->name_off_of(id), h)) continue;
-                    o.pairs.push_back(h);
-                    o.pairs.push_back((i << local_bits) | k);
                 }
             }
         };
