@@ -310,7 +310,7 @@ public:
         return collect_modules(local_t, essential, o.fwd_extension, out);
     }
 
-    // Every type across vmlinux and all modules whose essential name is `essential` (any kind).
+    // Every indexed type (see indexed_kind) across vmlinux and all modules whose essential name is `essential`.
     status find(std::string_view essential, std::vector<candidate>& out) const {
         vmlinux_index_.for_each(*vmlinux_, essential, [&](std::uint32_t id) { out.push_back(candidate{vmlinux_, id, 0}); });
         return for_each_module_hit(essential, [&](std::uint32_t t, const btf& b, std::uint32_t id) {
