@@ -97,7 +97,8 @@ public:
 
     // Contents of a section (empty for NOBITS); bounds were checked at parse.
     [[nodiscard]] constexpr byte_span section_data(const elf_section& s) const noexcept {
-        if (s.type == elf_const::sht_nobits || s.type == elf_const::sht_null) return {};
+        // Section 0 is never a range (its fields carry extended counts) and is not checked at parse.
+        if (s.index == 0 || s.type == elf_const::sht_nobits || s.type == elf_const::sht_null) return {};
         return r_.data().subspan(static_cast<std::size_t>(s.offset), static_cast<std::size_t>(s.size));
     }
 
@@ -162,7 +163,7 @@ public:
         byte_span strs_{};
     };
     [[nodiscard]] constexpr result<symbol_table> symbols() const noexcept {
-        for (std::uint32_t i = 0; i < shnum_; ++i) {
+        for (std::uint32_t i = 1; i < shnum_; ++i) {  // section 0 is never a table
             const elf_section s = section(i);
             if (s.type != elf_const::sht_symtab) continue;
             if (s.link >= shnum_) return error(errc::out_of_range, "symbol table links to a section past the end").in_section(".symtab").got(s.link).limit(shnum_);
@@ -174,6 +175,7 @@ public:
 
     // Entries of a REL or RELA section.
     [[nodiscard]] constexpr std::uint32_t rel_count(const elf_section& s) const noexcept {
+        if (s.index == 0 || (s.type != elf_const::sht_rel && s.type != elf_const::sht_rela)) return 0;
         return static_cast<std::uint32_t>(s.size / (s.type == elf_const::sht_rela ? elf_const::rela_size : elf_const::rel_size));
     }
     [[nodiscard]] constexpr elf_rel rel(const elf_section& s, std::uint32_t i) const noexcept {
