@@ -127,21 +127,7 @@ status run_btf_split(const Fail& fail, byte_span in, std::vector<error>* errors 
 
 // Known open bugs (fuzz/README.md, "Findings"), so a local run can fuzz past them with
 // -DBTFKIT_FUZZ_SKIP_KNOWN_BUGS. Never defined in CI: there a known crash must fail the build.
-inline bool hits_known_bug(byte_span in) {
-    // Raw header reads: elf::parse itself runs into F1.
-    if (!elf::is_elf(in) || in.size() < elf_const::ehdr_size || in[4] != 2 || (in[5] != 1 && in[5] != 2)) return false;
-    const byte_reader r{in, in[5] == 1 ? byte_order::little : byte_order::big};
-    const std::uint64_t shoff = r.u64(40);
-    if (shoff == 0 || !r.fits(shoff, elf_const::shdr_size)) return false;
-    std::uint64_t shnum = r.u16(60);
-    if (shnum == 0) shnum = r.u64(shoff + 32);
-    if (shnum > (in.size() - shoff) / elf_const::shdr_size) return false;
-    for (std::uint64_t i = 0; i < shnum; ++i) {
-        const auto o = static_cast<std::size_t>(shoff + elf_const::shdr_size * i);
-        // F1: SHT_NULL sections are not bounds-checked, yet serve as name tables and section data.
-        if (r.u32(o + 4) == elf_const::sht_null && !r.fits(r.u64(o + 24), r.u64(o + 32))) return true;
-    }
-    return false;
-}
+// None is open: F1 (SHT_NULL sections read out of bounds) was fixed in b207ec9 and its filter removed.
+inline bool hits_known_bug(byte_span) { return false; }
 
 }  // namespace btfkit::testing

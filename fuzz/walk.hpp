@@ -5,11 +5,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
-#include <string>
 #include <iterator>
-#include <type_traits>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,13 +31,12 @@ inline bool names_place(const error& e) {
     return false;
 }
 
-// F2 (open, fuzz/README.md): errors whose message names no place; exempt until fixed.
-inline constexpr std::string_view known_placeless[] = {
-    "BTF header does not fit", "ELF header does not fit", "split BTF and its base differ in byte order",
-    "type id past the end"};
+// Errors known to name no place, exempt until fixed (fuzz/README.md, "Findings"). F2's were fixed in
+// b207ec9; the list is empty.
+inline constexpr std::string_view known_placeless[] = {""};
 inline bool place_ok(const error& e) {
     for (std::string_view w : known_placeless) {
-        if (w == e.what) return true;
+        if (!w.empty() && w == e.what) return true;
     }
     return names_place(e);
 }
@@ -49,8 +49,8 @@ struct abort_on_violation {
     }
 };
 
-// Receives each broken invariant: a parse that succeeded but hands out a view or id it should not.
-// `Fail` is any callable taking a const char*; fuzz targets abort, tests record a failure.
+// Walks everything a successful parse hands out. `Fail` (any callable taking a const char*) receives
+// each broken invariant, e.g. a view outside the input or an invalid id; fuzz targets abort, tests record.
 template <class Fail>
 class walker {
 public:
@@ -175,6 +175,16 @@ private:
         name(s, "BTF string outside the input");
         auto c = b.string_checked(off);
         if (!c || c.value() != s) fail_("string_checked disagrees with string_at");
+        // The C-string view of the same offset: inside its table, terminated there, same text.
+        const char* p = b.string_ptr(off);
+        const char* end = b.string_table_end(off);
+        if (p == nullptr || end == nullptr || p >= end || range_of(p, static_cast<std::size_t>(end - p)) == nullptr) {
+            fail_("string_ptr / string_table_end outside the input");
+            return;
+        }
+        const void* nul = std::memchr(p, '\0', static_cast<std::size_t>(end - p));
+        if (nul == nullptr) fail_("string_ptr not terminated inside its table");
+        else if (std::string_view(p, static_cast<std::size_t>(static_cast<const char*>(nul) - p)) != s) fail_("string_ptr disagrees with string_at");
     }
 
     void walk_type(const btf& b, std::uint32_t tid) {
@@ -182,6 +192,7 @@ private:
         if (t.id() != tid) fail_("operator[] returned another id");
         auto checked = b.type_at(tid);
         if (!checked || checked->info() != t.info()) fail_("type_at disagrees with operator[]");
+        if (b.kind_of(tid) != t.kind() || b.name_off_of(tid) != t.name_off()) fail_("kind_of / name_off_of disagree with operator[]");
         sink_ += t.info() + t.size() + kind_name(t.kind()).size() + kind_str(t.kind()).size();
         sink_ += t.raw_extra_word();
         sink_ += t.is_void() + t.is_composite() + t.is_any_enum() + t.is_modifier() + t.kflag() + t.vlen();
@@ -294,10 +305,19 @@ private:
 
     template <class R>
     void walk_ext_info(const bpf_object& o, const ext_info<R>& info, std::size_t ext_size) {
+        std::uint32_t blocks = 0;
         for (const ext_section<R> sec : info) {
             name(sec.section_name(), ".BTF.ext block name outside the input");
             if (sec.section_name().empty()) fail_(".BTF.ext block with an empty name after a successful parse");
             if (sec.elf_index() >= o.file().section_count() && sec.elf_index() != 0) fail_(".BTF.ext block maps to a section past the end");
+            else if (sec.elf_index() != 0 && o.file().section(sec.elf_index()).name != sec.section_name()) fail_(".BTF.ext block maps to a section of another name");
+            if (blocks++ < 64) {  // the first section of that name (after the NULL one), by linear search
+                std::uint32_t want = 0;
+                for (std::uint32_t i = 1; i < o.file().section_count() && want == 0; ++i) {
+                    if (o.file().section(i).name == sec.section_name()) want = i;
+                }
+                if (want != sec.elf_index()) fail_(".BTF.ext block section index differs from a linear search");
+            }
             for (std::uint32_t i = 0; i < sec.size(); ++i) {
                 const std::size_t ro = sec.record_offset(i);
                 if (ro + info.record_size() > ext_size) fail_(".BTF.ext record past the end of .BTF.ext");

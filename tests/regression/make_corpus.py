@@ -236,6 +236,8 @@ class Elf:
         self.o, self.machine, self.sections, self.symbols = order, machine, [], []
         self.hdr_patch = {}
         self.strtab_patch = {}
+        self.symtab_patch = {}
+        self.sec0 = {}  # section 0's header fields; 'name_of': index of a section whose name it takes
 
     def section(self, sname, typ, data=b'', flags=0, link=0, info=0, align=8, entsize=0, **patch):
         """Appends a section; keyword `patch` fields (name, type, offset, size, link, ...) replace the layout's."""
@@ -264,7 +266,7 @@ class Elf:
                              entsize=0, patch=self.strtab_patch))
             symtab = len(secs) + 1
             secs.append(dict(name='.symtab', type=SHT_SYMTAB, data=bytes(syms), flags=0, link=len(secs), info=1,
-                             align=8, entsize=24, patch={}))
+                             align=8, entsize=24, patch=self.symtab_patch))
         shstr = bytearray(b'\0')
         names = []
         for s in secs + [dict(name='.shstrtab')]:
@@ -280,7 +282,12 @@ class Elf:
                 out += s['data']
         out += b'\0' * (-len(out) % 8)
         shoff = len(out)
-        out += b'\0' * 64
+        z = dict(name=0, type=0, flags=0, addr=0, offset=0, size=0, link=0, info=0, align=0, entsize=0)
+        z.update({k: v for k, v in self.sec0.items() if k != 'name_of'})
+        if 'name_of' in self.sec0:
+            z['name'] = names[self.sec0['name_of'] - 1]
+        out += struct.pack(self.o + 'IIQQQQIIQQ', z['name'], z['type'], z['flags'], z['addr'], z['offset'], z['size'],
+                           z['link'], z['info'], z['align'], z['entsize'])
         for i, s in enumerate(secs):
             f = dict(name=names[i], type=s['type'], flags=s['flags'], addr=0, offset=offs[i], size=len(s['data']),
                      link=symtab if s['link'] == Elf.SYMTAB else s['link'], info=s['info'], align=s['align'],
@@ -580,11 +587,21 @@ def hand_made():
     add('elf-shstrtab-nobits.ok', elf_with(fn=lambda e: e.section('nb', SHT_NOBITS, b''), hdr=dict(shstrndx=2)))
     add('elf-shstrtab-unterminated.ok', elf_with(fn=lambda e: e.section('u', SHT_STRTAB, b'abc'), hdr=dict(shstrndx=2)))
     add('elf-big-endian.ok', elf_with('>'))
-    # F1 (open): SHT_NULL sections skip the bounds check but serve as name tables and section data.
-    add('elf-null-shstrtab-out-of-bounds.any',
+    # F1 (fixed in b207ec9): SHT_NULL sections skipped the bounds check but served as name tables and data.
+    add('elf-null-shstrtab-out-of-bounds.truncated',
         elf_with(fn=lambda e: e.section('', SHT_NULL, b'', offset=0x10000000, size=0x100), hdr=dict(shstrndx=2)))
-    add('obj-null-btf-out-of-bounds.any', elf_with(fn=lambda e: e.section('.BTF', SHT_NULL, b'', offset=1 << 20, size=64)))
-    add('obj-null-strtab-out-of-bounds.any', bpf_object(elf_fn=lambda e: e.strtab_patch.update(type=SHT_NULL, offset=1 << 33)))
+    add('obj-null-btf-out-of-bounds.truncated', elf_with(fn=lambda e: e.section('.BTF', SHT_NULL, b'', offset=1 << 20, size=64)))
+    add('obj-null-strtab-out-of-bounds.truncated', bpf_object(elf_fn=lambda e: e.strtab_patch.update(type=SHT_NULL, offset=1 << 33)))
+    # F4 (fixed in 4aa61c0): section 0 was exempt from the bounds check whatever its type, yet its data was used.
+    def sec0(e, **f):
+        e.sec0.update(f)
+
+    add('elf-section0-progbits-out-of-bounds.ok',
+        elf_with(fn=lambda e: sec0(e, type=SHT_PROGBITS, offset=0xfffffffff0000000, size=0x1000)))
+    add('obj-section0-named-btf-out-of-bounds.truncated',
+        elf_with(fn=lambda e: sec0(e, name_of=e.section('.BTF', SHT_NOBITS, b''), type=SHT_PROGBITS, offset=1 << 20, size=64)))
+    add('obj-symtab-links-section0-out-of-bounds.ok',
+        bpf_object(elf_fn=lambda e: (sec0(e, type=SHT_STRTAB, offset=1 << 33, size=64), e.symtab_patch.update(link=0))))
     # BPF objects: programs and symbols
     add('obj-no-btf.ok', bpf_object(with_ext=False, btf_patch=None).replace(b'.BTF\0', b'.XTF\0'))
     add('obj-btf-broken.bad_string', bpf_object(btf_patch=dict(str_len=1)))
@@ -678,11 +695,31 @@ def real_variants(objs):
     return out
 
 
+def many_blocks_many_sections(n):
+    """F3's repro (too big to commit): n ELF sections and n one-record .BTF.ext func_info blocks naming
+    a section that does not exist, so iterating the blocks scans every section for each block."""
+    b = Btf()
+    b.int_('int', 4)
+    name = b.s('x')
+    body = struct.pack('<I', 8) + b''.join(struct.pack('<IIII', name, 1, 0, 1) for _ in range(n))
+    e = Elf()
+    e.section('.BTF', SHT_PROGBITS, b.build(), align=4)
+    e.section('.BTF.ext', SHT_PROGBITS, struct.pack('<HBBIIIIIII', BTF_MAGIC, 1, 0, 32, 0, len(body), 0, 0, 0, 0) + body, align=4)
+    for _ in range(n):
+        e.section('s', SHT_PROGBITS, b'', align=1)
+    return e.build()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--objs', help='directory with bashreadline.bpf.o and biopattern.bpf.o')
     ap.add_argument('--out', default=HERE)
+    ap.add_argument('--f3-repro', metavar='PATH', help='write only F3\'s repro (8000 sections and blocks) to PATH')
     a = ap.parse_args()
+    if a.f3_repro:
+        with open(a.f3_repro, 'wb') as f:
+            f.write(many_blocks_many_sections(8000))
+        return 0
     files = hand_made() + (real_variants(a.objs) if a.objs else [])
     names = set()
     for name, data in files:
