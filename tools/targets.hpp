@@ -8,6 +8,7 @@
 
 #include "btfkit/kernel.hpp"
 #include "cli.hpp"
+#include "json.hpp"
 
 namespace btfkit::cli {
 
@@ -55,29 +56,6 @@ struct target_args {
     const std::string vmlinux = t.btf.empty() ? std::string(sysfs_vmlinux) : t.btf;
     const bool kernel = vmlinux == sysfs_vmlinux;
     return file_targets::open(vmlinux, mods, kernel);
-}
-
-// Appends `s` as a JSON string literal.
-inline void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (const char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                static constexpr char hex[] = "0123456789abcdef";
-                out += "\\u00";
-                out += hex[(c >> 4) & 0xf];
-                out += hex[c & 0xf];
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
 }
 
 }  // namespace btfkit::cli

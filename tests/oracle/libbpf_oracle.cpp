@@ -26,6 +26,8 @@
 #include <btfkit/bpf_object.hpp>
 #include <btfkit/kernel.hpp>
 
+#include "../../tools/json.hpp"
+
 // libbpf's struct bpf_core_relo_res (relo_core.h, libbpf 1.1), restated: the oracle reads it, never writes.
 struct oracle_relo_res {
     std::uint64_t orig_val;
@@ -215,27 +217,7 @@ namespace {
 
 // ---- JSON -------------------------------------------------------------------------------------------
 
-void json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (u < 0x20) {
-                char b[8];
-                std::snprintf(b, sizeof(b), "\\u%04x", u);
-                out += b;
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
+void json_string(std::string& out, std::string_view s) { btfkit::cli::append_json_string(out, s); }
 
 void json_key(std::string& out, std::string_view k) {
     if (out.back() != '{') out += ',';

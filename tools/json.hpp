@@ -1,0 +1,33 @@
+// JSON string literals for the tools' machine-readable output (btfkit --json, the libbpf oracle).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace btfkit::cli {
+
+// Appends `s` as a JSON string literal.
+inline void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (u < 0x20) {
+                out += "\\u00";
+                out += hex[u >> 4];
+                out += hex[u & 0xf];
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+}  // namespace btfkit::cli
