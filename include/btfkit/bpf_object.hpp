@@ -342,8 +342,9 @@ public:
     bpf_object() = default;
     bpf_object(const bpf_object&) = delete;  // btf_ext and views point into this object
     bpf_object& operator=(const bpf_object&) = delete;
-    constexpr bpf_object(bpf_object&& o) noexcept { *this = std::move(o); }
-    constexpr bpf_object& operator=(bpf_object&& o) noexcept {
+    // Not noexcept: re-binding the .BTF.ext view rebuilds the section-name table (an allocation).
+    constexpr bpf_object(bpf_object&& o) { *this = std::move(o); }
+    constexpr bpf_object& operator=(bpf_object&& o) {
         elf_ = o.elf_;
         btf_ = std::move(o.btf_);
         has_btf_ = o.has_btf_;
