@@ -974,6 +974,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
             rep.program = prog->name;
             const type local_t = local[rec.type_id];
             rep.local_type_name = local_t.name();
+            local_spec.reset(&local, rec.type_id, rec.kind);  // a failure before parse_spec reports an empty spec, not the last one
             rep.local_spec = &local_spec;
 
             auto fail = [&](const error& e) {
