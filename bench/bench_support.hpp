@@ -41,6 +41,12 @@ struct alloc_snapshot {
 alloc_snapshot allocations() noexcept;
 void reset_peak() noexcept;
 
+// A path for a scratch file of this process: $TMPDIR (or /tmp)/btfkit-bench-<pid>-NAME.
+[[nodiscard]] inline std::string temp_path(const std::string& name) {
+    const char* t = std::getenv("TMPDIR");
+    return std::string(t != nullptr && *t == '/' ? t : "/tmp") + "/btfkit-bench-" + std::to_string(::getpid()) + "-" + name;
+}
+
 // ---- clocks and process memory ------------------------------------------------------------------
 
 [[nodiscard]] inline std::int64_t now_ns() noexcept {

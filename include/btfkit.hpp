@@ -9,4 +9,5 @@
 #include "btfkit/relo_rules.hpp"
 #include "btfkit/relocate.hpp"
 #include "btfkit/candidates.hpp"
+#include "btfkit/index_cache.hpp"
 #include "btfkit/dump.hpp"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -771,8 +772,9 @@ TEST_CASE("relocate: modules are searched only when vmlinux has no candidate, un
     REQUIRE(vm_ids.size() == 1);
     CHECK(member_offset_bits(vmlinux, vm_ids[0], "epoch_start") != member_offset_bits(*tcp_bic->b, bic_ids[0], "epoch_start"));
 
-    // Every module of the corpus, behind a loader that counts its calls.
-    auto make_set = [&](std::size_t& loads) {
+    // Every module of the corpus, behind a loader that counts its calls (from two threads while the
+    // module index is built: the count is atomic).
+    auto make_set = [&](std::atomic<std::size_t>& loads) {
         auto set = std::make_unique<bk::target_set>(vmlinux);
         for (const auto& n : *names) set->add_module(n);
         set->set_loader([&loads, &names](std::uint32_t m, bk::byte_buffer& buf) {
@@ -784,7 +786,7 @@ TEST_CASE("relocate: modules are searched only when vmlinux has no candidate, un
     const auto obj = load(mods::object(false));
 
     SUBCASE("vmlinux first: modules untouched") {
-        std::size_t loads = 0;
+        std::atomic<std::size_t> loads = 0;
         const auto set = make_set(loads);
         const relocation r = relocate(*obj, *set, libbpf_options());
         CHECK(r.summary.errors == 0);
@@ -798,7 +800,7 @@ TEST_CASE("relocate: modules are searched only when vmlinux has no candidate, un
         CHECK(set->warnings().empty());
     }
     SUBCASE("search_all_targets: vmlinux and tcp_bic are both candidates") {
-        std::size_t loads = 0;
+        std::atomic<std::size_t> loads = 0;
         const auto set = make_set(loads);
         auto opts = libbpf_options();
         opts.search_all_targets = true;

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
 #include <memory>
@@ -130,9 +131,12 @@ namespace detail {
 // (on a paravirtualised VM a fault costs ~18 us; populating a page costs ~1 us).
 inline void (*prefault_hook)(void*, std::size_t) noexcept = nullptr;
 inline constexpr std::size_t prefault_min_bytes = 64 * 1024;
+// Blocks of at least this size are aligned to it, so that the hook can back them with huge pages.
+inline constexpr std::size_t huge_block_bytes = std::size_t{2} << 20;
 }  // namespace detail
 
-// std::allocator that prefaults large blocks at run time (through kernel.hpp's hook, if installed).
+// std::allocator that prefaults large blocks at run time (through kernel.hpp's hook, if installed);
+// blocks of 2 MiB or more are 2 MiB-aligned (huge-page candidates).
 template <class T>
 struct big_allocator : std::allocator<T> {
     using value_type = T;
@@ -144,13 +148,24 @@ struct big_allocator : std::allocator<T> {
     template <class U>
     constexpr big_allocator(const big_allocator<U>&) noexcept {}
     [[nodiscard]] constexpr T* allocate(std::size_t n) {
-        T* p = std::allocator<T>::allocate(n);
-        if (!std::is_constant_evaluated() && detail::prefault_hook != nullptr && n * sizeof(T) >= detail::prefault_min_bytes) {
-            detail::prefault_hook(p, n * sizeof(T));
+        if (std::is_constant_evaluated()) return std::allocator<T>::allocate(n);
+        T* p = nullptr;
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+        if (n * sizeof(T) >= detail::huge_block_bytes) {
+            p = static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{detail::huge_block_bytes}));
+        } else {
+            p = std::allocator<T>::allocate(n);
         }
+        if (detail::prefault_hook != nullptr && n * sizeof(T) >= detail::prefault_min_bytes) detail::prefault_hook(p, n * sizeof(T));
         return p;
     }
-    constexpr void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>::deallocate(p, n); }
+    constexpr void deallocate(T* p, std::size_t n) noexcept {
+        if (!std::is_constant_evaluated() && n * sizeof(T) >= detail::huge_block_bytes) {
+            ::operator delete(p, std::align_val_t{detail::huge_block_bytes});
+        } else {
+            std::allocator<T>::deallocate(p, n);
+        }
+    }
     template <class U>
     constexpr bool operator==(const big_allocator<U>&) const noexcept { return true; }
 };

@@ -2,6 +2,7 @@
 // vmlinux plus module BTFs that are read only when a lookup needs them.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "btf.hpp"
@@ -39,6 +41,36 @@ inline constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x808080808
     for (std::size_t k = 0; k < n; ++k) w |= std::uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
     return w;
 }
+
+// A table of u32 values: owned, or borrowed from little-endian bytes that outlive it (an index cache
+// mapped from a file). Reads decode with byte loads, so a borrowed table needs no alignment.
+class u32_table {
+public:
+    [[nodiscard]] constexpr std::uint32_t operator[](std::size_t i) const noexcept {
+        if (borrowed_ != nullptr) return load<std::uint32_t>(borrowed_ + 4 * i, byte_order::little);
+        return owned_[i];
+    }
+    [[nodiscard]] constexpr std::size_t size() const noexcept { return borrowed_ != nullptr ? borrowed_size_ : owned_.size(); }
+    [[nodiscard]] constexpr bool empty() const noexcept { return size() == 0; }
+    [[nodiscard]] constexpr bool borrowed() const noexcept { return borrowed_ != nullptr; }
+    // The owned storage, for building (drops any borrowed view).
+    constexpr big_vector<std::uint32_t>& own() noexcept {
+        borrowed_ = nullptr;
+        borrowed_size_ = 0;
+        return owned_;
+    }
+    void borrow(const char* p, std::size_t n) {
+        owned_ = {};
+        borrowed_ = p;
+        borrowed_size_ = n;
+    }
+    [[nodiscard]] constexpr std::size_t memory_bytes() const noexcept { return owned_.capacity() * sizeof(std::uint32_t); }
+
+private:
+    big_vector<std::uint32_t> owned_{};
+    const char* borrowed_ = nullptr;
+    std::size_t borrowed_size_ = 0;
+};
 }  // namespace detail
 
 // A word-at-a-time hash of a name (8 bytes per step; the tail is zero-padded). Names are compared
@@ -125,8 +157,7 @@ public:
         name_index x;
         x.first_ = b.first_id();
         const std::uint32_t count = b.own_count();
-        x.id_bits_ = 1;
-        while ((std::uint64_t{1} << x.id_bits_) <= count) ++x.id_bits_;
+        x.id_bits_ = id_bits_for(count);
         std::uint32_t named = 0;  // a cheap pre-count sizes the table exactly: load factor <= 2/3
         for (std::uint32_t id = x.first_; id < x.first_ + count; ++id) {
             named += indexed_kind(b.kind_of(id)) && b.name_off_of(id) != 0 ? 1u : 0u;
@@ -134,10 +165,11 @@ public:
         std::uint32_t slots = 16;
         while (slots < named / 2 * 3 + 16) slots <<= 1;
         x.mask_ = slots - 1;
+        auto& owned = x.slots_.own();
         if (std::is_constant_evaluated()) {
-            for (std::uint32_t i = 0; i < slots; ++i) x.slots_.push_back(0);
+            for (std::uint32_t i = 0; i < slots; ++i) owned.push_back(0);
         } else {
-            x.slots_.resize(slots);
+            owned.resize(slots);
         }
         for (std::uint32_t rel = 0; rel < count; ++rel) {
             const std::uint32_t id = x.first_ + rel;
@@ -157,11 +189,14 @@ public:
         std::uint32_t found[32]{};
         std::uint32_t n = 0;
         bool overflow = false;
-        for (std::uint32_t at = h & mask_;; at = (at + 1) & mask_) {
+        // At most one lap: a borrowed table (from a cache file) might have no empty slot.
+        for (std::uint32_t at = h & mask_, probes = 0; probes <= mask_; at = (at + 1) & mask_, ++probes) {
             const std::uint32_t e = slots_[at];
             if (e == 0) break;
             if ((e >> id_bits_) != tag) continue;
-            const std::uint32_t id = first_ + (e & id_mask) - 1;
+            const std::uint32_t rel = e & id_mask;
+            if (rel == 0 || rel > b.type_count() - first_) continue;  // only a corrupt borrowed table
+            const std::uint32_t id = first_ + rel - 1;
             if (essential_name(b[id].name()) != essential) continue;
             if (n == std::size(found)) {
                 overflow = true;
@@ -185,26 +220,48 @@ public:
         for (std::uint32_t i = 0; i < n; ++i) f(found[i]);
     }
 
-    [[nodiscard]] constexpr std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(std::uint32_t); }
+    [[nodiscard]] constexpr std::size_t memory_bytes() const noexcept { return slots_.memory_bytes(); }
+
+    // The table as stored in an index cache (see index_cache.hpp).
+    [[nodiscard]] constexpr std::uint32_t id_bits() const noexcept { return id_bits_; }
+    [[nodiscard]] constexpr const detail::u32_table& slots() const noexcept { return slots_; }
+    // The index of `b` over a borrowed table of `slot_count` little-endian u32 slots; empty if the
+    // shape does not fit `b` (the table's contents are checked on every lookup).
+    [[nodiscard]] static std::optional<name_index> borrow(const btf& b, const char* slots, std::uint32_t slot_count, std::uint32_t id_bits) {
+        if (id_bits != id_bits_for(b.own_count()) || slot_count < 16 || (slot_count & (slot_count - 1)) != 0) return std::nullopt;
+        name_index x;
+        x.first_ = b.first_id();
+        x.id_bits_ = id_bits;
+        x.mask_ = slot_count - 1;
+        x.slots_.borrow(slots, slot_count);
+        return x;
+    }
 
 private:
+    [[nodiscard]] static constexpr std::uint32_t id_bits_for(std::uint32_t count) noexcept {
+        std::uint32_t bits = 1;
+        while ((std::uint64_t{1} << bits) <= count) ++bits;
+        return bits;
+    }
     [[nodiscard]] constexpr std::uint32_t tag_of(std::uint32_t h) const noexcept {
         return id_bits_ >= 32 ? 0 : (h >> id_bits_) | 1u;  // never 0, so an entry is never 0
     }
     constexpr void insert(std::uint32_t h, std::uint32_t rel1) {
         const std::uint32_t e = (tag_of(h) << id_bits_) | rel1;
+        auto& owned = slots_.own();
         std::uint32_t at = h & mask_;
-        while (slots_[at] != 0) at = (at + 1) & mask_;
-        slots_[at] = e;
+        while (owned[at] != 0) at = (at + 1) & mask_;
+        owned[at] = e;
     }
 
     std::uint32_t first_ = 1;
     std::uint32_t id_bits_ = 1;
     std::uint32_t mask_ = 0;
-    big_vector<std::uint32_t> slots_{};
+    detail::u32_table slots_{};
 };
 
 namespace detail {
+struct index_cache_access;
 
 // Candidates of one indexed BTF, in id order, with the FWD preference of scan_candidates.
 constexpr void indexed_candidates(const btf& b, const name_index& ix, std::uint32_t target, const type& local_t,
@@ -254,12 +311,17 @@ private:
 // A module that fails to read or parse is skipped with a warning; the others keep working.
 class target_set {
 public:
-    // Reads a module's raw BTF bytes into `buf` (resized to fit); an error skips the module.
+    // Reads a module's raw BTF bytes into `buf` (resized to fit); an error skips the module. While the
+    // module index is built it is called from two threads at once (each with its own buffer).
     using loader = std::function<status(std::uint32_t module, byte_buffer& buf)>;
     // Gives the upper half for TYPE_ID_TARGET of a module (fd or id); an error or 0 means "none".
     using upper_resolver = std::function<result<std::uint32_t>(std::uint32_t module, fd_encoding)>;
 
-    explicit target_set(const btf& vmlinux) : vmlinux_(&vmlinux), vmlinux_index_(name_index::build(vmlinux)) {}
+    // `index_vmlinux = false` leaves the vmlinux name index to build_vmlinux_index() or an index
+    // cache (index_cache.hpp); no lookup may run before one of them.
+    explicit target_set(const btf& vmlinux, bool index_vmlinux = true) : vmlinux_(&vmlinux) {
+        if (index_vmlinux) build_vmlinux_index();
+    }
     target_set(const target_set&) = delete;
     target_set& operator=(const target_set&) = delete;
 
@@ -272,6 +334,10 @@ public:
     }
     void set_loader(loader l) { loader_ = std::move(l); }
     void set_upper_resolver(upper_resolver r) { resolver_ = std::move(r); }
+    // Called once the module name index has been built by reading the modules (not when it came
+    // from an index cache): the moment to save it (index_cache.hpp).
+    void set_index_listener(std::function<void(const target_set&)> f) { listener_ = std::move(f); }
+    void build_vmlinux_index() { vmlinux_index_ = name_index::build(*vmlinux_); }
     // Caller-provided module BTF fd (or id), used for TYPE_ID_TARGET's upper half.
     void set_module_fd(std::uint32_t target, int fd) { modules_.at(target - 1)->fd = fd; }
     void set_module_btf_id(std::uint32_t target, std::uint32_t id) { modules_.at(target - 1)->btf_id = id; }
@@ -336,16 +402,19 @@ public:
 
     // Builds the module name index now (otherwise the first module lookup does).
     status build_module_index() const { return ensure_index(); }
+    [[nodiscard]] bool module_index_ready() const noexcept { return index_built_; }
 
     [[nodiscard]] std::size_t index_memory_bytes() const noexcept {
-        return vmlinux_index_.memory_bytes() + (module_start_.capacity() + module_entries_.capacity() * 2) * sizeof(std::uint32_t);
+        return vmlinux_index_.memory_bytes() + module_start_.memory_bytes() + module_entries_.memory_bytes();
     }
 
 private:
+    friend struct detail::index_cache_access;
+
     struct module {
         std::string name;
-        byte_buffer data;                 // kept only once the module holds a candidate
-        std::optional<btf> parsed;
+        std::string failure;              // why it was skipped, if it was
+        std::optional<btf> parsed;        // over its bytes in arena_, once it holds a candidate
         bool failed = false;
         mutable int fd = -1;
         mutable std::uint32_t btf_id = 0;
@@ -393,13 +462,17 @@ private:
         BTFKIT_TRY(ensure_index());
         const std::uint32_t h = name_hash(essential);
         const std::uint32_t bucket = h & module_mask_;
-        for (std::uint32_t i = module_start_[bucket]; i < module_start_[bucket + 1]; ++i) {
+        // Bounds hold for a built index; the checks are for one borrowed from a corrupt cache file.
+        const std::size_t end = std::min<std::size_t>(module_start_[bucket + 1], module_entries_.size() / 2);
+        for (std::size_t i = module_start_[bucket]; i < end; ++i) {
             if (module_entries_[2 * i] != h) continue;
             const std::uint32_t packed = module_entries_[2 * i + 1];
             const std::uint32_t t = (packed >> local_bits) + 1;
+            if (t > modules_.size()) continue;
             const btf* b = open_module(t);
             if (b == nullptr) continue;
             const std::uint32_t id = b->first_id() + (packed & ((1u << local_bits) - 1));
+            if (id >= b->type_count()) continue;
             if (essential_name((*b)[id].name()) == essential) f(t, *b, id);
         }
         return {};
@@ -409,11 +482,12 @@ private:
         module& m = *modules_[t - 1];
         if (m.parsed) return &*m.parsed;
         if (m.failed || !loader_) return nullptr;
-        if (status st = loader_(t, m.data); !st) {
+        if (status st = loader_(t, scratch_); !st) {
             fail(m, st.error());
             return nullptr;
         }
-        auto b = btf::parse(byte_span(m.data.data(), m.data.size()), vmlinux_);
+        const byte_span bytes = keep(byte_span(scratch_.data(), scratch_.size()));
+        auto b = btf::parse(bytes, vmlinux_);
         if (!b) {
             fail(m, b.error());
             return nullptr;
@@ -422,10 +496,42 @@ private:
         return &*m.parsed;
     }
 
-    void fail(module& m, const error& e) const {
+    void fail(module& m, const error& e) const { fail(m, e.message()); }
+    // Raw storage from big_allocator (prefaulted; huge pages from 2 MiB where the OS hook provides them).
+    class chunk {
+    public:
+        explicit chunk(std::size_t n) : p_(big_allocator<char>().allocate(n)), n_(n) {}
+        chunk(chunk&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+        chunk& operator=(chunk&&) = delete;
+        ~chunk() {
+            if (p_ != nullptr) big_allocator<char>().deallocate(p_, n_);
+        }
+        [[nodiscard]] char* data() const noexcept { return p_; }
+        [[nodiscard]] std::size_t size() const noexcept { return n_; }
+
+    private:
+        char* p_;
+        std::size_t n_;
+    };
+
+    // A copy of `bytes` in the arena, which holds the opened modules side by side instead of one
+    // fresh allocation each: a first chunk of 64 KiB, then chunks of 2 MiB or more.
+    byte_span keep(byte_span bytes) const {
+        if (arena_.empty() || arena_.back().size() - arena_used_ < bytes.size()) {
+            const std::size_t step = arena_.empty() ? std::size_t{64} << 10 : detail::huge_block_bytes;
+            arena_.emplace_back(std::max(step, (bytes.size() + step - 1) / step * step));
+            arena_used_ = 0;
+        }
+        char* p = arena_.back().data() + arena_used_;
+        std::memcpy(p, bytes.data(), bytes.size());
+        arena_used_ += (bytes.size() + 7) / 8 * 8;
+        return {p, bytes.size()};
+    }
+
+    void fail(module& m, std::string why) const {
         m.failed = true;
-        m.data = {};
-        warnings_.push_back("module " + m.name + " skipped: " + e.message());
+        warnings_.push_back("module " + m.name + " skipped: " + why);
+        m.failure = std::move(why);
     }
 
     status ensure_index() const {
@@ -483,12 +589,14 @@ private:
         std::uint32_t buckets = 1;
         while (buckets < total / 2 + 1) buckets <<= 1;
         module_mask_ = buckets - 1;
-        module_start_.assign(buckets + 1, 0);
+        auto& start = module_start_.own();
+        start.assign(buckets + 1, 0);
         for (auto& o : outs)
-            for (std::size_t k = 0; k < o.pairs.size(); k += 2) ++module_start_[(o.pairs[k] & module_mask_) + 1];
-        for (std::uint32_t i = 0; i < buckets; ++i) module_start_[i + 1] += module_start_[i];
-        std::vector<std::uint32_t> fill(module_start_.begin(), module_start_.end() - 1);
-        module_entries_.assign(2 * total, 0);
+            for (std::size_t k = 0; k < o.pairs.size(); k += 2) ++start[(o.pairs[k] & module_mask_) + 1];
+        for (std::uint32_t i = 0; i < buckets; ++i) start[i + 1] += start[i];
+        std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+        auto& entries = module_entries_.own();
+        entries.assign(2 * total, 0);
         // Place in module order (worker outputs interleave modules; order within a bucket follows
         // module index so that hits come out in module order).
         std::vector<std::size_t> pos(threads, 0);
@@ -497,12 +605,13 @@ private:
             std::size_t& p = pos[i % threads];
             while (p < o.pairs.size() && (o.pairs[p + 1] >> local_bits) == i) {
                 const std::uint32_t slot = fill[o.pairs[p] & module_mask_]++;
-                module_entries_[2 * slot] = o.pairs[p];
-                module_entries_[2 * slot + 1] = o.pairs[p + 1];
+                entries[2 * slot] = o.pairs[p];
+                entries[2 * slot + 1] = o.pairs[p + 1];
                 p += 2;
             }
         }
         index_built_ = true;
+        if (listener_) listener_(*this);
         return {};
     }
 
@@ -511,11 +620,15 @@ private:
     std::vector<std::unique_ptr<module>> modules_{};
     loader loader_{};
     upper_resolver resolver_{};
+    std::function<void(const target_set&)> listener_{};
     mutable std::vector<std::string> warnings_{};
+    mutable byte_buffer scratch_{};                 // a module's bytes as the loader reads them
+    mutable std::vector<chunk> arena_{};            // opened modules' bytes (see keep)
+    mutable std::size_t arena_used_ = 0;
     mutable bool index_built_ = false;
     mutable std::uint32_t module_mask_ = 0;
-    mutable big_vector<std::uint32_t> module_start_{};
-    mutable big_vector<std::uint32_t> module_entries_{};  // pairs: hash, (module << local_bits) | own index
+    mutable detail::u32_table module_start_{};    // bucket -> first entry (CSR), buckets + 1 values
+    mutable detail::u32_table module_entries_{};  // pairs: hash, (module << local_bits) | own index
 };
 
 }  // namespace btfkit

@@ -1,0 +1,208 @@
+// Index cache: a target set's name indexes (vmlinux's and the module index) saved as bytes and
+// borrowed back later, so that a lookup in the next process reads only the modules that hold a hit
+// instead of every module. OS-free: the caller names what the image depends on with an index_key
+// (kernel.hpp uses each file's path, size, mtime and inode), stores the bytes, and keeps them alive
+// (mapped) while the target set uses them.
+//
+// Format (version 1), little-endian whatever the host, 4-byte aligned sections:
+//   header (64 bytes): magic "BTFKIX01", version, flags (bit 0: module index present), key,
+//     module count, vmlinux own type count, vmlinux id bits, vmlinux slot count, module buckets,
+//     module entries, failure count, failure bytes, checksum of everything after the header
+//   vmlinux name index slots          u32 x slots           (name_index's open-addressing table)
+//   module bucket starts              u32 x (buckets + 1)   (CSR over the module entries)
+//   module entries                    u32 x 2 x entries     (name hash, module << 18 | own index)
+//   failures                          { u32 module, u32 length, message, pad to 4 } x count
+// A loaded image is checked whole (size, checksum, shape) before anything is borrowed; lookups still
+// bound every value they read and compare names after opening a module, so a bad image can only cost
+// candidates, never memory safety.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "candidates.hpp"
+
+namespace btfkit {
+
+// What an index image was built from, as a 64-bit digest: add the same facts in the same order to
+// find the image again. A change in btfkit's index layout changes every key (the format version
+// seeds it).
+class index_key {
+public:
+    constexpr index_key() noexcept = default;
+    constexpr index_key& add(std::uint64_t v) noexcept {
+        h_ = mix(h_ + v * detail::hash_k);
+        return *this;
+    }
+    constexpr index_key& add(std::string_view s) noexcept {
+        add(s.size());
+        std::size_t i = 0;
+        for (; i + 8 <= s.size(); i += 8) add(detail::word_at(s.data() + i, 8));
+        if (i < s.size()) add(detail::word_at(s.data() + i, s.size() - i));
+        return *this;
+    }
+    [[nodiscard]] constexpr std::uint64_t value() const noexcept { return h_; }
+
+private:
+    [[nodiscard]] static constexpr std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64's finaliser
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
+    }
+    std::uint64_t h_ = 0x42544649'58000001ull;  // "BTFIX", format 1
+};
+
+namespace detail {
+
+inline constexpr char index_magic[8] = {'B', 'T', 'F', 'K', 'I', 'X', '0', '1'};
+inline constexpr std::uint32_t index_version = 1;
+inline constexpr std::size_t index_header_size = 64;
+inline constexpr std::uint32_t index_has_modules = 1;
+
+// Four independent multiply lanes over 8-byte words (the tail zero-padded): spreads well enough to
+// catch a torn or damaged file, at memory speed.
+[[nodiscard]] constexpr std::uint64_t index_checksum(const char* p, std::size_t n) noexcept {
+    std::uint64_t lane[4] = {hash_k, hash_k ^ 1, hash_k ^ 2, hash_k ^ 3};
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (std::size_t k = 0; k < 4; ++k) lane[k] = mix_word(lane[k], load<std::uint64_t>(p + i + 8 * k, byte_order::little));
+    }
+    for (std::size_t k = 0; i < n; i += 8, ++k) lane[k & 3] = mix_word(lane[k & 3], word_at(p + i, n - i < 8 ? n - i : 8));
+    return index_key{}.add(lane[0]).add(lane[1]).add(lane[2]).add(lane[3]).add(n).value();
+}
+
+struct index_cache_access {
+    static result<byte_buffer> save(const target_set& s, std::uint64_t key) {
+        const detail::u32_table& slots = s.vmlinux_index_.slots();
+        if (slots.empty()) return error(errc::unsupported, "the vmlinux name index is not built").in_section("index cache");
+        const bool mods = s.index_built_;
+        const std::size_t buckets = mods ? s.module_start_.size() - 1 : 0, entries = mods ? s.module_entries_.size() / 2 : 0;
+        std::uint32_t failures = 0;
+        std::size_t failure_bytes = 0;
+        for (const auto& m : s.modules_) {
+            if (!m->failed) continue;
+            ++failures;
+            failure_bytes += 8 + (m->failure.size() + 3) / 4 * 4;
+        }
+        const std::size_t tables = 4 * (slots.size() + (mods ? buckets + 1 : 0) + 2 * entries);
+        byte_buffer out;
+        out.resize(index_header_size + tables + failure_bytes);
+        char* p = out.data();
+        auto put32 = [&](std::uint32_t v) { store(p, v, byte_order::little); p += 4; };
+        auto put_table = [&](const detail::u32_table& t) { for (std::size_t i = 0; i < t.size(); ++i) put32(t[i]); };
+        for (char c : index_magic) *p++ = c;
+        put32(index_version);
+        put32(mods ? index_has_modules : 0);
+        store(p, key, byte_order::little);
+        p += 8;
+        put32(static_cast<std::uint32_t>(s.modules_.size()));
+        put32(s.vmlinux_->own_count());
+        put32(s.vmlinux_index_.id_bits());
+        put32(static_cast<std::uint32_t>(slots.size()));
+        put32(static_cast<std::uint32_t>(buckets));
+        put32(static_cast<std::uint32_t>(entries));
+        put32(failures);
+        put32(static_cast<std::uint32_t>(failure_bytes));
+        char* const checksum_at = p;
+        p += 8;
+        put_table(slots);
+        if (mods) {
+            put_table(s.module_start_);
+            put_table(s.module_entries_);
+        }
+        for (std::size_t i = 0; i < s.modules_.size(); ++i) {
+            const auto& m = *s.modules_[i];
+            if (!m.failed) continue;
+            put32(static_cast<std::uint32_t>(i));
+            put32(static_cast<std::uint32_t>(m.failure.size()));
+            const std::size_t padded = (m.failure.size() + 3) / 4 * 4;
+            for (std::size_t k = 0; k < padded; ++k) *p++ = k < m.failure.size() ? m.failure[k] : '\0';
+        }
+        store(checksum_at, index_checksum(out.data() + index_header_size, out.size() - index_header_size), byte_order::little);
+        return out;
+    }
+
+    static status load(target_set& s, byte_span img, std::uint64_t key) {
+        auto bad = [&](const char* what, std::size_t off, errc code = errc::bad_header) { return error(code, what).in_section("index cache").at_offset(off); };
+        if (img.size() < index_header_size) return error(errc::truncated, "index cache shorter than its header").in_section("index cache").got(img.size());
+        for (std::size_t i = 0; i < 8; ++i) {
+            if (img[i] != index_magic[i]) return bad("not a btfkit index cache (magic)", 0, errc::bad_magic);
+        }
+        const byte_reader r{img, byte_order::little};
+        if (r.u32(8) != index_version) return error(errc::unsupported, "index cache format version").in_section("index cache").at_offset(8).got(r.u32(8));
+        const std::uint32_t flags = r.u32(12);
+        if ((flags & ~index_has_modules) != 0) return bad("unknown index cache flags", 12);
+        if (r.u64(16) != key) return error(errc::not_found, "index cache is stale (built from other files)").in_section("index cache").at_offset(16);
+        const std::uint32_t modules = r.u32(24), vm_count = r.u32(28), id_bits = r.u32(32), slots = r.u32(36);
+        const std::uint32_t buckets = r.u32(40), entries = r.u32(44), failures = r.u32(48), failure_bytes = r.u32(52);
+        if (modules != s.modules_.size()) return bad("index cache module count differs from the target set", 24);
+        if (vm_count != s.vmlinux_->own_count()) return bad("index cache vmlinux type count differs", 28);
+        const bool mods = (flags & index_has_modules) != 0;
+        if (mods != (buckets != 0) || (!mods && entries != 0)) return bad("index cache module index shape", 40);
+        const std::uint64_t tables = 4ull * (std::uint64_t{slots} + (mods ? std::uint64_t{buckets} + 1 : 0) + 2ull * entries);
+        if (index_header_size + tables + failure_bytes != img.size()) {
+            return error(errc::truncated, "index cache size does not match its header").in_section("index cache").got(img.size());
+        }
+        if (index_checksum(img.data() + index_header_size, img.size() - index_header_size) != r.u64(56)) return bad("index cache checksum mismatch", 56);
+        const char* at = img.data() + index_header_size;
+        auto vm = name_index::borrow(*s.vmlinux_, at, slots, id_bits);
+        if (!vm) return bad("index cache vmlinux table does not fit this vmlinux", index_header_size);
+        at += 4ull * slots;
+        const char* starts = at;
+        const char* pairs = nullptr;
+        if (mods) {
+            if ((buckets & (buckets - 1)) != 0) return bad("index cache bucket count is not a power of two", 40);
+            std::uint32_t prev = 0;
+            for (std::uint32_t i = 0; i <= buckets; ++i) {
+                const std::uint32_t v = detail::load<std::uint32_t>(starts + 4ull * i, byte_order::little);
+                if (v < prev || v > entries || (i == 0 && v != 0) || (i == buckets && v != entries)) {
+                    return bad("index cache bucket starts out of order", static_cast<std::size_t>(starts + 4ull * i - img.data()));
+                }
+                prev = v;
+            }
+            pairs = starts + 4ull * (buckets + 1);
+            at = pairs + 8ull * entries;
+        }
+        // Failures: checked whole before anything changes.
+        const std::size_t fail_start = static_cast<std::size_t>(at - img.data());
+        std::size_t off = fail_start;
+        for (std::uint32_t i = 0; i < failures; ++i) {
+            if (img.size() - off < 8) return bad("index cache failure record truncated", off);
+            const std::uint32_t mod = r.u32(off), len = r.u32(off + 4);
+            if (mod >= modules || (std::uint64_t{len} + 3) / 4 * 4 > img.size() - off - 8) return bad("index cache failure record out of range", off);
+            off += 8 + (std::size_t{len} + 3) / 4 * 4;
+        }
+        if (off != img.size()) return bad("index cache failure records do not fill their section", off);
+        // Apply.
+        s.vmlinux_index_ = std::move(*vm);
+        if (mods) {
+            s.module_mask_ = buckets - 1;
+            s.module_start_.borrow(starts, buckets + 1);
+            s.module_entries_.borrow(pairs, 2ull * entries);
+            s.index_built_ = true;
+        }
+        for (off = fail_start; off < img.size();) {
+            const std::uint32_t mod = r.u32(off), len = r.u32(off + 4);
+            s.fail(*s.modules_[mod], std::string(img.data() + off + 8, len));
+            off += 8 + (std::size_t{len} + 3) / 4 * 4;
+        }
+        return {};
+    }
+};
+
+}  // namespace detail
+
+namespace index_cache {
+
+// The target set's indexes as an image keyed by `key`: the vmlinux name index, and the module index
+// if it has been built. Fails if the vmlinux index was never built.
+[[nodiscard]] inline result<byte_buffer> save(const target_set& s, std::uint64_t key) { return detail::index_cache_access::save(s, key); }
+
+// Borrows the indexes of an image saved for the same key, modules and vmlinux (the bytes must outlive
+// the target set's use of them). Any mismatch or damage is an error naming it (errc::not_found when
+// the image is merely stale) and leaves the set as it was.
+[[nodiscard]] inline status load(target_set& s, byte_span image, std::uint64_t key) { return detail::index_cache_access::load(s, image, key); }
+
+}  // namespace index_cache
+
+}  // namespace btfkit
