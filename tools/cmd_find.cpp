@@ -97,7 +97,7 @@ int run_find(int argc, char** argv) {
 
 const command find_command{
     "find", run_find,
-    "NAME... [--kind K] [--btf FILE] [--module FILE]... [--modules-dir DIR] [--json]",
+    "NAME... [--kind K] [--btf FILE] [--module FILE]... [--modules-dir DIR] [--index-cache FILE|DIR/|off] [--json]",
     "list every type with that essential name in vmlinux and all modules: NAME BTF TYPE_ID KIND FULL_NAME"};
 
 }  // namespace btfkit::cli

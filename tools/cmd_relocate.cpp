@@ -224,7 +224,7 @@ int run_relocate(int argc, char** argv) {
 
 const command relocate_command{
     "relocate", run_relocate,
-    "OBJECT... [--btf FILE] [--module FILE]... [--modules-dir DIR] [--fd-encoding none|fd|id] [--all-targets] "
+    "OBJECT... [--btf FILE] [--module FILE]... [--modules-dir DIR] [--index-cache FILE|DIR/|off] [--fd-encoding none|fd|id] [--all-targets] "
     "[--libbpf] [-o OUT | --out-dir DIR] [--json] [-q]",
     "apply CO-RE relocations against the running kernel (or the given BTF and modules), as libbpf would"};
 
