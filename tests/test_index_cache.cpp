@@ -180,6 +180,37 @@ TEST_CASE("index cache: a changed module, vmlinux or module list makes it stale;
     CHECK(open({modules[0]}, cache)->index_cache_hit());  // the last miss rewrote it for that list
 }
 
+TEST_CASE("index cache: a module the OS cannot read is not cached as failed (it may be readable next time)") {
+    if (!have_corpus()) return;
+    bt::temp_dir tmp("btfkit-index-cache");
+    const std::string missing = (tmp.path / "missing").string();
+    const std::vector<std::string> modules{(corpus / "modules" / "xfs").string(), missing};
+    const std::string cache = (tmp.path / "index.bin").string();
+    auto xfs_mount = [](const bk::file_targets& ft) {
+        std::vector<bk::candidate> found;
+        REQUIRE(ft.targets().find("xfs_mount", found).has_value());
+        return found.size();
+    };
+    {
+        const auto first = open(modules, cache);
+        CHECK(xfs_mount(*first) == 1);
+        CHECK(first->targets().warnings().size() == 1);  // missing: cannot open file
+    }
+    {  // The vmlinux index comes from the cache, the module index is built again (and warns again).
+        const auto second = open(modules, cache);
+        CHECK(second->index_cache_hit());
+        CHECK_FALSE(second->targets().module_index_ready());
+        CHECK(xfs_mount(*second) == 1);
+        CHECK(second->targets().warnings().size() == 1);
+    }
+    // The file appears (its identity changes the key): it is indexed.
+    REQUIRE(copy_file((corpus / "modules" / "xfs").string(), missing));
+    const auto third = open(modules, cache);
+    CHECK_FALSE(third->index_cache_hit());
+    CHECK(xfs_mount(*third) == 2);
+    CHECK(third->targets().warnings().empty());
+}
+
 TEST_CASE("index cache: every truncation and damaged byte is an error naming the cache; the set keeps working") {
     if (!have_corpus()) return;
     bt::temp_dir tmp("btfkit-index-cache");

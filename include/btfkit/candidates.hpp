@@ -414,6 +414,7 @@ private:
     struct module {
         std::string name;
         std::string failure;              // why it was skipped, if it was
+        bool io_failure = false;          // ... and whether the OS said no (may pass: never cached)
         std::optional<btf> parsed;        // over its bytes in arena_, once it holds a candidate
         bool failed = false;
         mutable int fd = -1;
@@ -496,7 +497,10 @@ private:
         return &*m.parsed;
     }
 
-    void fail(module& m, const error& e) const { fail(m, e.message()); }
+    void fail(module& m, const error& e) const {
+        fail(m, e.message());
+        m.io_failure = e.code == errc::io;
+    }
     // Raw storage from big_allocator (prefaulted; huge pages from 2 MiB where the OS hook provides them).
     class chunk {
     public:

@@ -75,12 +75,16 @@ struct index_cache_access {
     static result<byte_buffer> save(const target_set& s, std::uint64_t key) {
         const detail::u32_table& slots = s.vmlinux_index_.slots();
         if (slots.empty()) return error(errc::unsupported, "the vmlinux name index is not built").in_section("index cache");
-        const bool mods = s.index_built_;
+        // A module the OS refused to read (errc::io) may be readable next time: such a failure is
+        // not recorded, and neither is the module index that lacks it.
+        bool io_failure = false;
+        for (const auto& m : s.modules_) io_failure |= m->failed && m->io_failure;
+        const bool mods = s.index_built_ && !io_failure;
         const std::size_t buckets = mods ? s.module_start_.size() - 1 : 0, entries = mods ? s.module_entries_.size() / 2 : 0;
         std::uint32_t failures = 0;
         std::size_t failure_bytes = 0;
         for (const auto& m : s.modules_) {
-            if (!m->failed) continue;
+            if (!mods || !m->failed) continue;
             ++failures;
             failure_bytes += 8 + (m->failure.size() + 3) / 4 * 4;
         }
@@ -110,7 +114,7 @@ struct index_cache_access {
             put_table(s.module_start_);
             put_table(s.module_entries_);
         }
-        for (std::size_t i = 0; i < s.modules_.size(); ++i) {
+        for (std::size_t i = 0; mods && i < s.modules_.size(); ++i) {
             const auto& m = *s.modules_[i];
             if (!m.failed) continue;
             put32(static_cast<std::uint32_t>(i));
@@ -138,7 +142,7 @@ struct index_cache_access {
         if (modules != s.modules_.size()) return bad("index cache module count differs from the target set", 24);
         if (vm_count != s.vmlinux_->own_count()) return bad("index cache vmlinux type count differs", 28);
         const bool mods = (flags & index_has_modules) != 0;
-        if (mods != (buckets != 0) || (!mods && entries != 0)) return bad("index cache module index shape", 40);
+        if (mods != (buckets != 0) || (!mods && (entries != 0 || failures != 0))) return bad("index cache module index shape", 40);
         const std::uint64_t tables = 4ull * (std::uint64_t{slots} + (mods ? std::uint64_t{buckets} + 1 : 0) + 2ull * entries);
         if (index_header_size + tables + failure_bytes != img.size()) {
             return error(errc::truncated, "index cache size does not match its header").in_section("index cache").got(img.size());
