@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../fuzz/drivers.hpp"
+#include "../fuzz/relocate_drivers.hpp"
 #include "blob_builder.hpp"
 #include "btfkit/bpf_object.hpp"
 #include "btfkit/btf.hpp"
@@ -129,6 +130,28 @@ TEST_CASE("regression corpus: every parser survives every file") {
         ++replayed;
     }
     MESSAGE(replayed << " files replayed, " << errors_seen << " errors checked");
+}
+
+TEST_CASE("regression corpus: every object is relocated against the fuzz targets, as fuzz_relocate does") {
+    // fuzz_relocate's driver: each way of relocating (real target BTFs of both byte orders, a cropped
+    // vmlinux, the object's own .BTF; the six option sets), with its invariants on every report and on
+    // the patched image.
+    static const testing::relocation_env env{BTFKIT_SOURCE_DIR "/fuzz/targets"};
+    testing::relocation_work work;
+    std::size_t replayed = 0;
+    for (const corpus_file& f : load_corpus()) {
+        if (is_known_open(f.name)) continue;
+        const bool object = f.name.starts_with("obj-") || f.name.starts_with("elf-") || f.name.starts_with("crash-fuzz_relocate") ||
+                            f.name.starts_with("crash-fuzz_bpf_object");
+        if (!object) continue;
+        CAPTURE(f.name);
+        const record_failure fail{&f.name};
+        testing::walker w{fail, {f.span()}};
+        testing::run_relocate(w, f.span(), env, work);
+        ++replayed;
+    }
+    CHECK(replayed > 150);
+    MESSAGE(replayed << " objects relocated");
 }
 
 TEST_CASE("regression corpus: hand-made files fail as their names say") {
