@@ -162,16 +162,16 @@ int run_relocate(int argc, char** argv) {
     if (!targets) return report(targets.error());
     const target_set& set = (*targets)->targets();
     relocation_scratch scratch;
-    byte_buffer image;
+    byte_buffer file, image;  // reused: objects are small, and mapping each costs an munmap with TLB shootdowns
     stdout_sink sink;
     int status_code = 0;
     std::string out;
     for (const std::string_view path : a.objects) {
-        auto f = mapped_file::open(std::string(path));
-        if (!f) { status_code = report(f.error().about(path)); continue; }
-        auto obj = bpf_object::parse(f->bytes());
+        if (auto st = read_file_into(std::string(path), file); !st) { status_code = report(st.error().about(path)); continue; }
+        const byte_span bytes(file.data(), file.size());
+        auto obj = bpf_object::parse(bytes);
         if (!obj) { status_code = report(obj.error().about(path)); continue; }
-        image.assign(f->bytes().begin(), f->bytes().end());
+        image.assign(bytes.begin(), bytes.end());
         out.clear();
         bool first = true;
         if (a.json) {
