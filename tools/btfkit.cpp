@@ -1,5 +1,6 @@
 // btfkit command-line tool: dispatches `btfkit COMMAND ARGS...` through a table of subcommands.
 #include <cstdio>
+#include <cstdlib>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,7 +51,10 @@ int main(int argc, char** argv) {
         }
         static char out_buf[1 << 20];  // dumps are written in 64 KiB chunks; few write(2) calls
         std::setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
-        return c->run(argc - 1, argv + 1);
+        const int rc = c->run(argc - 1, argv + 1);
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(rc);  // no teardown: see keep_until_exit
     }
     if (name != "help" && name != "--help" && name != "-h") {
         std::fprintf(stderr, "btfkit: unknown command '%s'\n", argv[1]);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -178,5 +179,10 @@ struct stdout_sink {
         return 0;
     }
 };
+
+// Targets stay alive until the process ends and main() leaves with _Exit: the OS reclaims the
+// mappings and the heap faster than unmapping and freeing them one by one (TLB shootdowns on every
+// munmap). The memory is reachable until then, so this is not a leak in the process's lifetime.
+inline void keep_until_exit(std::unique_ptr<file_targets> t) noexcept { static_cast<void>(t.release()); }
 
 }  // namespace btfkit::cli

@@ -90,6 +90,7 @@ int run_find(int argc, char** argv) {
     for (const auto& w : set.warnings()) std::fprintf(stderr, "btfkit: warning: %s\n", w.c_str());
     stdout_sink sink;
     sink.append(out.data(), out.size());
+    keep_until_exit(std::move(*targets));
     return sink.finish();
 }
 

@@ -216,6 +216,7 @@ int run_relocate(int argc, char** argv) {
         }
     }
     for (const auto& w : set.warnings()) std::fprintf(stderr, "btfkit: warning: %s\n", w.c_str());
+    keep_until_exit(std::move(*targets));
     const int s = sink.finish();
     return s != 0 ? s : status_code;
 }
