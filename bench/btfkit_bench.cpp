@@ -603,7 +603,7 @@ void register_all(int repetitions) {
     for (const std::size_t mods : {g_corpus.modules.size(), std::size_t{200}}) {
         const bool all = mods == g_corpus.modules.size();
         const std::string set = all ? "all" : std::to_string(mods);
-        for (const std::size_t n : {1, 10, 100}) {
+        for (const std::size_t n : {std::size_t{1}, std::size_t{10}, std::size_t{100}}) {
             const std::string tag = "w2_lookup/" + set + "_modules/" + std::to_string(n) + "_names/";
             add(tag + "btfkit", w2_btfkit, mods, n, false)->Iterations(all ? 2 : 10);
             add(tag + "btfkit_cached", w2_btfkit, mods, n, true)->Iterations(all ? 4 : 10);

@@ -226,7 +226,7 @@ TEST_CASE("index cache: every truncation and damaged byte is an error naming the
     const std::vector<std::string> names{"xfs_mount", "bictcp", "task_struct", "no_such_type_anywhere"};
     const auto expected = answers(ref->targets(), names);
     std::uint64_t key = 0;  // the key file_targets used, from the image's header (offset 16, little-endian)
-    for (int i = 0; i < 8; ++i) key |= std::uint64_t{static_cast<unsigned char>(good[16 + i])} << (8 * i);
+    for (std::size_t i = 0; i < 8; ++i) key |= std::uint64_t{static_cast<unsigned char>(good[16 + i])} << (8 * i);
 
     auto attempt = [&](const bk::byte_buffer& img, bool expect_ok) {
         bk::target_set set(ref->vmlinux(), false);
