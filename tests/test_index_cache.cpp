@@ -180,6 +180,26 @@ TEST_CASE("index cache: a changed module, vmlinux or module list makes it stale;
     CHECK(open({modules[0]}, cache)->index_cache_hit());  // the last miss rewrote it for that list
 }
 
+TEST_CASE("index cache: saved before any module lookup, it gains the module index when one is built") {
+    if (!have_corpus()) return;
+    bt::temp_dir tmp("btfkit-index-cache");
+    const auto modules = module_set();
+    const std::string cache = (tmp.path / "index.bin").string();
+    CHECK_FALSE(open(modules, cache)->targets().module_index_ready());  // miss: vmlinux's index saved
+    {
+        const auto second = open(modules, cache);
+        REQUIRE(second->index_cache_hit());
+        CHECK_FALSE(second->targets().module_index_ready());
+        std::vector<bk::candidate> found;
+        REQUIRE(second->targets().find("xfs_mount", found).has_value());  // builds the module index
+        CHECK(found.size() == 1);
+    }
+    const auto third = open(modules, cache);
+    REQUIRE(third->index_cache_hit());
+    CHECK(third->targets().module_index_ready());
+    CHECK(third->targets().modules_opened() == 0);
+}
+
 TEST_CASE("index cache: a module the OS cannot read is not cached as failed (it may be readable next time)") {
     if (!have_corpus()) return;
     bt::temp_dir tmp("btfkit-index-cache");

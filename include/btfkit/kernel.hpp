@@ -468,10 +468,18 @@ private:
         add_file_identity(k, vmlinux_path);
         k.add(vmlinux_->own_count()).add(modules_key);
         const std::uint64_t key = k.value();
+        auto save = [this, key, cache](const target_set& s) {
+            auto img = index_cache::save(s, key);
+            const status st = img ? write_file_atomic(cache, byte_span(img->data(), img->size())) : status(img.error());
+            if (!st) cache_note_ = st.error().about(cache).message();
+        };
         if (auto f = mapped_file::open(cache)) {
             if (status st = index_cache::load(*set_, f->bytes(), key)) {
                 cache_file_ = std::move(*f);
                 cache_hit_ = true;
+                // An image saved before any module lookup holds vmlinux's index only: add the module
+                // index when it gets built.
+                if (!paths_.empty() && !set_->module_index_ready()) set_->set_index_listener(save);
                 return;
             } else {
                 cache_note_ = st.error().about(cache).message();
@@ -480,11 +488,6 @@ private:
             cache_note_ = f.error().about(cache).message();
         }
         set_->build_vmlinux_index();
-        auto save = [this, key, cache](const target_set& s) {
-            auto img = index_cache::save(s, key);
-            const status st = img ? write_file_atomic(cache, byte_span(img->data(), img->size())) : status(img.error());
-            if (!st) cache_note_ = st.error().about(cache).message();
-        };
         save(*set_);
         if (!paths_.empty()) set_->set_index_listener(save);
     }
