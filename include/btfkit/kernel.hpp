@@ -284,7 +284,6 @@ inline result<std::vector<std::pair<std::string, std::uint32_t>>> kernel_btf_ids
     return out;
 }
 
-// Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
 // Adds what identifies a file's contents to a key: its path, size, modification time and inode
 // (for sysfs files, the time the kernel created them). A file that cannot be stat'ed adds its errno.
 inline void add_file_identity(index_key& k, const std::string& path) {
@@ -338,6 +337,7 @@ struct target_options {
     std::string index_cache{};
 };
 
+// Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
 class file_targets {
 public:
     file_targets() = default;
