@@ -257,7 +257,8 @@ const w2_input& w2_inputs(std::size_t module_count, std::size_t name_count) {
     return inputs.emplace(key, std::move(in)).first->second;
 }
 
-// file_targets::open + target_set::collect per name (vmlinux, then modules: libbpf's order).
+// file_targets::open + target_set::prefetch of the names (modules with hits opened on two threads) +
+// target_set::collect per name (vmlinux, then modules: libbpf's order).
 // `cached`: with an index cache file written by an untimed first open (index_cache.hpp), as every
 // later process on the same host finds it; the timed open still stats every file to check it.
 void w2_btfkit(State& st, std::size_t module_count, std::size_t name_count, bool cached) {
@@ -281,6 +282,9 @@ void w2_btfkit(State& st, std::size_t module_count, std::size_t name_count, bool
             m.start();
             auto ft = btfkit::file_targets::open(g_corpus.vmlinux, in.modules, opts);
             if (!ft) die(ft.error().message());
+            std::vector<std::string_view> essentials;
+            for (std::uint32_t id = 1; id < local->type_count(); ++id) essentials.push_back(btfkit::essential_name((*local)[id].name()));
+            if (auto s = (*ft)->targets().prefetch(essentials); !s) die(s.error().message());
             std::vector<btfkit::candidate> out;
             for (std::uint32_t id = 1; id < local->type_count(); ++id) {
                 const btfkit::type t = (*local)[id];

@@ -1,6 +1,7 @@
 // The index cache (index_cache.hpp, file_targets' target_options::index_cache): answers with a cache
 // are the answers without one, a changed file invalidates it, a damaged image is an error that leaves
-// the target set working, and `btfkit find` prints the same with the cache off, missed and hit.
+// the target set working, and `btfkit find` prints the same with the cache off, missed and hit. Also
+// target_set::prefetch (same modules, answers and warnings as lookups) and arena-backed parse tables.
 // Needs the Debian corpus (bench/corpus/fetch); skips without it.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -316,4 +318,117 @@ TEST_CASE("index cache: btfkit find prints the same with the cache off, missed a
     CHECK(run(dir) == off);  // hit
     CHECK(run((tmp.path / "explicit.bin").string()) == off);
     CHECK(fs::exists(tmp.path / "explicit.bin"));
+}
+
+// ---- target_set::prefetch and arena-backed tables (they share the corpus set-up above) ----
+
+namespace {
+
+// A copy of module `name` whose first STRUCT member with a type refers past the end: the module index
+// (which reads names only) takes it, a full parse rejects it.
+std::string module_with_bad_reference(const bt::temp_dir& tmp, const bk::btf& vmlinux, const char* name) {
+    bk::byte_buffer buf;
+    REQUIRE(bk::read_btf_into((corpus / "modules" / name).string(), buf).has_value());
+    auto b = bk::btf::parse(bk::byte_span(buf.data(), buf.size()), &vmlinux);
+    REQUIRE(b.has_value());
+    bool done = false;
+    for (const bk::type t : b->types()) {
+        if (!t.is(bk::kind::struct_) || t.vlen() == 0) continue;
+        bk::detail::store<std::uint32_t>(buf.data() + t.offset() + 12 + 4, 0x7ffffff0u, bk::byte_order::little);
+        done = true;
+        break;
+    }
+    REQUIRE(done);
+    const std::string path = (tmp.path / (std::string(name) + "_bad")).string();
+    REQUIRE(bt::write_bytes(path, bk::byte_span(buf.data(), buf.size())));
+    return path;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same answers and warnings") {
+    if (!have_corpus()) return;
+    bt::temp_dir tmp("btfkit-prefetch");
+    const auto plain0 = open({}, "");
+    const auto modules = module_set({module_with_bad_reference(tmp, plain0->vmlinux(), "tcp_bic")});
+    const auto names = names_of(plain0->vmlinux(), modules);
+    std::vector<std::string_view> essentials;
+    for (const auto& n : names) essentials.push_back(bk::essential_name(n));
+
+    const auto lazy = open(modules, "");
+    const auto expected = answers(lazy->targets(), names);
+    const std::uint32_t opened = lazy->targets().modules_opened();
+    REQUIRE(opened > 24);  // enough for prefetch's two threads
+    const auto expected_warnings = sorted(lazy->targets().warnings());
+    REQUIRE(expected_warnings.size() == 1);  // tcp_bic_bad: indexed, then rejected when opened
+    CHECK(expected_warnings[0].find("tcp_bic_bad") != std::string::npos);
+
+    for (const bool cached : {false, true}) {
+        CAPTURE(cached);
+        const std::string cache = cached ? (tmp.path / "index.bin").string() : "";
+        if (cached) (void)open(modules, cache)->targets().build_module_index();
+        const auto pre = open(modules, cache);
+        CHECK(pre->index_cache_hit() == cached);
+        REQUIRE(pre->targets().prefetch(essentials).has_value());
+        CHECK(pre->targets().modules_opened() == opened);
+        CHECK(sorted(pre->targets().warnings()) == expected_warnings);
+        CHECK(answers(pre->targets(), names) == expected);
+        CHECK(pre->targets().modules_opened() == opened);  // nothing left to open
+        CHECK(sorted(pre->targets().warnings()) == expected_warnings);
+        REQUIRE(pre->targets().prefetch(essentials).has_value());  // again: nothing to do
+        CHECK(pre->targets().modules_opened() == opened);
+    }
+    {  // A few names: the lookups' own path, one module at a time.
+        const auto few = open(modules, "");
+        const std::vector<std::string_view> two{"xfs_mount", "bictcp"};
+        REQUIRE(few->targets().prefetch(two).has_value());
+        CHECK(few->targets().modules_opened() == 2);  // xfs and tcp_bic; tcp_bic_bad failed
+        CHECK(few->targets().warnings().size() == 1);
+        CHECK(answers(few->targets(), {"xfs_mount", "bictcp"}) == answers(lazy->targets(), {"xfs_mount", "bictcp"}));
+    }
+}
+
+TEST_CASE("btf::parse with a chunk_arena: the same table, in the arena; a copy owns its own") {
+    if (!have_corpus()) return;
+    const auto ft = open({}, "");
+    const bk::btf& vm = ft->vmlinux();
+    bk::byte_buffer buf;
+    REQUIRE(bk::read_btf_into((corpus / "modules" / "xfs").string(), buf).has_value());
+    const bk::byte_span bytes(buf.data(), buf.size());
+    const auto plain = bk::btf::parse(bytes, &vm);
+    REQUIRE(plain.has_value());
+    std::optional<bk::btf> copy;
+    {
+        bk::chunk_arena arena;
+        (void)arena.allocate(3, 1);  // misaligned on purpose: the table is aligned anyway
+        auto in_arena = bk::btf::parse(bytes, &vm, &arena);
+        REQUIRE(in_arena.has_value());
+        REQUIRE(in_arena->type_count() == plain->type_count());
+        for (std::uint32_t id = in_arena->first_id(); id < in_arena->type_count(); ++id) {
+            REQUIRE((*in_arena)[id].offset() == (*plain)[id].offset());
+        }
+        copy.emplace(*in_arena);
+        // A failure allocates from the arena too, and gives nothing back: no harm.
+        bk::byte_buffer bad(buf.begin(), buf.end());
+        bad[bad.size() - 1] = 'x';  // the string section no longer ends with NUL
+        CHECK_FALSE(bk::btf::parse(bk::byte_span(bad.data(), bad.size()), &vm, &arena).has_value());
+    }
+    for (std::uint32_t id = copy->first_id(); id < copy->type_count(); ++id) {
+        REQUIRE((*copy)[id].offset() == (*plain)[id].offset());
+    }
+    // Arenas adopt each other's chunks; what was allocated stays put.
+    bk::chunk_arena a, b(std::size_t{1} << 21);
+    char* pa = a.allocate(100);
+    char* pb = b.allocate(100);
+    pa[99] = 'a';
+    pb[99] = 'b';
+    a.adopt(std::move(b));
+    CHECK(a.allocate(8) == pa + 104);  // a goes on filling its own chunk
+    CHECK(pa[99] == 'a');
+    CHECK(pb[99] == 'b');
 }

@@ -51,6 +51,11 @@ int run_find(int argc, char** argv) {
     const target_set& set = (*targets)->targets();
     std::string out;
     std::vector<candidate> found;
+    {
+        std::vector<std::string_view> essentials;
+        for (const std::string_view name : names) essentials.push_back(essential_name(name));
+        if (auto st = set.prefetch(essentials); !st) return report(st.error());
+    }
     for (const std::string_view name : names) {
         found.clear();
         const std::string_view essential = essential_name(name);

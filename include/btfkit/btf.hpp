@@ -317,8 +317,9 @@ class btf {
 public:
     constexpr btf() noexcept = default;
 
-    // Parses and validates `data`. For split BTF, `base` must outlive this object.
-    [[nodiscard]] static constexpr result<btf> parse(byte_span data, const btf* base = nullptr);
+    // Parses and validates `data`. For split BTF, `base` must outlive this object. With `tables`,
+    // the id -> offset table is allocated from that arena, which must outlive this object too.
+    [[nodiscard]] static constexpr result<btf> parse(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr);
 
     [[nodiscard]] constexpr const btf_header& header() const noexcept { return hdr_; }
     [[nodiscard]] constexpr byte_order order() const noexcept { return data_.order(); }
@@ -433,7 +434,7 @@ private:
     const btf* base_ = nullptr;
     std::uint32_t start_id_ = 1;
     std::uint32_t start_str_ = 0;
-    big_vector<std::uint32_t> offsets_{};  // own type id - start_id -> record offset in data_
+    std::vector<std::uint32_t, arena_allocator<std::uint32_t>> offsets_{};  // own type id - start_id -> record offset in data_
 };
 
 constexpr byte_reader type::reader() const noexcept { return btf_->data_; }
@@ -460,7 +461,7 @@ namespace detail {
 // The fast validating pass over the type section, for byte order O known at compile time.
 template <byte_order O>
 constexpr bool scan_types(const char* p, std::size_t start, std::size_t end, std::uint32_t strings_end,
-                          std::uint32_t start_id, big_vector<std::uint32_t>& offsets) {
+                          std::uint32_t start_id, std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets) {
     auto u32 = [p](std::size_t off) { return load<std::uint32_t>(p + off, O); };
     // Room for the most records the section could hold (12 bytes each), reserved once and kept:
     // shrinking to fit would copy the table into fresh memory (0.6 ms for vmlinux, more than the
@@ -688,10 +689,11 @@ constexpr result<detail::btf_layout> detail::parse_layout(byte_span data, const 
 }
 
 
-constexpr result<btf> btf::parse(byte_span data, const btf* base) {
+constexpr result<btf> btf::parse(byte_span data, const btf* base, chunk_arena* tables) {
     auto layout = detail::parse_layout(data, base);
     if (!layout) return layout.error();
     btf b;
+    if (tables != nullptr) b.offsets_ = decltype(b.offsets_)(arena_allocator<std::uint32_t>(tables));
     const btf_header& h = layout->hdr;
     const byte_order order = layout->order;
     const byte_reader r{data, order};

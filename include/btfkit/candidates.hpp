@@ -8,9 +8,12 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -312,7 +315,8 @@ private:
 class target_set {
 public:
     // Reads a module's raw BTF bytes into `buf` (resized to fit); an error skips the module. While the
-    // module index is built it is called from two threads at once (each with its own buffer).
+    // module index is built, and in prefetch, it is called from two threads at once (each with its
+    // own buffer).
     using loader = std::function<status(std::uint32_t module, byte_buffer& buf)>;
     // Gives the upper half for TYPE_ID_TARGET of a module (fd or id); an error or 0 means "none".
     using upper_resolver = std::function<result<std::uint32_t>(std::uint32_t module, fd_encoding)>;
@@ -402,6 +406,60 @@ public:
 
     // Builds the module name index now (otherwise the first module lookup does).
     status build_module_index() const { return ensure_index(); }
+
+    // Opens now, on two threads, every module that lookups of these essential names would open (the
+    // ones the module index lists for them), so that those lookups find them ready: the same modules
+    // and the same answers, sooner. Modules that fail are skipped with a warning, as in a lookup.
+    status prefetch(std::span<const std::string_view> essentials) const {
+        if (modules_.empty() || essentials.empty()) return {};
+        BTFKIT_TRY(ensure_index());
+        std::vector<std::uint32_t> want;
+        for (const std::string_view e : essentials) {
+            for_each_module_entry(e, [&](std::uint32_t t, std::uint32_t) {
+                const module& m = *modules_[t - 1];
+                if (!m.parsed && !m.failed) want.push_back(t);
+            });
+        }
+        std::sort(want.begin(), want.end());
+        want.erase(std::unique(want.begin(), want.end()), want.end());
+        if (want.size() < 24 || !loader_) {  // not worth a thread: ~0.5 ms for it, its huge pages
+            for (const std::uint32_t t : want) (void)open_module(t);
+            return {};
+        }
+        // Each thread reads every other module into its own buffer and arena and parses it; the
+        // results are installed here, in module order, once both are done.
+        std::vector<std::optional<btf>> parsed(want.size());
+        std::vector<error> errors(want.size());
+        chunk_arena second(detail::huge_block_bytes);
+        auto work = [&](std::size_t first, chunk_arena& a) {
+            byte_buffer buf;
+            buf.reserve(detail::huge_block_bytes);  // one huge page: no fault per 4 KiB while reading
+            for (std::size_t i = first; i < want.size(); i += 2) {
+                if (status st = loader_(want[i], buf); !st) {
+                    errors[i] = st.error();
+                    continue;
+                }
+                auto b = btf::parse(a.keep(byte_span(buf.data(), buf.size())), vmlinux_, &a);
+                if (b) parsed[i].emplace(std::move(*b));
+                else errors[i] = b.error();
+            }
+        };
+        std::thread other;
+        try {
+            other = std::thread(work, std::size_t{1}, std::ref(second));
+        } catch (const std::system_error&) {  // no thread: both shares here
+            work(1, arena_);
+        }
+        work(0, arena_);
+        if (other.joinable()) other.join();
+        arena_.adopt(std::move(second));
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            module& m = *modules_[want[i] - 1];
+            if (parsed[i]) m.parsed = std::move(parsed[i]);
+            else fail(m, errors[i]);
+        }
+        return {};
+    }
     [[nodiscard]] bool module_index_ready() const noexcept { return index_built_; }
 
     [[nodiscard]] std::size_t index_memory_bytes() const noexcept {
@@ -461,6 +519,20 @@ private:
     status for_each_module_hit(std::string_view essential, F&& f) const {
         if (modules_.empty()) return {};
         BTFKIT_TRY(ensure_index());
+        for_each_module_entry(essential, [&](std::uint32_t t, std::uint32_t local) {
+            const btf* b = open_module(t);
+            if (b == nullptr) return;
+            const std::uint32_t id = b->first_id() + local;
+            if (id >= b->type_count()) return;
+            if (essential_name((*b)[id].name()) == essential) f(t, *b, id);
+        });
+        return {};
+    }
+
+    // Calls f(target, own index) for the module index entries whose hash is the name's (hash
+    // collisions included: the caller compares names), in module order then id order. Index built.
+    template <class F>
+    void for_each_module_entry(std::string_view essential, F&& f) const {
         const std::uint32_t h = name_hash(essential);
         const std::uint32_t bucket = h & module_mask_;
         // Bounds hold for a built index; the checks are for one borrowed from a corrupt cache file.
@@ -470,13 +542,8 @@ private:
             const std::uint32_t packed = module_entries_[2 * i + 1];
             const std::uint32_t t = (packed >> local_bits) + 1;
             if (t > modules_.size()) continue;
-            const btf* b = open_module(t);
-            if (b == nullptr) continue;
-            const std::uint32_t id = b->first_id() + (packed & ((1u << local_bits) - 1));
-            if (id >= b->type_count()) continue;
-            if (essential_name((*b)[id].name()) == essential) f(t, *b, id);
+            f(t, packed & ((1u << local_bits) - 1));
         }
-        return {};
     }
 
     const btf* open_module(std::uint32_t t) const {
@@ -487,8 +554,8 @@ private:
             fail(m, st.error());
             return nullptr;
         }
-        const byte_span bytes = keep(byte_span(scratch_.data(), scratch_.size()));
-        auto b = btf::parse(bytes, vmlinux_);
+        const byte_span bytes = arena_.keep(byte_span(scratch_.data(), scratch_.size()));
+        auto b = btf::parse(bytes, vmlinux_, &arena_);
         if (!b) {
             fail(m, b.error());
             return nullptr;
@@ -501,37 +568,6 @@ private:
         fail(m, e.message());
         m.io_failure = e.code == errc::io;
     }
-    // Raw storage from big_allocator (prefaulted; huge pages from 2 MiB where the OS hook provides them).
-    class chunk {
-    public:
-        explicit chunk(std::size_t n) : p_(big_allocator<char>().allocate(n)), n_(n) {}
-        chunk(chunk&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-        chunk& operator=(chunk&&) = delete;
-        ~chunk() {
-            if (p_ != nullptr) big_allocator<char>().deallocate(p_, n_);
-        }
-        [[nodiscard]] char* data() const noexcept { return p_; }
-        [[nodiscard]] std::size_t size() const noexcept { return n_; }
-
-    private:
-        char* p_;
-        std::size_t n_;
-    };
-
-    // A copy of `bytes` in the arena, which holds the opened modules side by side instead of one
-    // fresh allocation each: a first chunk of 64 KiB, then chunks of 2 MiB or more.
-    byte_span keep(byte_span bytes) const {
-        if (arena_.empty() || arena_.back().size() - arena_used_ < bytes.size()) {
-            const std::size_t step = arena_.empty() ? std::size_t{64} << 10 : detail::huge_block_bytes;
-            arena_.emplace_back(std::max(step, (bytes.size() + step - 1) / step * step));
-            arena_used_ = 0;
-        }
-        char* p = arena_.back().data() + arena_used_;
-        std::memcpy(p, bytes.data(), bytes.size());
-        arena_used_ += (bytes.size() + 7) / 8 * 8;
-        return {p, bytes.size()};
-    }
-
     void fail(module& m, std::string why) const {
         m.failed = true;
         warnings_.push_back("module " + m.name + " skipped: " + why);
@@ -551,6 +587,7 @@ private:
         std::vector<worker_out> outs(threads);
         auto work = [&](unsigned w) {
             byte_buffer buf;
+            buf.reserve(detail::huge_block_bytes);  // one huge page: no fault per 4 KiB while reading
             worker_out& o = outs[w];
             for (std::uint32_t i = w; i < n; i += threads) {
                 const module& m = *modules_[i];
@@ -627,8 +664,8 @@ private:
     std::function<void(const target_set&)> listener_{};
     mutable std::vector<std::string> warnings_{};
     mutable byte_buffer scratch_{};                 // a module's bytes as the loader reads them
-    mutable std::vector<chunk> arena_{};            // opened modules' bytes (see keep)
-    mutable std::size_t arena_used_ = 0;
+    // Opened modules' bytes and id tables. Destroyed before modules_, whose tables then give nothing back.
+    mutable chunk_arena arena_{};
     mutable bool index_built_ = false;
     mutable std::uint32_t module_mask_ = 0;
     mutable detail::u32_table module_start_{};    // bucket -> first entry (CSR), buckets + 1 values

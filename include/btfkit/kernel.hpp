@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <dirent.h>
 #include <fstream>
 #include <vector>
@@ -431,17 +432,16 @@ public:
     }
 
 private:
-    // The identities of a list of files, as one key: the first part on a second thread (started
-    // at construction), the rest on the caller's in finish().
+    // The identities of a list of files, as one key. A second thread (started at construction) takes
+    // them in blocks while the caller parses vmlinux; then the caller takes blocks too, until none is
+    // left. Each file's identity has its own slot, so the key does not depend on who took which.
     class identity_job {
     public:
-        explicit identity_job(std::span<const std::string> paths) : paths_(paths) {
-            split_ = paths.size() < 64 ? paths.size() : paths.size() * 3 / 5;  // the caller parses vmlinux meanwhile
-            if (split_ == 0) return;
+        explicit identity_job(std::span<const std::string> paths) : paths_(paths), ids_(paths.size()) {
+            if (paths.empty()) return;
             try {
-                worker_ = std::thread([this] { for (std::size_t i = 0; i < split_; ++i) add_file_identity(first_, paths_[i]); });
-            } catch (const std::system_error&) {  // no thread: all on the caller's
-                split_ = 0;
+                worker_ = std::thread([this] { take_all(); });
+            } catch (const std::system_error&) {  // no thread: all on the caller's, in finish()
             }
         }
         identity_job(const identity_job&) = delete;
@@ -450,16 +450,28 @@ private:
             if (worker_.joinable()) worker_.join();
         }
         [[nodiscard]] std::uint64_t finish() {
+            take_all();
             if (worker_.joinable()) worker_.join();
-            index_key rest;
-            for (std::size_t i = split_; i < paths_.size(); ++i) add_file_identity(rest, paths_[i]);
-            return index_key{}.add(paths_.size()).add(first_.value()).add(rest.value()).value();
+            index_key k;
+            k.add(paths_.size());
+            for (const std::uint64_t id : ids_) k.add(id);
+            return k.value();
         }
 
     private:
+        static constexpr std::size_t block = 16;
+        void take_all() {
+            for (std::size_t i = next_.fetch_add(block); i < paths_.size(); i = next_.fetch_add(block)) {
+                for (std::size_t j = i; j < std::min(paths_.size(), i + block); ++j) {
+                    index_key k;
+                    add_file_identity(k, paths_[j]);
+                    ids_[j] = k.value();
+                }
+            }
+        }
         std::span<const std::string> paths_;
-        std::size_t split_ = 0;
-        index_key first_{};
+        std::vector<std::uint64_t> ids_;
+        std::atomic<std::size_t> next_{0};
         std::thread worker_{};
     };
 
