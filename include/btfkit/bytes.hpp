@@ -277,16 +277,18 @@ struct arena_allocator : big_allocator<T> {
     chunk_arena* arena = nullptr;
 };
 
-// A growable byte buffer whose resize does not zero-fill (file contents overwrite it anyway).
+// A growable byte buffer whose resize does not zero-fill (file contents overwrite it anyway); given a
+// chunk_arena, its blocks come from there (and stay there).
 template <class T>
-struct default_init_allocator : big_allocator<T> {
+struct default_init_allocator : arena_allocator<T> {
     template <class U>
     struct rebind {
         using other = default_init_allocator<U>;
     };
     default_init_allocator() noexcept = default;
+    explicit default_init_allocator(chunk_arena* a) noexcept : arena_allocator<T>(a) {}
     template <class U>
-    default_init_allocator(const default_init_allocator<U>&) noexcept {}
+    default_init_allocator(const default_init_allocator<U>& o) noexcept : arena_allocator<T>(o.arena) {}
     template <class U>
     void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
         ::new (static_cast<void*>(p)) U;
@@ -295,6 +297,9 @@ struct default_init_allocator : big_allocator<T> {
     void construct(U* p, A&&... a) {
         ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
     }
+    default_init_allocator select_on_container_copy_construction() const noexcept { return {}; }
+    template <class U>
+    bool operator==(const default_init_allocator<U>& o) const noexcept { return this->arena == o.arena; }
 };
 using byte_buffer = std::vector<char, default_init_allocator<char>>;
 

@@ -55,7 +55,6 @@ public:
     }
     [[nodiscard]] constexpr std::size_t size() const noexcept { return borrowed_ != nullptr ? borrowed_size_ : owned_.size(); }
     [[nodiscard]] constexpr bool empty() const noexcept { return size() == 0; }
-    [[nodiscard]] constexpr bool borrowed() const noexcept { return borrowed_ != nullptr; }
     // The owned storage, for building (drops any borrowed view).
     constexpr big_vector<std::uint32_t>& own() noexcept {
         borrowed_ = nullptr;
@@ -178,7 +177,7 @@ public:
             const std::uint32_t id = x.first_ + rel;
             std::uint32_t h = 0;
             if (!indexed_kind(b.kind_of(id)) || !essential_hash_of(b, b.name_off_of(id), h)) continue;
-            x.insert(h, rel + 1);
+            x.insert(owned, h, rel + 1);
         }
         return x;
     }
@@ -249,9 +248,8 @@ private:
     [[nodiscard]] constexpr std::uint32_t tag_of(std::uint32_t h) const noexcept {
         return id_bits_ >= 32 ? 0 : (h >> id_bits_) | 1u;  // never 0, so an entry is never 0
     }
-    constexpr void insert(std::uint32_t h, std::uint32_t rel1) {
+    constexpr void insert(big_vector<std::uint32_t>& owned, std::uint32_t h, std::uint32_t rel1) const {
         const std::uint32_t e = (tag_of(h) << id_bits_) | rel1;
-        auto& owned = slots_.own();
         std::uint32_t at = h & mask_;
         while (owned[at] != 0) at = (at + 1) & mask_;
         owned[at] = e;
@@ -432,14 +430,10 @@ public:
         std::vector<error> errors(want.size());
         chunk_arena second(detail::huge_block_bytes);
         auto work = [&](std::size_t first, chunk_arena& a) {
-            byte_buffer buf;
-            buf.reserve(detail::huge_block_bytes);  // one huge page: no fault per 4 KiB while reading
+            byte_buffer buf{default_init_allocator<char>(&a)};
             for (std::size_t i = first; i < want.size(); i += 2) {
-                if (status st = loader_(want[i], buf); !st) {
-                    errors[i] = st.error();
-                    continue;
-                }
-                auto b = btf::parse(a.keep(byte_span(buf.data(), buf.size())), vmlinux_, &a);
+                auto bytes = load_into(want[i], buf, a);
+                auto b = bytes ? btf::parse(*bytes, vmlinux_, &a) : result<btf>(bytes.error());
                 if (b) parsed[i].emplace(std::move(*b));
                 else errors[i] = b.error();
             }
@@ -550,18 +544,30 @@ private:
         module& m = *modules_[t - 1];
         if (m.parsed) return &*m.parsed;
         if (m.failed || !loader_) return nullptr;
-        if (status st = loader_(t, scratch_); !st) {
-            fail(m, st.error());
+        auto bytes = load_into(t, scratch_, arena_);
+        if (!bytes) {
+            fail(m, bytes.error());
             return nullptr;
         }
-        const byte_span bytes = arena_.keep(byte_span(scratch_.data(), scratch_.size()));
-        auto b = btf::parse(bytes, vmlinux_, &arena_);
+        auto b = btf::parse(*bytes, vmlinux_, &arena_);
         if (!b) {
             fail(m, b.error());
             return nullptr;
         }
         m.parsed.emplace(std::move(*b));
         return &*m.parsed;
+    }
+
+    // Module t's bytes, read by the loader into `buf` (whose blocks come from `a`) and left in `a`: in
+    // the buffer's own block if they fill most of it (the buffer then starts afresh), else copied.
+    result<byte_span> load_into(std::uint32_t t, byte_buffer& buf, chunk_arena& a) const {
+        BTFKIT_TRY(loader_(t, buf));
+        if (buf.capacity() - buf.size() <= buf.size() / 2 + 4096) {
+            const byte_span kept(buf.data(), buf.size());
+            buf = byte_buffer(default_init_allocator<char>(&a));  // the old block is not given back
+            return kept;
+        }
+        return a.keep(byte_span(buf.data(), buf.size()));
     }
 
     void fail(module& m, const error& e) const {
@@ -658,14 +664,15 @@ private:
 
     const btf* vmlinux_;
     name_index vmlinux_index_;
+    // Opened modules' bytes and id tables (and the loader's buffer): it outlives everything that
+    // points into it, since members go in reverse order.
+    mutable chunk_arena arena_{};
     std::vector<std::unique_ptr<module>> modules_{};
     loader loader_{};
     upper_resolver resolver_{};
     std::function<void(const target_set&)> listener_{};
     mutable std::vector<std::string> warnings_{};
-    mutable byte_buffer scratch_{};                 // a module's bytes as the loader reads them
-    // Opened modules' bytes and id tables. Destroyed before modules_, whose tables then give nothing back.
-    mutable chunk_arena arena_{};
+    mutable byte_buffer scratch_{default_init_allocator<char>(&arena_)};  // what the loader reads
     mutable bool index_built_ = false;
     mutable std::uint32_t module_mask_ = 0;
     mutable detail::u32_table module_start_{};    // bucket -> first entry (CSR), buckets + 1 values

@@ -86,7 +86,7 @@ struct index_cache_access {
         for (const auto& m : s.modules_) {
             if (!mods || !m->failed) continue;
             ++failures;
-            failure_bytes += 8 + (m->failure.size() + 3) / 4 * 4;
+            failure_bytes += failure_record_size(m->failure.size());
         }
         const std::size_t tables = 4 * (slots.size() + (mods ? buckets + 1 : 0) + 2 * entries);
         byte_buffer out;
@@ -119,12 +119,14 @@ struct index_cache_access {
             if (!m.failed) continue;
             put32(static_cast<std::uint32_t>(i));
             put32(static_cast<std::uint32_t>(m.failure.size()));
-            const std::size_t padded = (m.failure.size() + 3) / 4 * 4;
-            for (std::size_t k = 0; k < padded; ++k) *p++ = k < m.failure.size() ? m.failure[k] : '\0';
+            for (std::size_t k = 0; k < failure_record_size(m.failure.size()) - 8; ++k) *p++ = k < m.failure.size() ? m.failure[k] : '\0';
         }
         store(checksum_at, index_checksum(out.data() + index_header_size, out.size() - index_header_size), byte_order::little);
         return out;
     }
+
+    // A failure record: module index, length, then the message padded with NULs to 4 bytes.
+    static constexpr std::uint64_t failure_record_size(std::uint64_t len) noexcept { return 8 + (len + 3) / 4 * 4; }
 
     static status load(target_set& s, byte_span img, std::uint64_t key) {
         auto bad = [&](const char* what, std::size_t off, errc code = errc::bad_header) { return error(code, what).in_section("index cache").at_offset(off); };
@@ -173,8 +175,8 @@ struct index_cache_access {
         for (std::uint32_t i = 0; i < failures; ++i) {
             if (img.size() - off < 8) return bad("index cache failure record truncated", off);
             const std::uint32_t mod = r.u32(off), len = r.u32(off + 4);
-            if (mod >= modules || (std::uint64_t{len} + 3) / 4 * 4 > img.size() - off - 8) return bad("index cache failure record out of range", off);
-            off += 8 + (std::size_t{len} + 3) / 4 * 4;
+            if (mod >= modules || failure_record_size(len) > img.size() - off) return bad("index cache failure record out of range", off);
+            off += failure_record_size(len);
         }
         if (off != img.size()) return bad("index cache failure records do not fill their section", off);
         // Apply.
@@ -188,7 +190,7 @@ struct index_cache_access {
         for (off = fail_start; off < img.size();) {
             const std::uint32_t mod = r.u32(off), len = r.u32(off + 4);
             s.fail(*s.modules_[mod], std::string(img.data() + off + 8, len));
-            off += 8 + (std::size_t{len} + 3) / 4 * 4;
+            off += failure_record_size(len);
         }
         return {};
     }

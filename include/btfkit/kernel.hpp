@@ -56,10 +56,14 @@ inline const bool prefault_installed = (prefault_hook = &os_prefault, true);
 
 namespace detail {
 // Reads `fd` to its end into `buf` (resized to the length read; capacity kept, never zero-filled).
-inline status read_fd_into(int fd, byte_buffer& buf, std::size_t hint) {
+// `size`, if not 0, is what fstat said of a regular file: reading that much ends it without asking
+// for more (one read call instead of two for a module file). Sizes of whole pages are not trusted:
+// pseudo files (sysfs attributes) may report 4096 whatever they hold.
+inline status read_fd_into(int fd, byte_buffer& buf, std::size_t hint, std::size_t size = 0) {
     buf.resize(std::max(buf.capacity(), hint));
     std::size_t len = 0;
-    for (;;) {
+    if (size % 4096 == 0) size = 0;
+    while (size == 0 || len != size) {
         if (len == buf.size()) buf.resize(buf.size() * 2);
         const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
         if (n < 0) {
@@ -229,9 +233,12 @@ inline status read_file_into(const std::string& path, byte_buffer& buf) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return error(errc::io, "cannot open file").got(static_cast<std::uint64_t>(errno));
     struct stat st {};
-    std::size_t want = 1 << 16;
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) want = static_cast<std::size_t>(st.st_size) + 1;
-    const status r = detail::read_fd_into(fd, buf, want);
+    std::size_t want = 1 << 16, size = 0;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        size = static_cast<std::size_t>(st.st_size);
+        want = size + 1;  // room to see the end of a file that grew (or whose size is a guess)
+    }
+    const status r = detail::read_fd_into(fd, buf, want, size);
     ::close(fd);
     return r;
 }
