@@ -86,10 +86,20 @@ inline bool take_prefixed(byte_span& rest, byte_span& head) {
 
 template <class W>
 status parse_split(W& w, byte_span split, const btf& base, bool walk_base) {
-    auto s = btf::parse(split, &base);
+    // As a target set parses modules: the id table in a chunk_arena. Same answer as without one.
+    chunk_arena arena;
+    auto s = btf::parse(split, &base, &arena);
+    auto plain = btf::parse(split, &base);
+    if (s.has_value() != plain.has_value() || (!s && s.error().message() != plain.error().message())) {
+        w.violation("parsing with a chunk_arena differs from parsing without");
+    }
     if (!s) {
         w.check_error(s.error());
         return s.error();
+    }
+    if (s->type_count() != plain->type_count()) w.violation("parsing with a chunk_arena differs from parsing without");
+    for (std::uint32_t id = s->first_id(); id < s->type_count(); ++id) {
+        if ((*s)[id].offset() != (*plain)[id].offset()) w.violation("parsing with a chunk_arena differs from parsing without");
     }
     if (s->base() != &base || s->first_id() != base.type_count()) w.violation("split BTF not numbered after its base");
     w.walk(*s, walk_base);

@@ -5,13 +5,15 @@
 //
 // Input: one mode byte, then the image. Mode bit 0 rewrites the image's key and checksum to the
 // expected ones before loading, so that mutations get past the checksum to the shape checks; bit 1
-// starts from the valid image and XORs the input into it (the fuzzer then steers single fields).
+// starts from the valid image and XORs the input into it (the fuzzer then steers single fields); bit 2
+// prefetches every name's modules before the lookups.
 // `BTFKIT_FUZZ_WRITE_SEEDS=DIR fuzz_index_cache` writes seed inputs (the valid image in each mode).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "blob_builder.hpp"
@@ -110,13 +112,13 @@ void put64(bk::byte_buffer& b, std::size_t at, std::uint64_t v) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     const env& e = the_env();
     if (const char* dir = std::getenv("BTFKIT_FUZZ_WRITE_SEEDS")) {
-        for (unsigned mode = 0; mode < 3; ++mode) {
+        for (const unsigned mode : {0u, 1u, 2u, 5u, 6u}) {
             const std::string path = std::string(dir) + "/image-mode" + std::to_string(mode);
             FILE* f = std::fopen(path.c_str(), "wb");
             if (f == nullptr) violated("cannot write a seed");
             const char m = static_cast<char>(mode);
             std::fwrite(&m, 1, 1, f);
-            if (mode == 2) {  // XOR mode: zeros reproduce the valid image
+            if ((mode & 2) != 0) {  // XOR mode: zeros reproduce the valid image
                 const std::vector<char> zeros(e.image.size(), 0);
                 std::fwrite(zeros.data(), 1, zeros.size(), f);
             } else {
@@ -150,6 +152,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!st) {
         if (st.error().message().find("index cache") == std::string::npos) violated("a load error does not name the index cache");
         s.build_vmlinux_index();
+    }
+    if ((mode & 4) != 0) {  // open the modules the names hit first, as btfkit find does
+        const std::vector<std::string_view> names(e.names.begin(), e.names.end());
+        if (!s.prefetch(names)) violated("prefetch failed");
     }
     const std::vector<std::string> got = e.answers(s);
     if (!st && got != e.expected) violated("after a failed load, answers differ from the reference");
