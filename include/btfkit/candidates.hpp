@@ -593,7 +593,7 @@ private:
         std::vector<worker_out> outs(threads);
         auto work = [&](unsigned w) {
             byte_buffer buf;
-            buf.reserve(detail::huge_block_bytes);  // one huge page: no fault per 4 KiB while reading
+            if (threads == 2) buf.reserve(detail::huge_block_bytes);  // many modules: one huge page, no fault per 4 KiB
             worker_out& o = outs[w];
             for (std::uint32_t i = w; i < n; i += threads) {
                 const module& m = *modules_[i];
