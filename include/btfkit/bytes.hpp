@@ -212,8 +212,9 @@ public:
         std::size_t at = (used_ + align - 1) & ~(align - 1);
         if (chunks_.empty() || chunks_.back().n < at || chunks_.back().n - at < n) {
             const std::size_t step = chunks_.empty() ? first_ : detail::huge_block_bytes;
+            if (n > std::numeric_limits<std::size_t>::max() - step) throw std::bad_alloc();
             const std::size_t size = std::max(step, (n + step - 1) / step * step);
-            chunks_.reserve(chunks_.size() + 1);  // nothing leaks if the next line throws
+            if (chunks_.size() == chunks_.capacity()) chunks_.reserve(2 * chunks_.size() + 4);  // no leak if push_back would throw
             chunks_.push_back(chunk{big_allocator<char>().allocate(size), size});
             at = 0;
         }
