@@ -432,3 +432,21 @@ TEST_CASE("btf::parse with a chunk_arena: the same table, in the arena; a copy o
     CHECK(pa[99] == 'a');
     CHECK(pb[99] == 'b');
 }
+
+TEST_CASE("read_file_into: whole files, whether or not their size is a whole number of pages") {
+    bt::temp_dir tmp("btfkit-read");
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{4095}, std::size_t{4096}, std::size_t{5000}, std::size_t{8192}, std::size_t{300001}}) {
+        CAPTURE(n);
+        std::vector<char> data(n);
+        for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<char>(i * 7 + n);
+        const std::string path = (tmp.path / ("f" + std::to_string(n))).string();
+        REQUIRE(bt::write_bytes(path, bk::byte_span(data.data(), data.size())));
+        bk::byte_buffer plain;
+        REQUIRE(bk::read_file_into(path, plain).has_value());
+        CHECK(std::equal(plain.begin(), plain.end(), data.begin(), data.end()));
+        bk::chunk_arena arena;  // as target_set reads modules: the buffer's blocks in an arena
+        bk::byte_buffer in_arena{bk::default_init_allocator<char>(&arena)};
+        REQUIRE(bk::read_file_into(path, in_arena).has_value());
+        CHECK(std::equal(in_arena.begin(), in_arena.end(), data.begin(), data.end()));
+    }
+}
