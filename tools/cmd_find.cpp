@@ -51,15 +51,13 @@ int run_find(int argc, char** argv) {
     const target_set& set = (*targets)->targets();
     std::string out;
     std::vector<candidate> found;
-    {
-        std::vector<std::string_view> essentials;
-        for (const std::string_view name : names) essentials.push_back(essential_name(name));
-        if (auto st = set.prefetch(essentials); !st) return report(st.error());
-    }
-    for (const std::string_view name : names) {
+    std::vector<std::string_view> essentials;
+    for (const std::string_view name : names) essentials.push_back(essential_name(name));
+    if (auto st = set.prefetch(essentials); !st) return report(st.error());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const std::string_view name = names[i];
         found.clear();
-        const std::string_view essential = essential_name(name);
-        if (auto st = set.find(essential, found); !st) return report(st.error());
+        if (auto st = set.find(essentials[i], found); !st) return report(st.error());
         if (json) {
             out += "{\"name\": ";
             append_json_string(out, name);
