@@ -351,45 +351,116 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
 
 }  // namespace
 
+// The first `keep` bytes of module `name`, under a new name: the module index rejects it (its
+// header promises more than there is).
+std::string truncated_module(const bt::temp_dir& tmp, const char* name, const char* as, std::size_t keep) {
+    bk::byte_buffer buf;
+    REQUIRE(bk::read_btf_into((corpus / "modules" / name).string(), buf).has_value());
+    REQUIRE(buf.size() > keep);
+    const std::string path = (tmp.path / as).string();
+    REQUIRE(bt::write_bytes(path, bk::byte_span(buf.data(), keep)));
+    return path;
+}
+
+// The module position of each warning's module ("module NAME skipped: ..."), in warning order.
+std::vector<std::size_t> warning_positions(const bk::target_set& set) {
+    std::vector<std::size_t> out;
+    for (const auto& w : set.warnings()) {
+        for (std::uint32_t t = 1; t < set.target_count(); ++t) {
+            if (w.starts_with("module " + std::string(set.target_name(t)) + " skipped")) out.push_back(t);
+        }
+    }
+    return out;
+}
+
 TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same answers and warnings") {
     if (!have_corpus()) return;
     bt::temp_dir tmp("btfkit-prefetch");
     const auto plain0 = open({}, "");
-    const auto modules = module_set({module_with_bad_reference(tmp, plain0->vmlinux(), "tcp_bic")});
+    // Three modules the index rejects, side by side (so that the two index threads each fail some),
+    // then one it takes and opening rejects.
+    const auto modules = module_set({truncated_module(tmp, "xfs", "xfs_cut1", 4000), truncated_module(tmp, "xfs", "xfs_cut2", 9000),
+                                     truncated_module(tmp, "tcp_bic", "tcp_bic_cut", 100),
+                                     module_with_bad_reference(tmp, plain0->vmlinux(), "tcp_bic")});
+    REQUIRE(modules.size() >= 64);  // the module index on two threads
     const auto names = names_of(plain0->vmlinux(), modules);
     std::vector<std::string_view> essentials;
     for (const auto& n : names) essentials.push_back(bk::essential_name(n));
+    // Names the prefetch is not told of: looked up afterwards, they build the indexes as usual.
+    const std::vector<std::string> others{"bpf_prog", "nf_conn", "ext4_sb_info", "i915_vma", "btrfs_fs_info", "kvm_vcpu"};
 
     const auto lazy = open(modules, "");
     const auto expected = answers(lazy->targets(), names);
+    const auto expected_others = answers(lazy->targets(), others);
     const std::uint32_t opened = lazy->targets().modules_opened();
     REQUIRE(opened > 24);  // enough for prefetch's two threads
-    const auto expected_warnings = sorted(lazy->targets().warnings());
-    REQUIRE(expected_warnings.size() == 1);  // tcp_bic_bad: indexed, then rejected when opened
-    CHECK(expected_warnings[0].find("tcp_bic_bad") != std::string::npos);
+    const auto expected_warnings = lazy->targets().warnings();
+    REQUIRE(expected_warnings.size() == 4);  // the three cut ones, indexed first; tcp_bic_bad, opened later
+    CHECK(expected_warnings[3].find("tcp_bic_bad") != std::string::npos);
+    const auto positions = warning_positions(lazy->targets());
+    REQUIRE(positions.size() == 4);
+    CHECK(std::is_sorted(positions.begin(), positions.end()));  // module order, whichever thread read them
 
-    for (const bool cached : {false, true}) {
-        CAPTURE(cached);
-        const std::string cache = cached ? (tmp.path / "index.bin").string() : "";
-        if (cached) (void)open(modules, cache)->targets().build_module_index();
+    // Without a cache: one pass (no index built); with one: the cached index, then the opening threads;
+    // and with the module index built first, as a lookup would have.
+    enum class path { one_pass, cached, index_first };
+    for (const path how : {path::one_pass, path::cached, path::index_first}) {
+        CAPTURE(static_cast<int>(how));
+        const std::string cache = how == path::cached ? (tmp.path / "index.bin").string() : "";
+        if (how == path::cached) (void)open(modules, cache)->targets().build_module_index();
         const auto pre = open(modules, cache);
-        CHECK(pre->index_cache_hit() == cached);
-        REQUIRE(pre->targets().prefetch(essentials).has_value());
-        CHECK(pre->targets().modules_opened() == opened);
-        CHECK(sorted(pre->targets().warnings()) == expected_warnings);
-        CHECK(answers(pre->targets(), names) == expected);
-        CHECK(pre->targets().modules_opened() == opened);  // nothing left to open
-        CHECK(sorted(pre->targets().warnings()) == expected_warnings);
-        REQUIRE(pre->targets().prefetch(essentials).has_value());  // again: nothing to do
-        CHECK(pre->targets().modules_opened() == opened);
+        const bk::target_set& set = pre->targets();
+        CHECK(pre->index_cache_hit() == (how == path::cached));
+        if (how == path::index_first) REQUIRE(set.build_module_index().has_value());
+        REQUIRE(set.prefetch(essentials).has_value());
+        CHECK(set.module_index_ready() == (how != path::one_pass));
+        CHECK(set.modules_opened() == opened);
+        CHECK(set.warnings() == expected_warnings);
+        CHECK(answers(set, names) == expected);
+        CHECK(set.modules_opened() == opened);  // nothing left to open
+        CHECK(set.warnings() == expected_warnings);
+        CHECK(set.module_index_ready() == (how != path::one_pass));  // the pass's names need no index
+        REQUIRE(set.prefetch(essentials).has_value());  // again: nothing to do
+        CHECK(set.modules_opened() == opened);
+        CHECK(set.module_index_ready() == (how != path::one_pass));
+        CHECK(answers(set, others) == expected_others);  // other names: the indexes now
+        CHECK(set.module_index_ready());
+        CHECK(set.vmlinux_index().slots().size() > 0);
+        CHECK(set.warnings() == expected_warnings);  // the failed modules are not read again
     }
-    {  // A few names: the lookups' own path, one module at a time.
+    {  // A few names, one pass: the two modules with hits are opened (tcp_bic_bad fails).
         const auto few = open(modules, "");
         const std::vector<std::string_view> two{"xfs_mount", "bictcp"};
         REQUIRE(few->targets().prefetch(two).has_value());
-        CHECK(few->targets().modules_opened() == 2);  // xfs and tcp_bic; tcp_bic_bad failed
-        CHECK(few->targets().warnings().size() == 1);
+        CHECK(few->targets().modules_opened() == 2);
+        CHECK(few->targets().warnings().size() == 4);
         CHECK(answers(few->targets(), {"xfs_mount", "bictcp"}) == answers(lazy->targets(), {"xfs_mount", "bictcp"}));
+        CHECK_FALSE(few->targets().module_index_ready());
+        CHECK(few->targets().vmlinux_index().slots().size() == 0);  // scanned for the two names, not indexed
+        // Relocation lookups (collect) of the prefetched names take the same entries.
+        std::vector<bk::candidate> got, want;
+        const bk::relocate_options o{};
+        const auto local = bk::btf::parse(lazy->vmlinux().data());  // any BTF with a STRUCT to stand for the local type
+        REQUIRE(local.has_value());
+        for (const bk::type t : local->types()) {
+            if (!t.is(bk::kind::struct_)) continue;
+            REQUIRE(few->targets().collect(t, "xfs_mount", o, got).has_value());
+            REQUIRE(lazy->targets().collect(t, "xfs_mount", o, want).has_value());
+            break;
+        }
+        CHECK(got.size() == 1);
+        CHECK(got.size() == want.size());
+        CHECK_FALSE(few->targets().module_index_ready());
+    }
+    {  // No modules: the pass scans vmlinux only, and lookups of its names need no vmlinux index.
+        const auto none = open({}, "");
+        const std::vector<std::string_view> vm{"task_struct", "sk_buff", "xfs_mount"};
+        REQUIRE(none->targets().prefetch(vm).has_value());
+        CHECK(none->targets().vmlinux_index().slots().size() == 0);
+        CHECK(answers(none->targets(), {"task_struct", "sk_buff", "xfs_mount"}) == answers(plain0->targets(), {"task_struct", "sk_buff", "xfs_mount"}));
+        CHECK(none->targets().vmlinux_index().slots().size() == 0);
+        CHECK(answers(none->targets(), {"bpf_prog"}) == answers(plain0->targets(), {"bpf_prog"}));
+        CHECK(none->targets().vmlinux_index().slots().size() > 0);
     }
 }
 
@@ -449,4 +520,26 @@ TEST_CASE("read_file_into: whole files, whether or not their size is a whole num
         REQUIRE(bk::read_file_into(path, in_arena).has_value());
         CHECK(std::equal(in_arena.begin(), in_arena.end(), data.begin(), data.end()));
     }
+}
+
+TEST_CASE("target_options::read_vmlinux: vmlinux read into memory, not mapped; the same answers") {
+    if (!have_corpus()) return;
+    auto mapped = bk::mapped_file::open(vmlinux_path());
+    auto read = bk::mapped_file::open(vmlinux_path(), bk::mapped_file::load::read);
+    REQUIRE(mapped.has_value());
+    REQUIRE(read.has_value());
+    CHECK(mapped->is_mapped());
+    CHECK_FALSE(read->is_mapped());
+    REQUIRE(read->size() == mapped->size());
+    CHECK(std::equal(read->bytes().begin(), read->bytes().end(), mapped->bytes().begin()));
+
+    const auto modules = module_set();
+    bk::target_options o;
+    o.read_vmlinux = true;
+    auto ft = bk::file_targets::open(vmlinux_path(), modules, o);
+    REQUIRE(ft.has_value());
+    const auto plain = open(modules, "");
+    const std::vector<std::string> names{"task_struct", "xfs_mount", "bictcp", "no_such_type_anywhere"};
+    CHECK(answers((*ft)->targets(), names) == answers(plain->targets(), names));
+    CHECK((*ft)->vmlinux().type_count() == plain->vmlinux().type_count());
 }

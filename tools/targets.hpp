@@ -77,9 +77,13 @@ struct target_args {
 // With --btf alone: that BTF only (like libbpf's btf_custom_path). Modules of a --modules-dir are
 // its files other than "vmlinux", in name order, after any --module files.
 [[nodiscard]] inline result<std::unique_ptr<file_targets>> open_targets(const target_args& t) {
+    // One process, one use: vmlinux read into 2 MiB pages rather than mapped (target_options::read_vmlinux).
+    target_options o;
+    o.read_vmlinux = true;
     if (t.btf.empty() && t.modules.empty() && t.module_dirs.empty()) {
         // The module list comes from the directory; the cache file is named after the directory.
-        return file_targets::running_kernel("/sys/kernel/btf", index_cache_path(t, std::string(sysfs_vmlinux), {"/sys/kernel/btf/"}));
+        o.index_cache = index_cache_path(t, std::string(sysfs_vmlinux), {"/sys/kernel/btf/"});
+        return file_targets::running_kernel("/sys/kernel/btf", o);
     }
     std::vector<std::string> mods = t.modules;
     for (const auto& d : t.module_dirs) {
@@ -90,7 +94,6 @@ struct target_args {
         }
     }
     const std::string vmlinux = t.btf.empty() ? std::string(sysfs_vmlinux) : t.btf;
-    target_options o;
     o.kernel = vmlinux == sysfs_vmlinux;
     o.index_cache = index_cache_path(t, vmlinux, mods);
     return file_targets::open(vmlinux, mods, o);

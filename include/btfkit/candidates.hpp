@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -265,8 +266,10 @@ namespace detail {
 struct index_cache_access;
 
 // Candidates of one indexed BTF, in id order, with the FWD preference of scan_candidates.
-constexpr void indexed_candidates(const btf& b, const name_index& ix, std::uint32_t target, const type& local_t,
-                                  std::string_view essential, bool fwd_ext, std::vector<candidate>& out) {
+// `each(essential, f)` calls f(id) for the BTF's indexed types of that essential name, in id order.
+template <class Each>
+constexpr void indexed_candidates(const btf& b, std::uint32_t target, const type& local_t, std::string_view essential,
+                                  bool fwd_ext, std::vector<candidate>& out, Each&& each) {
     const kind lk = local_t.kind();
     if (!indexed_kind(lk)) {
         scan_candidates(b, target, b.first_id(), local_t, essential, fwd_ext, out);
@@ -274,14 +277,28 @@ constexpr void indexed_candidates(const btf& b, const name_index& ix, std::uint3
     }
     const std::size_t before = out.size();
     if (fwd_ext && lk == kind::fwd) {
-        ix.for_each(b, essential, [&](std::uint32_t id) {
+        each(essential, [&](std::uint32_t id) {
             if (fwd_resolves_to(lk, local_t.kflag(), b[id].kind())) out.push_back(candidate{&b, id, target});
         });
         if (out.size() != before) return;
     }
-    ix.for_each(b, essential, [&](std::uint32_t id) {
+    each(essential, [&](std::uint32_t id) {
         if (kinds_core_compat(b[id].kind(), lk)) out.push_back(candidate{&b, id, target});
     });
+}
+
+// Runs `first` here and `second` on another thread, and waits for both; where no thread can be
+// started, runs `second` here after `first`.
+template <class First, class Second>
+void run_both(First&& first, Second&& second) {
+    std::thread other;
+    try {
+        other = std::thread(std::ref(second));
+    } catch (const std::system_error&) {
+    }
+    first();
+    if (other.joinable()) other.join();
+    else second();
 }
 
 }  // namespace detail
@@ -295,7 +312,8 @@ public:
     [[nodiscard]] constexpr const btf& target_btf(std::uint32_t) const noexcept { return *btf_; }
     constexpr status collect(const type& local_t, std::string_view essential, const relocate_options& o,
                              std::vector<candidate>& out) const {
-        detail::indexed_candidates(*btf_, index_, 0, local_t, essential, o.fwd_extension, out);
+        detail::indexed_candidates(*btf_, 0, local_t, essential, o.fwd_extension, out,
+                                   [&](std::string_view e, auto&& f) { index_.for_each(*btf_, e, f); });
         return {};
     }
     [[nodiscard]] constexpr result<std::uint32_t> upper_bits(std::uint32_t, fd_encoding) const noexcept { return std::uint32_t{0}; }
@@ -310,6 +328,9 @@ private:
 // lookup needs modules. Then every module is read once (two threads) to build one index of all
 // module type names, and only modules that hold a candidate are kept in memory, parsed.
 // A module that fails to read or parse is skipped with a warning; the others keep working.
+// prefetch(names) before any index exists answers those names in one pass instead (see there).
+// Lookups build what they need on first use (indexes, opened modules): a target set is not for
+// concurrent lookups; a name_index, or an indexed_target, is (nothing in them changes).
 class target_set {
 public:
     // Reads a module's raw BTF bytes into `buf` (resized to fit); an error skips the module. While the
@@ -319,8 +340,8 @@ public:
     // Gives the upper half for TYPE_ID_TARGET of a module (fd or id); an error or 0 means "none".
     using upper_resolver = std::function<result<std::uint32_t>(std::uint32_t module, fd_encoding)>;
 
-    // `index_vmlinux = false` leaves the vmlinux name index to build_vmlinux_index() or an index
-    // cache (index_cache.hpp); no lookup may run before one of them.
+    // `index_vmlinux = false` leaves the vmlinux name index to build_vmlinux_index(), an index cache
+    // (index_cache.hpp) or the first lookup that needs it (a prefetch's names need none).
     explicit target_set(const btf& vmlinux, bool index_vmlinux = true) : vmlinux_(&vmlinux) {
         if (index_vmlinux) build_vmlinux_index();
     }
@@ -332,6 +353,7 @@ public:
         modules_.push_back(std::make_unique<module>());
         modules_.back()->name = std::move(name);
         index_built_ = false;
+        batch_ = {};
         return static_cast<std::uint32_t>(modules_.size());
     }
     void set_loader(loader l) { loader_ = std::move(l); }
@@ -339,7 +361,10 @@ public:
     // Called once the module name index has been built by reading the modules (not when it came
     // from an index cache): the moment to save it (index_cache.hpp).
     void set_index_listener(std::function<void(const target_set&)> f) { listener_ = std::move(f); }
-    void build_vmlinux_index() { vmlinux_index_ = name_index::build(*vmlinux_); }
+    void build_vmlinux_index() const {
+        vmlinux_index_ = name_index::build(*vmlinux_);
+        vmlinux_indexed_ = true;
+    }
     // Caller-provided module BTF fd (or id), used for TYPE_ID_TARGET's upper half.
     void set_module_fd(std::uint32_t target, int fd) { modules_.at(target - 1)->fd = fd; }
     void set_module_btf_id(std::uint32_t target, std::uint32_t id) { modules_.at(target - 1)->btf_id = id; }
@@ -349,6 +374,7 @@ public:
         return t == 0 ? std::string_view{"vmlinux"} : std::string_view{modules_[t - 1]->name};
     }
     [[nodiscard]] const btf& vmlinux() const noexcept { return *vmlinux_; }
+    // Empty until built (see the constructor).
     [[nodiscard]] const name_index& vmlinux_index() const noexcept { return vmlinux_index_; }
     // The parsed module, if it has been opened (because a lookup found a candidate in it).
     [[nodiscard]] const btf* module_btf(std::uint32_t t) const noexcept {
@@ -373,14 +399,15 @@ public:
             return collect_round(essential, o.search_all_targets, out, forward);
         }
         const std::size_t before = out.size();
-        detail::indexed_candidates(*vmlinux_, vmlinux_index_, 0, local_t, essential, o.fwd_extension, out);
+        detail::indexed_candidates(*vmlinux_, 0, local_t, essential, o.fwd_extension, out,
+                                   [&](std::string_view e, auto&& f) { for_each_vmlinux(e, f); });
         if (out.size() != before && !o.search_all_targets) return {};
         return collect_modules(local_t, essential, o.fwd_extension, out);
     }
 
     // Every indexed type (see indexed_kind) across vmlinux and all modules whose essential name is `essential`.
     status find(std::string_view essential, std::vector<candidate>& out) const {
-        vmlinux_index_.for_each(*vmlinux_, essential, [&](std::uint32_t id) { out.push_back(candidate{vmlinux_, id, 0}); });
+        for_each_vmlinux(essential, [&](std::uint32_t id) { out.push_back(candidate{vmlinux_, id, 0}); });
         return for_each_module_hit(essential, [&](std::uint32_t t, const btf& b, std::uint32_t id) {
             out.push_back(candidate{&b, id, t});
         });
@@ -405,22 +432,42 @@ public:
     // Builds the module name index now (otherwise the first module lookup does).
     status build_module_index() const { return ensure_index(); }
 
-    // Opens now, on two threads, every module that lookups of these essential names would open (the
-    // ones the module index lists for them), so that those lookups find them ready: the same modules
-    // and the same answers, sooner. Modules that fail are skipped with a warning, as in a lookup.
+    // Opens now every module that lookups of these essential names would open, so that those lookups
+    // find them ready: the same modules and the same answers, sooner. Modules that fail are skipped
+    // with a warning, as in a lookup.
+    // Before any module index exists (and with no index listener, which wants the whole index), one
+    // pass on two threads reads every module once, keeps the entries of these names only, and opens
+    // the modules that have any; vmlinux, if not indexed yet, is scanned for them meanwhile. Lookups
+    // of these names are then answered from those entries; another name builds the indexes then.
+    // Otherwise the module index is built (or was) and the modules it lists for the names are opened,
+    // on two threads from 24 of them.
     status prefetch(std::span<const std::string_view> essentials) const {
-        if (modules_.empty() || essentials.empty()) return {};
+        if (essentials.empty()) return {};
+        if (!batch_.hashes.empty()) {
+            bool covered = true;
+            for (const std::string_view e : essentials) covered = covered && batch_.covers(name_hash(e));
+            if (covered) return {};  // opened by the pass that took them
+        }
+        bool modules_done = modules_.empty();
+        if (batch_.hashes.empty()) {
+            const bool scan_modules = !modules_.empty() && !index_built_ && !listener_ && loader_ && modules_opened() == 0;
+            if (scan_modules || !vmlinux_indexed_) {
+                BTFKIT_TRY(scan_batch(essentials, scan_modules));
+                modules_done = modules_done || scan_modules;
+            }
+        }
+        if (modules_done) return {};
         BTFKIT_TRY(ensure_index());
         std::vector<std::uint32_t> want;
         for (const std::string_view e : essentials) {
-            for_each_module_entry(e, [&](std::uint32_t t, std::uint32_t) {
+            BTFKIT_TRY(module_entries(e, [&](std::uint32_t t, std::uint32_t) {
                 const module& m = *modules_[t - 1];
                 if (!m.parsed && !m.failed) want.push_back(t);
-            });
+            }));
         }
         std::sort(want.begin(), want.end());
         want.erase(std::unique(want.begin(), want.end()), want.end());
-        if (want.size() < 24 || !loader_) {  // not worth a thread: ~0.5 ms for it, its huge pages
+        if (want.size() < thread_min_modules || !loader_) {  // not worth a thread: ~0.5 ms for it, its huge pages
             for (const std::uint32_t t : want) (void)open_module(t);
             return {};
         }
@@ -438,14 +485,7 @@ public:
                 else errors[i] = b.error();
             }
         };
-        std::thread other;
-        try {
-            other = std::thread(work, std::size_t{1}, std::ref(second));
-        } catch (const std::system_error&) {  // no thread: both shares here
-            work(1, arena_);
-        }
-        work(0, arena_);
-        if (other.joinable()) other.join();
+        detail::run_both([&] { work(0, arena_); }, [&] { work(1, second); });
         arena_.adopt(std::move(second));
         for (std::size_t i = 0; i < want.size(); ++i) {
             module& m = *modules_[want[i] - 1];
@@ -457,7 +497,7 @@ public:
     [[nodiscard]] bool module_index_ready() const noexcept { return index_built_; }
 
     [[nodiscard]] std::size_t index_memory_bytes() const noexcept {
-        return vmlinux_index_.memory_bytes() + module_start_.memory_bytes() + module_entries_.memory_bytes();
+        return vmlinux_index_.memory_bytes() + module_start_.memory_bytes() + module_entries_.memory_bytes() + batch_.memory_bytes();
     }
 
 private:
@@ -474,12 +514,34 @@ private:
     };
     // (hash, target << 18 | own index) in one u64 would be denser; two u32 arrays keep it simple.
     static constexpr std::uint32_t local_bits = 18;
+    // Fewer modules to open than this are not worth a second thread (~0.5 ms for it, its huge pages).
+    static constexpr std::size_t thread_min_modules = 24;
+
+    // What a prefetch's one pass found for its names (see prefetch): every vmlinux and module entry
+    // whose essential-name hash is one of theirs (hash collisions included: lookups compare names).
+    struct batch_entries {
+        using entry = std::pair<std::uint32_t, std::uint32_t>;  // (hash, vmlinux id), (hash, packed module entry)
+        std::vector<std::uint32_t> hashes;                      // the names', sorted
+        std::vector<entry> vmlinux, modules;                    // sorted: by hash, then id / module then id
+        bool with_modules = false;                              // whether the modules were read (else vmlinux only)
+
+        [[nodiscard]] bool covers(std::uint32_t h) const noexcept { return std::binary_search(hashes.begin(), hashes.end(), h); }
+        // Calls f(value) for the entries of `list` with hash h, in order.
+        template <class F>
+        static void each(const std::vector<entry>& list, std::uint32_t h, F&& f) {
+            auto at = std::lower_bound(list.begin(), list.end(), entry{h, 0});
+            for (; at != list.end() && at->first == h; ++at) f(at->second);
+        }
+        [[nodiscard]] std::size_t memory_bytes() const noexcept {
+            return hashes.capacity() * sizeof(std::uint32_t) + (vmlinux.capacity() + modules.capacity()) * sizeof(entry);
+        }
+    };
 
     // One round of candidates accepted by `keep`: vmlinux, then modules (if vmlinux had none, or always).
     template <class Keep>
     status collect_round(std::string_view essential, bool all, std::vector<candidate>& out, Keep&& keep) const {
         const std::size_t before = out.size();
-        vmlinux_index_.for_each(*vmlinux_, essential, [&](std::uint32_t id) {
+        for_each_vmlinux(essential, [&](std::uint32_t id) {
             if (keep(*vmlinux_, id)) out.push_back(candidate{vmlinux_, id, 0});
         });
         if (out.size() != before && !all) return {};
@@ -508,36 +570,167 @@ private:
         });
     }
 
+    // Calls f(id) for vmlinux's indexed types with this essential name, in id order: from its name
+    // index, or from a prefetch pass that took the name before the index existed; else it is built now.
+    template <class F>
+    void for_each_vmlinux(std::string_view essential, F&& f) const {
+        if (!vmlinux_indexed_) {
+            const std::uint32_t h = name_hash(essential);
+            if (batch_.covers(h)) {
+                batch_entries::each(batch_.vmlinux, h, [&](std::uint32_t id) {
+                    if (essential_name((*vmlinux_)[id].name()) == essential) f(id);
+                });
+                return;
+            }
+            build_vmlinux_index();
+        }
+        vmlinux_index_.for_each(*vmlinux_, essential, f);
+    }
+
     // Calls f(target, module btf, id) for module types with this essential name, in module order then id order.
     template <class F>
     status for_each_module_hit(std::string_view essential, F&& f) const {
         if (modules_.empty()) return {};
-        BTFKIT_TRY(ensure_index());
-        for_each_module_entry(essential, [&](std::uint32_t t, std::uint32_t local) {
+        return module_entries(essential, [&](std::uint32_t t, std::uint32_t local) {
             const btf* b = open_module(t);
             if (b == nullptr) return;
             const std::uint32_t id = b->first_id() + local;
             if (id >= b->type_count()) return;
             if (essential_name((*b)[id].name()) == essential) f(t, *b, id);
         });
-        return {};
     }
 
-    // Calls f(target, own index) for the module index entries whose hash is the name's (hash
-    // collisions included: the caller compares names), in module order then id order. Index built.
+    // Calls f(target, own index) for the module entries whose hash is the name's (hash collisions
+    // included: the caller compares names), in module order then id order: from a prefetch pass
+    // that took the name, or the module index (built now if need be).
     template <class F>
-    void for_each_module_entry(std::string_view essential, F&& f) const {
+    status module_entries(std::string_view essential, F&& f) const {
         const std::uint32_t h = name_hash(essential);
+        auto packed_entry = [&](std::uint32_t packed) {
+            const std::uint32_t t = (packed >> local_bits) + 1;
+            if (t <= modules_.size()) f(t, packed & ((1u << local_bits) - 1));
+        };
+        if (!index_built_ && batch_.with_modules && batch_.covers(h)) {
+            batch_entries::each(batch_.modules, h, packed_entry);
+            return {};
+        }
+        BTFKIT_TRY(ensure_index());
         const std::uint32_t bucket = h & module_mask_;
         // Bounds hold for a built index; the checks are for one borrowed from a corrupt cache file.
         const std::size_t end = std::min<std::size_t>(module_start_[bucket + 1], module_entries_.size() / 2);
         for (std::size_t i = module_start_[bucket]; i < end; ++i) {
-            if (module_entries_[2 * i] != h) continue;
-            const std::uint32_t packed = module_entries_[2 * i + 1];
-            const std::uint32_t t = (packed >> local_bits) + 1;
-            if (t > modules_.size()) continue;
-            f(t, packed & ((1u << local_bits) - 1));
+            if (module_entries_[2 * i] == h) packed_entry(module_entries_[2 * i + 1]);
         }
+        return {};
+    }
+
+    // Reads module i (0-based) into `buf` and calls emit(hash, packed entry) for each of its indexed
+    // named types; an error means the module is to be skipped.
+    template <class Emit>
+    status read_and_index(std::uint32_t i, byte_buffer& buf, Emit&& emit) const {
+        if (!loader_) return error(errc::not_found, "no module loader");
+        BTFKIT_TRY(loader_(i + 1, buf));
+        const std::uint32_t first = vmlinux_->type_count();
+        bool too_many = false;
+        BTFKIT_TRY(btf::walk_named(byte_span(buf.data(), buf.size()), vmlinux_,
+            [&](std::uint32_t id, kind k, const char* name, const char* end) {
+                std::uint32_t h = 0;
+                if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
+                if (id - first >= (1u << local_bits)) {
+                    too_many = true;
+                    return;
+                }
+                emit(h, (i << local_bits) | (id - first));
+            }));
+        if (too_many) return error(errc::unsupported, "module has too many types for the index");
+        return {};
+    }
+
+    [[nodiscard]] status check_module_count() const {
+        const auto n = static_cast<std::uint32_t>(modules_.size());
+        if (n >= (1u << (32 - local_bits))) return error(errc::unsupported, "too many modules for the index").got(n);
+        return {};
+    }
+
+    // Marks failed, in module order (the order warnings come in), the modules of these (index, why) pairs.
+    void fail_in_order(std::vector<std::pair<std::uint32_t, error>>& failures) const {
+        std::sort(failures.begin(), failures.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto& [i, e] : failures) fail(*modules_[i], e);
+    }
+
+    // prefetch's one pass (see there): vmlinux's entries for these names if it has no index yet, and,
+    // if `scan_modules`, every module's, opening the modules that have any.
+    status scan_batch(std::span<const std::string_view> essentials, bool scan_modules) const {
+        if (scan_modules) BTFKIT_TRY(check_module_count());
+        auto& hashes = batch_.hashes;
+        for (const std::string_view e : essentials) hashes.push_back(name_hash(e));
+        std::sort(hashes.begin(), hashes.end());
+        hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+        batch_.with_modules = scan_modules;
+        std::uint64_t filter[64]{};  // a bit per (hash mod 4096): most names are out after one load
+        for (const std::uint32_t h : hashes) filter[(h >> 6) & 63] |= std::uint64_t{1} << (h & 63);
+        auto wanted = [&](std::uint32_t h) {
+            return ((filter[(h >> 6) & 63] >> (h & 63)) & 1) != 0 && std::binary_search(hashes.begin(), hashes.end(), h);
+        };
+        const auto n = scan_modules ? static_cast<std::uint32_t>(modules_.size()) : 0u;
+        const bool two = n >= thread_min_modules;
+        struct share {
+            std::vector<batch_entries::entry> hits;
+            std::vector<std::pair<std::uint32_t, error>> unread, unparsed;  // (module index, why)
+            std::vector<std::pair<std::uint32_t, btf>> opened;
+        };
+        share shares[2];
+        std::atomic<std::uint32_t> next{0};
+        constexpr std::uint32_t block = 4;  // modules taken at a time: the threads finish together
+        auto work = [&](share& o, chunk_arena& a) {
+            byte_buffer buf;
+            if (two) buf.reserve(detail::huge_block_bytes);  // one huge page, no fault per 4 KiB
+            for (std::uint32_t i = next.fetch_add(block); i < n; i = next.fetch_add(block)) {
+                for (std::uint32_t j = i; j < std::min(n, i + block); ++j) {
+                    if (modules_[j]->failed) continue;
+                    const std::size_t before = o.hits.size();
+                    const status st = read_and_index(j, buf, [&](std::uint32_t h, std::uint32_t packed) {
+                        if (wanted(h)) o.hits.emplace_back(h, packed);
+                    });
+                    if (!st) {
+                        o.hits.resize(before);
+                        o.unread.emplace_back(j, st.error());
+                    } else if (o.hits.size() != before) {  // a module lookups of these names would open
+                        auto b = btf::parse(a.keep(byte_span(buf.data(), buf.size())), vmlinux_, &a);
+                        if (b) o.opened.emplace_back(j, std::move(*b));
+                        else o.unparsed.emplace_back(j, b.error());
+                    }
+                }
+            }
+        };
+        chunk_arena second(detail::huge_block_bytes);
+        auto first_share = [&] {
+            if (!vmlinux_indexed_) {
+                for (std::uint32_t id = vmlinux_->first_id(); id < vmlinux_->type_count(); ++id) {
+                    std::uint32_t h = 0;
+                    if (!indexed_kind(vmlinux_->kind_of(id)) || !essential_hash_of(*vmlinux_, vmlinux_->name_off_of(id), h)) continue;
+                    if (wanted(h)) batch_.vmlinux.emplace_back(h, id);
+                }
+                std::sort(batch_.vmlinux.begin(), batch_.vmlinux.end());
+            }
+            work(shares[0], arena_);
+        };
+        if (two) detail::run_both(first_share, [&] { work(shares[1], second); });
+        else first_share();
+        arena_.adopt(std::move(second));
+        // Outcomes in module order: the failures to read (as the module index reports them), then
+        // the failures to parse (as opening reports them).
+        for (auto list : {&share::unread, &share::unparsed}) {
+            std::vector<std::pair<std::uint32_t, error>> all;
+            for (share& o : shares) std::move((o.*list).begin(), (o.*list).end(), std::back_inserter(all));
+            fail_in_order(all);
+        }
+        for (share& o : shares) {
+            for (auto& [j, b] : o.opened) modules_[j]->parsed.emplace(std::move(b));
+            batch_.modules.insert(batch_.modules.end(), o.hits.begin(), o.hits.end());
+        }
+        std::sort(batch_.modules.begin(), batch_.modules.end());
+        return {};
     }
 
     const btf* open_module(std::uint32_t t) const {
@@ -582,8 +775,8 @@ private:
 
     status ensure_index() const {
         if (index_built_) return {};
+        BTFKIT_TRY(check_module_count());
         const auto n = static_cast<std::uint32_t>(modules_.size());
-        if (n >= (1u << (32 - local_bits))) return error(errc::unsupported, "too many modules for the index").got(n);
         // Each worker reads its share of modules into one reused buffer and emits (hash, packed) pairs.
         struct worker_out {
             big_vector<std::uint32_t> pairs;
@@ -596,43 +789,25 @@ private:
             if (threads == 2) buf.reserve(detail::huge_block_bytes);  // many modules: one huge page, no fault per 4 KiB
             worker_out& o = outs[w];
             for (std::uint32_t i = w; i < n; i += threads) {
-                const module& m = *modules_[i];
-                if (m.failed) continue;
-                if (status st = loader_ ? loader_(i + 1, buf) : status(error(errc::not_found, "no module loader")); !st) {
+                if (modules_[i]->failed) continue;
+                const std::size_t before = o.pairs.size();
+                const status st = read_and_index(i, buf, [&](std::uint32_t h, std::uint32_t packed) {
+                    o.pairs.push_back(h);
+                    o.pairs.push_back(packed);
+                });
+                if (!st) {
+                    o.pairs.resize(before);
                     o.failures.emplace_back(i, st.error());
-                    continue;
-                }
-                const std::uint32_t first = vmlinux_->type_count();
-                bool too_many = false;
-                const status st = btf::walk_named(byte_span(buf.data(), buf.size()), vmlinux_,
-                    [&](std::uint32_t id, kind k, const char* name, const char* end) {
-                        std::uint32_t h = 0;
-                        if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
-                        if (id - first >= (1u << local_bits)) {
-                            too_many = true;
-                            return;
-                        }
-                        o.pairs.push_back(h);
-                        o.pairs.push_back((i << local_bits) | (id - first));
-                    });
-                if (!st || too_many) {
-                    o.failures.emplace_back(i, st ? error(errc::unsupported, "module has too many types for the index") : st.error());
-                    continue;
                 }
             }
         };
-        if (threads == 2) {
-            std::thread other(work, 1u);
-            work(0);
-            other.join();
-        } else {
-            work(0);
-        }
+        if (threads == 2) detail::run_both([&] { work(0); }, [&] { work(1); });
+        else work(0);
+        std::vector<std::pair<std::uint32_t, error>> failures;
+        for (auto& o : outs) std::move(o.failures.begin(), o.failures.end(), std::back_inserter(failures));
+        fail_in_order(failures);
         std::size_t total = 0;
-        for (auto& o : outs) {
-            total += o.pairs.size() / 2;
-            for (auto& [i, e] : o.failures) fail(*modules_[i], e);
-        }
+        for (auto& o : outs) total += o.pairs.size() / 2;
         std::uint32_t buckets = 1;
         while (buckets < total / 2 + 1) buckets <<= 1;
         module_mask_ = buckets - 1;
@@ -663,7 +838,8 @@ private:
     }
 
     const btf* vmlinux_;
-    name_index vmlinux_index_;
+    mutable name_index vmlinux_index_;
+    mutable bool vmlinux_indexed_ = false;
     // Opened modules' bytes and id tables (and the loader's buffer): it outlives everything that
     // points into it, since members go in reverse order.
     mutable chunk_arena arena_{};
@@ -677,6 +853,7 @@ private:
     mutable std::uint32_t module_mask_ = 0;
     mutable detail::u32_table module_start_{};    // bucket -> first entry (CSR), buckets + 1 values
     mutable detail::u32_table module_entries_{};  // pairs: hash, (module << local_bits) | own index
+    mutable batch_entries batch_{};
 };
 
 }  // namespace btfkit

@@ -93,7 +93,12 @@ public:
     }
     ~mapped_file() { reset(); }
 
-    [[nodiscard]] static result<mapped_file> open(const std::string& path) {
+    enum class load {
+        map,   // mapped (MAP_POPULATE), or read where it cannot be
+        read,  // read into memory (2 MiB pages for large files): see target_options::read_vmlinux
+    };
+    // The whole file.
+    [[nodiscard]] static result<mapped_file> open(const std::string& path, load how = load::map) {
         mapped_file f;
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) return error(errc::io, "cannot open file").got(static_cast<std::uint64_t>(errno));
@@ -104,7 +109,7 @@ public:
             return error(errc::io, "cannot stat file").got(static_cast<std::uint64_t>(e));
         }
         const auto size = static_cast<std::size_t>(st.st_size);
-        if (S_ISREG(st.st_mode) && size > 0) {
+        if (how == load::map && S_ISREG(st.st_mode) && size > 0) {
             // MAP_POPULATE: one call maps every page; faulting them in one by one costs far more.
             void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
             if (p != MAP_FAILED) {
@@ -114,8 +119,8 @@ public:
                 return f;
             }
         }
-        // Fallback: read everything.
-        const status got = detail::read_fd_into(fd, f.buf_, size > 0 ? size : std::size_t{1} << 16);
+        // Read everything (fstat's size, where it is one, ends the read without a call to find the end).
+        const status got = detail::read_fd_into(fd, f.buf_, size > 0 ? size : std::size_t{1} << 16, S_ISREG(st.st_mode) ? size : 0);
         ::close(fd);
         if (!got) return got.error();
         f.size_ = f.buf_.size();
@@ -343,6 +348,11 @@ struct target_options {
     // is read until a lookup hits it. Otherwise the indexes are built as usual and the file is
     // (re)written, once for vmlinux at open and again when the module index is built.
     std::string index_cache{};
+    // Read vmlinux into memory instead of mapping it. For a short-lived process on a machine where the
+    // first touch of each mapped 4 KiB page is costly (a VM with shadow paging): the bytes land in
+    // 2 MiB pages, and parsing and lookups then run faster than over the mapping (`btfkit` does this).
+    // Costs the file's size in heap; a long-lived loader keeps the default and shares the page cache.
+    bool read_vmlinux = false;
 };
 
 // Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
@@ -371,7 +381,7 @@ public:
         // With an index cache, the files' identities (one stat each: ~3 us, 13 ms for 4,000 modules on
         // a VM) are taken on a second thread while vmlinux is parsed, and on this one after it.
         identity_job ids(o.index_cache.empty() ? std::span<const std::string>{} : std::span<const std::string>(module_paths));
-        auto f = mapped_file::open(vmlinux_path);
+        auto f = mapped_file::open(vmlinux_path, o.read_vmlinux ? mapped_file::load::read : mapped_file::load::map);
         if (!f) return f.error().about(vmlinux_path);
         t->vmlinux_file_ = std::move(*f);
         auto raw = find_btf(t->vmlinux_file_.bytes());
@@ -379,7 +389,9 @@ public:
         auto b = btf::parse(*raw);
         if (!b) return b.error().about(vmlinux_path);
         t->vmlinux_ = std::make_unique<btf>(std::move(*b));
-        t->set_ = std::make_unique<target_set>(*t->vmlinux_, o.index_cache.empty());
+        // vmlinux's name index: from the cache, or built by the first lookup that needs it (names
+        // given to prefetch first need none).
+        t->set_ = std::make_unique<target_set>(*t->vmlinux_, false);
         t->kernel_ = kernel;
         for (const auto& p : module_paths) {
             t->paths_.push_back(p);
@@ -396,8 +408,9 @@ public:
 
     // The running kernel: /sys/kernel/btf/vmlinux and every module file beside it, in load order
     // (reverse /proc/modules, which matches the order of kernel BTF ids that libbpf walks).
+    // `o.kernel` is set here.
     [[nodiscard]] static result<std::unique_ptr<file_targets>> running_kernel(const std::string& dir = "/sys/kernel/btf",
-                                                                              const std::string& index_cache = {}) {
+                                                                              target_options o = {}) {
         auto names = list_directory(dir);
         if (!names) return names.error().about(dir);
         std::vector<std::string> order;
@@ -415,9 +428,7 @@ public:
             if (n == "vmlinux" || std::find(order.begin(), order.end(), n) != order.end()) continue;
             mods.push_back(dir + "/" + n);
         }
-        target_options o;
         o.kernel = true;
-        o.index_cache = index_cache;
         return open(dir + "/vmlinux", mods, o);
     }
 
