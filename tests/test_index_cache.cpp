@@ -344,11 +344,6 @@ std::string module_with_bad_reference(const bt::temp_dir& tmp, const bk::btf& vm
     return path;
 }
 
-std::vector<std::string> sorted(std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
 }  // namespace
 
 // The first `keep` bytes of module `name`, under a new name: the module index rejects it (its

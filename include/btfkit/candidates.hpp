@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <iterator>
@@ -287,18 +288,54 @@ constexpr void indexed_candidates(const btf& b, std::uint32_t target, const type
     });
 }
 
+// Set by kernel.hpp: `place` puts a helper thread just started on another CPU than its creator's,
+// and `placed` (called first thing by the helper) lets it run on any CPU again (see there).
+struct helper_thread_hooks {
+    void (*place)(std::thread&) noexcept = nullptr;
+    void (*placed)() noexcept = nullptr;
+};
+inline helper_thread_hooks helper_hooks{};
+
+// A helper thread running f, placed by helper_hooks.
+template <class F>
+std::thread start_helper(F&& f) {
+    std::thread t([f = std::forward<F>(f)]() mutable {
+        if (helper_hooks.placed != nullptr) helper_hooks.placed();
+        f();
+    });
+    if (helper_hooks.place != nullptr) helper_hooks.place(t);
+    return t;
+}
+
 // Runs `first` here and `second` on another thread, and waits for both; where no thread can be
-// started, runs `second` here after `first`.
+// started, runs `second` here after `first`. An exception from either (std::bad_alloc) reaches the
+// caller once both have stopped.
 template <class First, class Second>
 void run_both(First&& first, Second&& second) {
+    std::exception_ptr failed;
     std::thread other;
     try {
-        other = std::thread(std::ref(second));
+        other = start_helper([&] {
+            try {
+                second();
+            } catch (...) {
+                failed = std::current_exception();
+            }
+        });
     } catch (const std::system_error&) {
     }
-    first();
-    if (other.joinable()) other.join();
-    else second();
+    const bool started = other.joinable();
+    {
+        struct joiner {
+            std::thread& t;
+            ~joiner() {
+                if (t.joinable()) t.join();
+            }
+        } const join{other};  // also when first() throws
+        first();
+    }
+    if (!started) second();
+    if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace detail
@@ -662,11 +699,12 @@ private:
     // if `scan_modules`, every module's, opening the modules that have any.
     status scan_batch(std::span<const std::string_view> essentials, bool scan_modules) const {
         if (scan_modules) BTFKIT_TRY(check_module_count());
-        auto& hashes = batch_.hashes;
+        batch_entries found;  // becomes batch_ once complete
+        auto& hashes = found.hashes;
         for (const std::string_view e : essentials) hashes.push_back(name_hash(e));
         std::sort(hashes.begin(), hashes.end());
         hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
-        batch_.with_modules = scan_modules;
+        found.with_modules = scan_modules;
         std::uint64_t filter[64]{};  // a bit per (hash mod 4096): most names are out after one load
         for (const std::uint32_t h : hashes) filter[(h >> 6) & 63] |= std::uint64_t{1} << (h & 63);
         auto wanted = [&](std::uint32_t h) {
@@ -709,9 +747,9 @@ private:
                 for (std::uint32_t id = vmlinux_->first_id(); id < vmlinux_->type_count(); ++id) {
                     std::uint32_t h = 0;
                     if (!indexed_kind(vmlinux_->kind_of(id)) || !essential_hash_of(*vmlinux_, vmlinux_->name_off_of(id), h)) continue;
-                    if (wanted(h)) batch_.vmlinux.emplace_back(h, id);
+                    if (wanted(h)) found.vmlinux.emplace_back(h, id);
                 }
-                std::sort(batch_.vmlinux.begin(), batch_.vmlinux.end());
+                std::sort(found.vmlinux.begin(), found.vmlinux.end());
             }
             work(shares[0], arena_);
         };
@@ -727,9 +765,10 @@ private:
         }
         for (share& o : shares) {
             for (auto& [j, b] : o.opened) modules_[j]->parsed.emplace(std::move(b));
-            batch_.modules.insert(batch_.modules.end(), o.hits.begin(), o.hits.end());
+            found.modules.insert(found.modules.end(), o.hits.begin(), o.hits.end());
         }
-        std::sort(batch_.modules.begin(), batch_.modules.end());
+        std::sort(found.modules.begin(), found.modules.end());
+        batch_ = std::move(found);
         return {};
     }
 
