@@ -710,6 +710,20 @@ private:
         auto wanted = [&](std::uint32_t h) {
             return ((filter[(h >> 6) & 63] >> (h & 63)) & 1) != 0 && std::binary_search(hashes.begin(), hashes.end(), h);
         };
+        // vmlinux's names are tried on their first two bytes before hashing: a bit per pair the names
+        // start with (a one-letter name: followed by NUL, or by the '_' of "___").
+        std::vector<std::uint64_t> pairs(1024);
+        auto pair_bit = [&](unsigned char a, unsigned char b) { pairs[(a | b << 8) >> 6] |= std::uint64_t{1} << ((a | b << 8) & 63); };
+        for (const std::string_view e : essentials) {
+            if (e.empty()) continue;
+            const auto a = static_cast<unsigned char>(e[0]);
+            if (e.size() > 1) {
+                pair_bit(a, static_cast<unsigned char>(e[1]));
+            } else {
+                pair_bit(a, 0);
+                pair_bit(a, '_');
+            }
+        }
         const auto n = scan_modules ? static_cast<std::uint32_t>(modules_.size()) : 0u;
         const bool two = n >= thread_min_modules;
         struct share {
@@ -721,8 +735,10 @@ private:
         std::atomic<std::uint32_t> next{0};
         constexpr std::uint32_t block = 4;  // modules taken at a time: the threads finish together
         auto work = [&](share& o, chunk_arena& a) {
-            byte_buffer buf;
-            if (two) buf.reserve(detail::huge_block_bytes);  // one huge page, no fault per 4 KiB
+            // The read buffer shares the arena's chunk (a huge page) with the bytes kept: one fresh
+            // page for both. It is not given back (the arena frees it with the set).
+            byte_buffer buf{default_init_allocator<char>(&a)};
+            if (two) buf.reserve(std::size_t{256} << 10);
             for (std::uint32_t i = next.fetch_add(block); i < n; i = next.fetch_add(block)) {
                 for (std::uint32_t j = i; j < std::min(n, i + block); ++j) {
                     if (modules_[j]->failed) continue;
@@ -745,8 +761,13 @@ private:
         auto first_share = [&] {
             if (!vmlinux_indexed_) {
                 for (std::uint32_t id = vmlinux_->first_id(); id < vmlinux_->type_count(); ++id) {
+                    if (!indexed_kind(vmlinux_->kind_of(id))) continue;
+                    const std::uint32_t off = vmlinux_->name_off_of(id);
+                    const char* p = off != 0 ? vmlinux_->string_ptr(off) : nullptr;
+                    if (p == nullptr || *p == 0) continue;
+                    const unsigned k = static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[1]) << 8;  // p[1]: at most the NUL
                     std::uint32_t h = 0;
-                    if (!indexed_kind(vmlinux_->kind_of(id)) || !essential_hash_of(*vmlinux_, vmlinux_->name_off_of(id), h)) continue;
+                    if (((pairs[k >> 6] >> (k & 63)) & 1) == 0 || !essential_hash_at(p, vmlinux_->string_table_end(off), h)) continue;
                     if (wanted(h)) found.vmlinux.emplace_back(h, id);
                 }
                 std::sort(found.vmlinux.begin(), found.vmlinux.end());
