@@ -14,12 +14,8 @@ using btfkit::cli::command;
 constexpr const command* commands[] = {
     &btfkit::cli::dump_command,
     &btfkit::cli::stat_command,
-#ifdef BTFKIT_HAVE_CMD_RELOCATE
     &btfkit::cli::relocate_command,
-#endif
-#ifdef BTFKIT_HAVE_CMD_FIND
     &btfkit::cli::find_command,
-#endif
 };
 
 int usage() {

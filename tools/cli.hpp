@@ -26,15 +26,11 @@ struct command {
     std::string_view summary;  // one line
 };
 
-// Defined in tools/cmd_<name>.cpp; optional commands are compiled when their file exists (tools/meson.build).
+// Defined in tools/cmd_<name>.cpp.
 extern const command dump_command;
 extern const command stat_command;
-#ifdef BTFKIT_HAVE_CMD_RELOCATE
 extern const command relocate_command;
-#endif
-#ifdef BTFKIT_HAVE_CMD_FIND
 extern const command find_command;
-#endif
 
 inline constexpr int exit_error = 1;
 inline constexpr int exit_usage = 2;
