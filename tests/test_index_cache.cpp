@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "btfkit/candidates.hpp"
@@ -537,4 +538,35 @@ TEST_CASE("target_options::read_vmlinux: vmlinux read into memory, not mapped; t
     const std::vector<std::string> names{"task_struct", "xfs_mount", "bictcp", "no_such_type_anywhere"};
     CHECK(answers((*ft)->targets(), names) == answers(plain->targets(), names));
     CHECK((*ft)->vmlinux().type_count() == plain->vmlinux().type_count());
+}
+
+TEST_CASE("an indexed_target (a built name index) answers the same from several threads at once") {
+    if (!have_corpus()) return;
+    const auto ft = open({}, "");
+    const bk::btf& vm = ft->vmlinux();
+    const bk::indexed_target target(vm);
+    // Every named STRUCT/UNION/ENUM of vmlinux, as a local type of its own kind.
+    std::vector<std::uint32_t> ids;
+    for (std::uint32_t id = 1; id < vm.type_count(); ++id) {
+        const bk::type t = vm[id];
+        if ((t.is(bk::kind::struct_) || t.is(bk::kind::union_) || t.is(bk::kind::enum_)) && !t.name().empty()) ids.push_back(id);
+    }
+    REQUIRE(ids.size() > 5000);
+    auto all = [&](std::vector<std::uint32_t>& out) {
+        std::vector<bk::candidate> found;
+        for (const std::uint32_t id : ids) {
+            found.clear();
+            if (!target.collect(vm[id], bk::essential_name(vm[id].name()), bk::relocate_options{}, found)) out.push_back(0);
+            out.push_back(static_cast<std::uint32_t>(found.size()));
+            for (const auto& c : found) out.push_back(c.id);
+        }
+    };
+    std::vector<std::uint32_t> expected;
+    all(expected);
+    std::vector<std::vector<std::uint32_t>> got(4);
+    {
+        std::vector<std::jthread> threads;
+        for (auto& g : got) threads.emplace_back([&all, &g] { all(g); });
+    }
+    for (const auto& g : got) CHECK(g == expected);
 }
