@@ -713,7 +713,8 @@ private:
         // vmlinux's names are tried on their first two bytes before hashing: a bit per pair the names
         // start with (a one-letter name: followed by NUL, or by the '_' of "___").
         std::vector<std::uint64_t> pairs(1024);
-        auto pair_bit = [&](unsigned char a, unsigned char b) { pairs[(a | b << 8) >> 6] |= std::uint64_t{1} << ((a | b << 8) & 63); };
+        auto pair_of = [](unsigned char a, unsigned char b) { return unsigned{a} | unsigned{b} << 8; };
+        auto pair_bit = [&](unsigned char a, unsigned char b) { pairs[pair_of(a, b) >> 6] |= std::uint64_t{1} << (pair_of(a, b) & 63); };
         for (const std::string_view e : essentials) {
             if (e.empty()) continue;
             const auto a = static_cast<unsigned char>(e[0]);
@@ -765,7 +766,7 @@ private:
                     const std::uint32_t off = vmlinux_->name_off_of(id);
                     const char* p = off != 0 ? vmlinux_->string_ptr(off) : nullptr;
                     if (p == nullptr || *p == 0) continue;
-                    const unsigned k = static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[1]) << 8;  // p[1]: at most the NUL
+                    const unsigned k = pair_of(static_cast<unsigned char>(p[0]), static_cast<unsigned char>(p[1]));  // p[1]: at most the NUL
                     std::uint32_t h = 0;
                     if (((pairs[k >> 6] >> (k & 63)) & 1) == 0 || !essential_hash_at(p, vmlinux_->string_table_end(off), h)) continue;
                     if (wanted(h)) found.vmlinux.emplace_back(h, id);
