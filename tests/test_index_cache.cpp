@@ -518,6 +518,18 @@ TEST_CASE("read_file_into: whole files, whether or not their size is a whole num
     }
 }
 
+TEST_CASE("mapped_file::load::read still maps a sysfs file (the kernel would serve it 4 KiB per read)") {
+    const std::string sys = "/sys/kernel/btf/vmlinux";
+    if (!fs::exists(sys)) return;
+    auto mapped = bk::mapped_file::open(sys);
+    auto read = bk::mapped_file::open(sys, bk::mapped_file::load::read);
+    REQUIRE(mapped.has_value());
+    REQUIRE(read.has_value());
+    CHECK(read->is_mapped() == mapped->is_mapped());  // both mapped where the kernel allows it
+    REQUIRE(read->size() == mapped->size());
+    CHECK(std::equal(read->bytes().begin(), read->bytes().end(), mapped->bytes().begin()));
+}
+
 TEST_CASE("target_options::read_vmlinux: vmlinux read into memory, not mapped; the same answers") {
     if (!have_corpus()) return;
     auto mapped = bk::mapped_file::open(vmlinux_path());

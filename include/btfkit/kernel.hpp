@@ -5,9 +5,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <bit>
@@ -121,7 +123,9 @@ public:
 
     enum class load {
         map,   // mapped (MAP_POPULATE), or read where it cannot be
-        read,  // read into memory (2 MiB pages for large files): see target_options::read_vmlinux
+        read,  // read into memory (2 MiB pages for large files): see target_options::read_vmlinux. A sysfs
+               // file is mapped all the same where it can be: the kernel serves it 4 KiB per read call
+               // (/sys/kernel/btf/vmlinux: 1,348 calls).
     };
     // The whole file.
     [[nodiscard]] static result<mapped_file> open(const std::string& path, load how = load::map) {
@@ -135,7 +139,9 @@ public:
             return error(errc::io, "cannot stat file").got(static_cast<std::uint64_t>(e));
         }
         const auto size = static_cast<std::size_t>(st.st_size);
-        if (how == load::map && S_ISREG(st.st_mode) && size > 0) {
+        struct statfs fs {};
+        const bool sysfs = ::fstatfs(fd, &fs) == 0 && fs.f_type == SYSFS_MAGIC;
+        if ((how == load::map || sysfs) && S_ISREG(st.st_mode) && size > 0) {
             // MAP_POPULATE: one call maps every page; faulting them in one by one costs far more.
             void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
             if (p != MAP_FAILED) {
@@ -377,6 +383,7 @@ struct target_options {
     // Read vmlinux into memory instead of mapping it. For a short-lived process on a machine where the
     // first touch of each mapped 4 KiB page is costly (a VM with shadow paging): the bytes land in
     // 2 MiB pages, and parsing and lookups then run faster than over the mapping (`btfkit` does this).
+    // Not for sysfs files, which are still mapped (see mapped_file::load::read).
     // Costs the file's size in heap; a long-lived loader keeps the default and shares the page cache.
     bool read_vmlinux = false;
 };
