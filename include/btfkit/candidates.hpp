@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bitset>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -400,7 +401,6 @@ public:
     void set_index_listener(std::function<void(const target_set&)> f) { listener_ = std::move(f); }
     void build_vmlinux_index() const {
         vmlinux_index_ = name_index::build(*vmlinux_);
-        vmlinux_indexed_ = true;
     }
     // Caller-provided module BTF fd (or id), used for TYPE_ID_TARGET's upper half.
     void set_module_fd(std::uint32_t target, int fd) { modules_.at(target - 1)->fd = fd; }
@@ -488,7 +488,7 @@ public:
         bool modules_done = modules_.empty();
         if (batch_.hashes.empty()) {
             const bool scan_modules = !modules_.empty() && !index_built_ && !listener_ && loader_ && modules_opened() == 0;
-            if (scan_modules || !vmlinux_indexed_) {
+            if (scan_modules || !vmlinux_indexed()) {
                 BTFKIT_TRY(scan_batch(essentials, scan_modules));
                 modules_done = modules_done || scan_modules;
             }
@@ -607,11 +607,14 @@ private:
         });
     }
 
+    // Built, or borrowed from a cache (a built or borrowed index has at least 16 slots).
+    [[nodiscard]] bool vmlinux_indexed() const noexcept { return !vmlinux_index_.slots().empty(); }
+
     // Calls f(id) for vmlinux's indexed types with this essential name, in id order: from its name
     // index, or from a prefetch pass that took the name before the index existed; else it is built now.
     template <class F>
     void for_each_vmlinux(std::string_view essential, F&& f) const {
-        if (!vmlinux_indexed_) {
+        if (!vmlinux_indexed()) {
             const std::uint32_t h = name_hash(essential);
             if (batch_.covers(h)) {
                 batch_entries::each(batch_.vmlinux, h, [&](std::uint32_t id) {
@@ -705,16 +708,14 @@ private:
         std::sort(hashes.begin(), hashes.end());
         hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
         found.with_modules = scan_modules;
-        std::uint64_t filter[64]{};  // a bit per (hash mod 4096): most names are out after one load
-        for (const std::uint32_t h : hashes) filter[(h >> 6) & 63] |= std::uint64_t{1} << (h & 63);
-        auto wanted = [&](std::uint32_t h) {
-            return ((filter[(h >> 6) & 63] >> (h & 63)) & 1) != 0 && std::binary_search(hashes.begin(), hashes.end(), h);
-        };
+        std::bitset<4096> filter;  // a bit per (hash mod 4096): most names are out after one load
+        for (const std::uint32_t h : hashes) filter[h & 4095] = true;
+        auto wanted = [&](std::uint32_t h) { return filter[h & 4095] && std::binary_search(hashes.begin(), hashes.end(), h); };
         // vmlinux's names are tried on their first two bytes before hashing: a bit per pair the names
         // start with (a one-letter name: followed by NUL, or by the '_' of "___").
-        std::vector<std::uint64_t> pairs(1024);
+        std::bitset<65536> pairs;
         auto pair_of = [](unsigned char a, unsigned char b) { return unsigned{a} | unsigned{b} << 8; };
-        auto pair_bit = [&](unsigned char a, unsigned char b) { pairs[pair_of(a, b) >> 6] |= std::uint64_t{1} << (pair_of(a, b) & 63); };
+        auto pair_bit = [&](unsigned char a, unsigned char b) { pairs[pair_of(a, b)] = true; };
         for (const std::string_view e : essentials) {
             if (e.empty()) continue;
             const auto a = static_cast<unsigned char>(e[0]);
@@ -760,7 +761,7 @@ private:
         };
         chunk_arena second(detail::huge_block_bytes);
         auto first_share = [&] {
-            if (!vmlinux_indexed_) {
+            if (!vmlinux_indexed()) {
                 for (std::uint32_t id = vmlinux_->first_id(); id < vmlinux_->type_count(); ++id) {
                     if (!indexed_kind(vmlinux_->kind_of(id))) continue;
                     const std::uint32_t off = vmlinux_->name_off_of(id);
@@ -768,7 +769,7 @@ private:
                     if (p == nullptr || *p == 0) continue;
                     const unsigned k = pair_of(static_cast<unsigned char>(p[0]), static_cast<unsigned char>(p[1]));  // p[1]: at most the NUL
                     std::uint32_t h = 0;
-                    if (((pairs[k >> 6] >> (k & 63)) & 1) == 0 || !essential_hash_at(p, vmlinux_->string_table_end(off), h)) continue;
+                    if (!pairs[k] || !essential_hash_at(p, vmlinux_->string_table_end(off), h)) continue;
                     if (wanted(h)) found.vmlinux.emplace_back(h, id);
                 }
                 std::sort(found.vmlinux.begin(), found.vmlinux.end());
@@ -900,7 +901,6 @@ private:
 
     const btf* vmlinux_;
     mutable name_index vmlinux_index_;
-    mutable bool vmlinux_indexed_ = false;
     // Opened modules' bytes and id tables (and the loader's buffer): it outlives everything that
     // points into it, since members go in reverse order.
     mutable chunk_arena arena_{};

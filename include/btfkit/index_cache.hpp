@@ -181,7 +181,6 @@ struct index_cache_access {
         if (off != img.size()) return bad("index cache failure records do not fill their section", off);
         // Apply.
         s.vmlinux_index_ = std::move(*vm);
-        s.vmlinux_indexed_ = true;
         if (mods) {
             s.module_mask_ = buckets - 1;
             s.module_start_.borrow(starts, buckets + 1);

@@ -139,9 +139,11 @@ public:
             return error(errc::io, "cannot stat file").got(static_cast<std::uint64_t>(e));
         }
         const auto size = static_cast<std::size_t>(st.st_size);
-        struct statfs fs {};
-        const bool sysfs = ::fstatfs(fd, &fs) == 0 && fs.f_type == SYSFS_MAGIC;
-        if ((how == load::map || sysfs) && S_ISREG(st.st_mode) && size > 0) {
+        auto in_sysfs = [fd] {
+            struct statfs fs {};
+            return ::fstatfs(fd, &fs) == 0 && fs.f_type == SYSFS_MAGIC;
+        };
+        if (S_ISREG(st.st_mode) && size > 0 && (how == load::map || in_sysfs())) {
             // MAP_POPULATE: one call maps every page; faulting them in one by one costs far more.
             void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
             if (p != MAP_FAILED) {
