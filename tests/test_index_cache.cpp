@@ -8,6 +8,8 @@
 #include <utime.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -84,9 +86,11 @@ std::vector<std::string> answers(const bk::target_set& set, const std::vector<st
     return out;
 }
 
-std::unique_ptr<bk::file_targets> open(const std::vector<std::string>& modules, const std::string& cache) {
+std::unique_ptr<bk::file_targets> open(const std::vector<std::string>& modules, const std::string& cache,
+                                       const std::vector<std::string>& prefetch = {}) {
     bk::target_options o;
     o.index_cache = cache;
+    o.prefetch = prefetch;
     auto ft = bk::file_targets::open(vmlinux_path(), modules, o);
     REQUIRE_MESSAGE(ft.has_value(), ft.error().message());
     return std::move(*ft);
@@ -345,6 +349,21 @@ std::string module_with_bad_reference(const bt::temp_dir& tmp, const bk::btf& vm
     return path;
 }
 
+// A copy of module `name` whose 10th type has an unknown kind: walking it fails there, naming its id.
+std::string module_with_unknown_kind(const bt::temp_dir& tmp, const bk::btf& vmlinux, const char* name) {
+    bk::byte_buffer buf;
+    REQUIRE(bk::read_btf_into((corpus / "modules" / name).string(), buf).has_value());
+    auto b = bk::btf::parse(bk::byte_span(buf.data(), buf.size()), &vmlinux);
+    REQUIRE(b.has_value());
+    REQUIRE(b->own_count() > 10);
+    const bk::type t = (*b)[b->first_id() + 9];
+    const auto info = bk::detail::load<std::uint32_t>(buf.data() + t.offset() + 4, bk::byte_order::little);
+    bk::detail::store<std::uint32_t>(buf.data() + t.offset() + 4, info | (0x1fu << 24), bk::byte_order::little);
+    const std::string path = (tmp.path / (std::string(name) + "_kind")).string();
+    REQUIRE(bt::write_bytes(path, bk::byte_span(buf.data(), buf.size())));
+    return path;
+}
+
 }  // namespace
 
 // The first `keep` bytes of module `name`, under a new name: the module index rejects it (its
@@ -397,28 +416,34 @@ TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same 
     REQUIRE(positions.size() == 4);
     CHECK(std::is_sorted(positions.begin(), positions.end()));  // module order, whichever thread read them
 
-    // Without a cache: one pass (no index built); with one: the cached index, then the opening threads;
-    // and with the module index built first, as a lookup would have.
-    enum class path { one_pass, cached, index_first };
-    for (const path how : {path::one_pass, path::cached, path::index_first}) {
+    // Without a cache: one pass (no index built), after opening or started at open (target_options::
+    // prefetch: the modules walked while vmlinux is read and parsed); with a cache: the cached index,
+    // then the opening threads; and with the module index built first, as a lookup would have.
+    enum class path { one_pass, at_open, cached, index_first };
+    for (const path how : {path::one_pass, path::at_open, path::cached, path::index_first}) {
         CAPTURE(static_cast<int>(how));
+        const bool no_index = how == path::one_pass || how == path::at_open;
         const std::string cache = how == path::cached ? (tmp.path / "index.bin").string() : "";
         if (how == path::cached) (void)open(modules, cache)->targets().build_module_index();
-        const auto pre = open(modules, cache);
+        const auto pre = open(modules, cache, how == path::at_open ? names : std::vector<std::string>{});
         const bk::target_set& set = pre->targets();
         CHECK(pre->index_cache_hit() == (how == path::cached));
         if (how == path::index_first) REQUIRE(set.build_module_index().has_value());
+        if (how == path::at_open) {  // done already
+            CHECK(set.modules_opened() == opened);
+            CHECK(set.warnings() == expected_warnings);
+        }
         REQUIRE(set.prefetch(essentials).has_value());
-        CHECK(set.module_index_ready() == (how != path::one_pass));
+        CHECK(set.module_index_ready() == !no_index);
         CHECK(set.modules_opened() == opened);
         CHECK(set.warnings() == expected_warnings);
         CHECK(answers(set, names) == expected);
         CHECK(set.modules_opened() == opened);  // nothing left to open
         CHECK(set.warnings() == expected_warnings);
-        CHECK(set.module_index_ready() == (how != path::one_pass));  // the pass's names need no index
+        CHECK(set.module_index_ready() == !no_index);  // the pass's names need no index
         REQUIRE(set.prefetch(essentials).has_value());  // again: nothing to do
         CHECK(set.modules_opened() == opened);
-        CHECK(set.module_index_ready() == (how != path::one_pass));
+        CHECK(set.module_index_ready() == !no_index);
         CHECK(answers(set, others) == expected_others);  // other names: the indexes now
         CHECK(set.module_index_ready());
         CHECK(set.vmlinux_index().slots().size() > 0);
@@ -457,6 +482,82 @@ TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same 
         CHECK(none->targets().vmlinux_index().slots().size() == 0);
         CHECK(answers(none->targets(), {"bpf_prog"}) == answers(plain0->targets(), {"bpf_prog"}));
         CHECK(none->targets().vmlinux_index().slots().size() > 0);
+    }
+}
+
+TEST_CASE("name_pass: modules read before vmlinux's strings, walked before it is parsed: the same outcome") {
+    if (!have_corpus()) return;
+    bt::temp_dir tmp("btfkit-name-pass");
+    const auto plain0 = open({}, "");
+    const auto modules = module_set({truncated_module(tmp, "xfs", "xfs_cut1", 4000), truncated_module(tmp, "tcp_bic", "tcp_bic_cut", 100),
+                                     module_with_unknown_kind(tmp, plain0->vmlinux(), "xfs"),
+                                     module_with_bad_reference(tmp, plain0->vmlinux(), "tcp_bic")});
+    REQUIRE(modules.size() >= bk::detail::thread_min_modules);
+    const auto names = names_of(plain0->vmlinux(), modules);
+    std::vector<std::string_view> essentials;
+    for (const auto& n : names) essentials.push_back(bk::essential_name(n));
+    const auto lazy = open(modules, "");
+    const auto expected = answers(lazy->targets(), names);
+    const auto expected_warnings = lazy->targets().warnings();
+    REQUIRE(expected_warnings.size() == 4);
+    CHECK(expected_warnings[2].find("xfs_kind skipped: ") != std::string::npos);
+    CHECK(expected_warnings[2].find("type #") != std::string::npos);  // the id: the same after a walk over the strings alone
+    const std::uint32_t opened = lazy->targets().modules_opened();
+    const auto n = static_cast<std::uint32_t>(modules.size());
+
+    // The pass's helper takes every module (this thread takes none until adopt); the stages are given
+    // only once it has read them all, so each module waits where the stage says.
+    enum class stage { nothing, strings };  // what is known of vmlinux while the modules are read
+    for (const stage known : {stage::nothing, stage::strings}) {
+        CAPTURE(static_cast<int>(known));
+        auto file = bk::mapped_file::open(vmlinux_path());
+        REQUIRE(file.has_value());
+        auto raw = bk::find_btf(file->bytes());
+        REQUIRE(raw.has_value());
+        std::atomic<std::uint32_t> reads{0};
+        bk::module_loader load = [&](std::uint32_t m, bk::byte_buffer& buf) {
+            const bk::status st = bk::read_btf_into(modules.at(m - 1), buf);
+            reads.fetch_add(1);
+            return st;
+        };
+        bk::name_pass pass(essentials, n, load);
+        auto strings = bk::base_strings::of(*raw);
+        REQUIRE(strings.has_value());
+        if (known == stage::strings) pass.base_strings_known(*strings);
+        pass.start();
+        for (int i = 0; i < 20000 && reads.load() < n; ++i) std::this_thread::sleep_for(std::chrono::microseconds(100));
+        REQUIRE(reads.load() == n);
+        if (known == stage::nothing) pass.base_strings_known(*strings);
+        auto vm = bk::btf::parse(*raw);
+        REQUIRE(vm.has_value());
+        pass.base_parsed(*vm);
+        bk::target_set set(*vm, false);
+        for (const auto& m : modules) set.add_module(bk::file_targets::module_name_of(m));
+        set.set_loader(load);
+        REQUIRE(set.adopt(pass).has_value());
+        // The two cut modules and xfs_kind failed their walk over the strings alone: walked again over
+        // parsed vmlinux. (Read before the strings were known, they may have waited until vmlinux was
+        // parsed, and were then walked over it once.)
+        if (known == stage::strings) CHECK(reads.load() == n + 3);
+        else CHECK((reads.load() == n || reads.load() == n + 3));
+        CHECK(set.modules_opened() == opened);
+        CHECK(set.warnings() == expected_warnings);
+        CHECK(answers(set, names) == expected);
+        CHECK_FALSE(set.module_index_ready());
+        CHECK(set.vmlinux_index().slots().size() == 0);
+        CHECK_FALSE(set.adopt(pass).has_value());  // a set takes one pass, before any index
+    }
+    {  // Abandoned while its helper waits for vmlinux (an open that failed): it stops, nothing leaks.
+        bk::name_pass pass(essentials, n, [&](std::uint32_t m, bk::byte_buffer& buf) { return bk::read_btf_into(modules.at(m - 1), buf); });
+        pass.start();
+    }
+    {  // An open whose vmlinux cannot be read, with a pass started: an error naming the file.
+        bk::target_options o;
+        o.prefetch = names;
+        const std::string missing = (tmp.path / "no-such-vmlinux").string();  // the error's subject: caller-owned
+        auto ft = bk::file_targets::open(missing, modules, o);
+        REQUIRE_FALSE(ft.has_value());
+        CHECK_MESSAGE(ft.error().message().find("no-such-vmlinux") != std::string::npos, ft.error().message());
     }
 }
 

@@ -46,14 +46,13 @@ int run_find(int argc, char** argv) {
         for (std::uint8_t k = 1; k <= kind_max; ++k) known |= kind_matches(static_cast<kind>(k), want_kind);
         if (!known) return usage_error(find_command, "unknown kind (use a bpftool kind name: struct, union, enum, typedef, ...)");
     }
-    auto targets = open_targets(t);
+    std::vector<std::string_view> essentials;
+    for (const std::string_view name : names) essentials.push_back(essential_name(name));
+    auto targets = open_targets(t, essentials);  // the names are looked for while the targets open
     if (!targets) return report(targets.error());
     const target_set& set = (*targets)->targets();
     std::string out;
     std::vector<candidate> found;
-    std::vector<std::string_view> essentials;
-    for (const std::string_view name : names) essentials.push_back(essential_name(name));
-    if (auto st = set.prefetch(essentials); !st) return report(st.error());
     for (std::size_t i = 0; i < names.size(); ++i) {
         const std::string_view name = names[i];
         found.clear();

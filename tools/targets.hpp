@@ -75,11 +75,13 @@ struct target_args {
 
 // Opens the targets the options name. With none: the running kernel (vmlinux and its modules).
 // With --btf alone: that BTF only (like libbpf's btf_custom_path). Modules of a --modules-dir are
-// its files other than "vmlinux", in name order, after any --module files.
-[[nodiscard]] inline result<std::unique_ptr<file_targets>> open_targets(const target_args& t) {
+// its files other than "vmlinux", in name order, after any --module files. `names` (if any) are
+// prefetched while opening (target_options::prefetch).
+[[nodiscard]] inline result<std::unique_ptr<file_targets>> open_targets(const target_args& t, std::span<const std::string_view> names = {}) {
     // One process, one use: vmlinux read into 2 MiB pages rather than mapped (target_options::read_vmlinux).
     target_options o;
     o.read_vmlinux = true;
+    o.prefetch.assign(names.begin(), names.end());
     if (t.btf.empty() && t.modules.empty() && t.module_dirs.empty()) {
         // The module list comes from the directory; the cache file is named after the directory.
         o.index_cache = index_cache_path(t, std::string(sysfs_vmlinux), {"/sys/kernel/btf/"});
@@ -87,9 +89,9 @@ struct target_args {
     }
     std::vector<std::string> mods = t.modules;
     for (const auto& d : t.module_dirs) {
-        auto names = list_directory(d);
-        if (!names) return names.error().about(d);
-        for (const auto& n : *names) {
+        auto files = list_directory(d);
+        if (!files) return files.error().about(d);
+        for (const auto& n : *files) {
             if (n != "vmlinux") mods.push_back(d + "/" + n);
         }
     }

@@ -312,6 +312,16 @@ struct btf_layout {
 constexpr result<btf_layout> parse_layout(byte_span data, const btf* base);
 }  // namespace detail
 
+// A base BTF's string table, read from its header alone (no type record is read): what a walk of
+// split BTF over it needs (btf::walk_named), so modules can be walked while their base is parsed.
+struct base_strings {
+    byte_order order = byte_order::little;
+    byte_span strings{};  // NUL-terminated; split BTF's own string offsets start at its size
+
+    // For a base that is not split itself; the same checks of header and strings as parsing it.
+    [[nodiscard]] static constexpr result<base_strings> of(byte_span base_data);
+};
+
 // A parsed BTF blob. Types stay in the blob; only an exact-size id -> offset table is built.
 class btf {
 public:
@@ -389,6 +399,10 @@ public:
     // module that is then used is parsed in full.
     template <class F>
     static constexpr status walk_named(byte_span data, const btf* base, F&& f);
+    // The same over a base known by its strings only (the base need not be parsed yet): ids count
+    // from 0 (f gets each type's own index), and an error names that index, not the type id.
+    template <class F>
+    static constexpr status walk_named(byte_span data, const base_strings& base, F&& f);
 
     // Follows CONST/VOLATILE/RESTRICT/TYPE_TAG and TYPEDEF to the first other type; bounded.
     [[nodiscard]] constexpr result<type> skip_mods_and_typedefs(std::uint32_t id) const noexcept;
@@ -622,7 +636,22 @@ constexpr error precise_type_error(const byte_reader& r, std::uint32_t start_id,
 
 }  // namespace detail
 
+namespace detail {
+// Where a split BTF continues its base (`split` false: not split).
+struct split_origin {
+    bool split = false;
+    byte_order order = byte_order::little;
+    std::uint32_t start_id = 1, start_str = 0;
+};
+constexpr result<btf_layout> parse_layout(byte_span data, const split_origin& base);
+}  // namespace detail
+
 constexpr result<detail::btf_layout> detail::parse_layout(byte_span data, const btf* base) {
+    if (base == nullptr) return parse_layout(data, split_origin{});
+    return parse_layout(data, split_origin{true, base->order(), base->type_count(), base->strings_size()});
+}
+
+constexpr result<detail::btf_layout> detail::parse_layout(byte_span data, const split_origin& base) {
     detail::btf_layout b;
     if (data.size() < btf_header_size) {
         return error(errc::truncated, "BTF header does not fit").in_section("BTF header").at_offset(0).got(data.size()).limit(btf_header_size);
@@ -668,24 +697,31 @@ constexpr result<detail::btf_layout> detail::parse_layout(byte_span data, const 
 
     // String section: ends with NUL (so every in-range offset is terminated); a base table starts with "".
     const std::size_t str_start = h.hdr_len + h.str_off;
-    if (base == nullptr || h.str_len != 0) {
+    if (!base.split || h.str_len != 0) {
         if (h.str_len == 0) return error(errc::bad_header, "BTF string section is empty").at_offset(20);
         if (h.str_len - 1 > 0x7fffffffu) return error(errc::bad_header, "BTF string section too large").at_offset(20).got(h.str_len);
         if (data[str_start + h.str_len - 1] != 0) {
             return error(errc::bad_string, "BTF string section not NUL-terminated").in_section("BTF strings").at_offset(str_start + h.str_len - 1);
         }
-        if (base == nullptr && data[str_start] != 0) {
+        if (!base.split && data[str_start] != 0) {
             return error(errc::bad_string, "BTF string section does not start with an empty string").in_section("BTF strings").at_offset(str_start);
         }
     }
 
     b.order = order;
-    if (base != nullptr) {
-        if (base->order() != order) return error(errc::bad_header, "split BTF and its base differ in byte order").in_section("BTF header").at_offset(0);
-        b.start_id = base->type_count();
-        b.start_str = base->strings_size();
+    if (base.split) {
+        if (base.order != order) return error(errc::bad_header, "split BTF and its base differ in byte order").in_section("BTF header").at_offset(0);
+        b.start_id = base.start_id;
+        b.start_str = base.start_str;
     }
     return b;
+}
+
+constexpr result<base_strings> base_strings::of(byte_span base_data) {
+    auto layout = detail::parse_layout(base_data, detail::split_origin{});
+    if (!layout) return layout.error();
+    const btf_header& h = layout->hdr;
+    return base_strings{layout->order, base_data.subspan(h.hdr_len + h.str_off, h.str_len)};
 }
 
 
@@ -714,9 +750,10 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base, chunk_arena* t
     return b;
 }
 
-template <class F>
-constexpr status btf::walk_named(byte_span data, const btf* base, F&& f) {
-    auto layout = detail::parse_layout(data, base);
+namespace detail {
+// walk_named's loop over a parsed header; base_name(off, name, end) resolves a base string offset.
+template <class BaseName, class F>
+constexpr status walk_named_records(byte_span data, const result<btf_layout>& layout, BaseName&& base_name, F&& f) {
     if (!layout) return layout.error();
     const btf_header& h = layout->hdr;
     const byte_reader r{data, layout->order};
@@ -734,8 +771,7 @@ constexpr status btf::walk_named(byte_span data, const btf* base, F&& f) {
             const char* name = nullptr;
             const char* table_end = nullptr;
             if (name_off < layout->start_str) {
-                name = base->string_ptr(name_off);
-                table_end = base->string_table_end(name_off);
+                base_name(name_off, name, table_end);
             } else if (name_off - layout->start_str < h.str_len) {
                 name = data.data() + str_start + (name_off - layout->start_str);
                 table_end = data.data() + str_start + h.str_len;
@@ -747,6 +783,26 @@ constexpr status btf::walk_named(byte_span data, const btf* base, F&& f) {
         off += static_cast<std::size_t>(sz);
     }
     return {};
+}
+}  // namespace detail
+
+template <class F>
+constexpr status btf::walk_named(byte_span data, const btf* base, F&& f) {
+    return detail::walk_named_records(data, detail::parse_layout(data, base),
+        [base](std::uint32_t off, const char*& name, const char*& end) {
+            name = base->string_ptr(off);
+            end = base->string_table_end(off);
+        }, f);
+}
+
+template <class F>
+constexpr status btf::walk_named(byte_span data, const base_strings& base, F&& f) {
+    const auto size = static_cast<std::uint32_t>(base.strings.size());
+    return detail::walk_named_records(data, detail::parse_layout(data, detail::split_origin{true, base.order, 0, size}),
+        [&base](std::uint32_t off, const char*& name, const char*& end) {  // off < size
+            name = base.strings.data() + off;
+            end = base.strings.data() + base.strings.size();
+        }, f);
 }
 
 constexpr result<type> btf::skip_mods_and_typedefs(std::uint32_t id) const noexcept {

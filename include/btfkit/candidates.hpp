@@ -308,38 +308,283 @@ std::thread start_helper(F&& f) {
     return t;
 }
 
+// A helper thread, if one can be started: join() waits for it and passes on its exception
+// (std::bad_alloc); the destructor waits too (when the caller's share throws), dropping it.
+class helper_thread {
+public:
+    helper_thread() = default;
+    helper_thread(const helper_thread&) = delete;
+    helper_thread& operator=(const helper_thread&) = delete;
+    ~helper_thread() {
+        if (t_.joinable()) t_.join();
+    }
+    // Starts f on the helper; false (and nothing runs) where no thread can be started.
+    template <class F>
+    bool start(F&& f) {
+        try {
+            t_ = start_helper([this, f = std::forward<F>(f)]() mutable {
+                try {
+                    f();
+                } catch (...) {
+                    failed_ = std::current_exception();
+                }
+            });
+        } catch (const std::system_error&) {
+            return false;
+        }
+        return true;
+    }
+    [[nodiscard]] bool started() const noexcept { return t_.joinable(); }
+    void join() {
+        if (t_.joinable()) t_.join();
+        if (failed_) std::rethrow_exception(std::exchange(failed_, nullptr));
+    }
+
+private:
+    std::thread t_{};
+    std::exception_ptr failed_{};
+};
+
 // Runs `first` here and `second` on another thread, and waits for both; where no thread can be
 // started, runs `second` here after `first`. An exception from either (std::bad_alloc) reaches the
 // caller once both have stopped.
 template <class First, class Second>
 void run_both(First&& first, Second&& second) {
-    std::exception_ptr failed;
-    std::thread other;
-    try {
-        other = start_helper([&] {
-            try {
-                second();
-            } catch (...) {
-                failed = std::current_exception();
-            }
-        });
-    } catch (const std::system_error&) {
-    }
-    const bool started = other.joinable();
-    {
-        struct joiner {
-            std::thread& t;
-            ~joiner() {
-                if (t.joinable()) t.join();
-            }
-        } const join{other};  // also when first() throws
-        first();
-    }
+    helper_thread other;
+    const bool started = other.start(second);
+    first();
+    other.join();
     if (!started) second();
-    if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace detail
+
+// Reads a module's raw BTF bytes into `buf` (resized to fit); an error skips the module. Called from
+// two threads at once while a module index is built or a pass runs (each with its own buffer).
+using module_loader = std::function<status(std::uint32_t module, byte_buffer& buf)>;
+
+namespace detail {
+// A module entry packs (module index << module_local_bits) | the type's own index.
+inline constexpr std::uint32_t module_local_bits = 18;
+// Fewer modules than this are not worth a second thread (~0.5 ms for it, its huge pages).
+inline constexpr std::size_t thread_min_modules = 24;
+
+// Calls emit(hash, packed entry) for each indexed named type of module i's bytes, walked over its
+// base (a parsed btf, whose type count is `first`, or base_strings, with `first` 0).
+template <class Base, class Emit>
+status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, Emit&& emit) {
+    bool too_many = false;
+    BTFKIT_TRY(btf::walk_named(bytes, base, [&](std::uint32_t id, kind k, const char* name, const char* end) {
+        std::uint32_t h = 0;
+        if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
+        if (id - first >= (1u << module_local_bits)) {
+            too_many = true;
+            return;
+        }
+        emit(h, (i << module_local_bits) | (id - first));
+    }));
+    if (too_many) return error(errc::unsupported, "module has too many types for the index");
+    return {};
+}
+}  // namespace detail
+
+class target_set;
+
+// The one pass of target_set::prefetch for a batch of names: every module is read once and its names
+// hashed; the entries of these names are kept and the modules that have any are parsed; vmlinux is
+// scanned for the names too. Two threads take modules a few at a time.
+// It can start before vmlinux is parsed (file_targets does, given target_options::prefetch): a
+// module's walk needs only vmlinux's strings (base_strings_known) and its parse needs vmlinux parsed
+// (base_parsed); a module read before then waits, in memory freed when the pass ends. A module whose
+// walk over the strings alone fails is walked again over parsed vmlinux, so its warning is the same.
+// target_set::adopt takes the outcome: lookups of these names then need no index.
+class name_pass {
+public:
+    using entry = std::pair<std::uint32_t, std::uint32_t>;  // (hash, vmlinux id) or (hash, packed module entry)
+
+    // `skip[i]`: module i is not read (it failed before). Nothing runs until start() or finish.
+    name_pass(std::span<const std::string_view> essentials, std::uint32_t module_count, module_loader load,
+              std::vector<bool> skip = {})
+        : modules_(module_count), load_(std::move(load)), skip_(std::move(skip)) {
+        for (const std::string_view e : essentials) hashes_.push_back(name_hash(e));
+        std::sort(hashes_.begin(), hashes_.end());
+        hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
+        for (const std::uint32_t h : hashes_) filter_[h & 4095] = true;
+        // A bit per pair of first bytes of the names (a one-letter name: followed by NUL, or by the
+        // '_' of "___"): vmlinux's names are tried on it before hashing.
+        for (const std::string_view e : essentials) {
+            if (e.empty()) continue;
+            const auto a = static_cast<unsigned char>(e[0]);
+            if (e.size() > 1) {
+                pairs_[pair_of(a, static_cast<unsigned char>(e[1]))] = true;
+            } else {
+                pairs_[pair_of(a, 0)] = true;
+                pairs_[pair_of(a, '_')] = true;
+            }
+        }
+        if (!load_) modules_ = 0;
+    }
+    name_pass(const name_pass&) = delete;
+    name_pass& operator=(const name_pass&) = delete;
+    ~name_pass() {
+        stage_.store(stop, std::memory_order_release);
+        stage_.notify_all();
+    }
+
+    // Starts the second thread on its share, from thread_min_modules modules (else finish() does all).
+    void start() {
+        if (modules_ < detail::thread_min_modules || helper_.started()) return;
+        two_ = true;  // before the thread starts: it reads it
+        if (!helper_.start([this] { work(shares_[1]); })) two_ = false;
+    }
+    // vmlinux's string table is known (it must stay where it is): modules may be walked.
+    void base_strings_known(base_strings s) {
+        strings_ = s;
+        advance(strings);
+    }
+    // vmlinux is parsed (it must outlive the pass and the modules parsed over it).
+    void base_parsed(const btf& vmlinux) {
+        vmlinux_ = &vmlinux;  // (strings_ stays: the helper may be walking over it)
+        advance(parsed);
+    }
+    [[nodiscard]] std::uint32_t module_count() const noexcept { return modules_; }
+    [[nodiscard]] const std::vector<std::uint32_t>& hashes() const noexcept { return hashes_; }
+
+private:
+    friend class target_set;
+    enum : int { none = 0, strings = 1, parsed = 2, stop = 3 };
+    struct share {
+        std::vector<entry> hits;
+        std::vector<std::pair<std::uint32_t, error>> unread, unparsed;  // (module index, why)
+        std::vector<std::pair<std::uint32_t, btf>> opened;
+        std::vector<std::pair<std::uint32_t, byte_span>> unwalked, to_parse;  // waiting for vmlinux
+        std::vector<std::uint32_t> rewalk;  // failed over vmlinux's strings: again over parsed vmlinux
+        chunk_arena arena;                      // the opened modules' bytes and tables (adopted by the set)
+        chunk_arena waiting{detail::huge_block_bytes};  // modules read before vmlinux's strings were known
+        explicit share(std::size_t first_chunk) : arena(first_chunk) {}
+    };
+
+    [[nodiscard]] static constexpr unsigned pair_of(unsigned char a, unsigned char b) noexcept { return unsigned{a} | unsigned{b} << 8; }
+    [[nodiscard]] bool wanted(std::uint32_t h) const noexcept {
+        return filter_[h & 4095] && std::binary_search(hashes_.begin(), hashes_.end(), h);
+    }
+    void advance(int to) {
+        stage_.store(to, std::memory_order_release);
+        stage_.notify_all();
+    }
+    // The stage once it is at least `want`; `stop` if the pass was abandoned.
+    int wait_for(int want) const {
+        int s = stage_.load(std::memory_order_acquire);
+        while (s < want) {
+            stage_.wait(s, std::memory_order_acquire);
+            s = stage_.load(std::memory_order_acquire);
+        }
+        return s;
+    }
+
+    // The caller's part, once vmlinux is parsed: vmlinux's entries (if `scan_vmlinux`), modules
+    // until none is left, then waiting for the second thread.
+    void finish(bool scan_vmlinux) {
+        if (scan_vmlinux) {
+            const btf& v = *vmlinux_;
+            for (std::uint32_t id = v.first_id(); id < v.type_count(); ++id) {
+                if (!indexed_kind(v.kind_of(id))) continue;
+                const std::uint32_t off = v.name_off_of(id);
+                const char* p = off != 0 ? v.string_ptr(off) : nullptr;
+                if (p == nullptr || *p == 0) continue;
+                std::uint32_t h = 0;  // p[1]: at most the NUL
+                if (!pairs_[pair_of(static_cast<unsigned char>(p[0]), static_cast<unsigned char>(p[1]))] ||
+                    !essential_hash_at(p, v.string_table_end(off), h)) continue;
+                if (wanted(h)) vmlinux_hits_.emplace_back(h, id);
+            }
+            std::sort(vmlinux_hits_.begin(), vmlinux_hits_.end());
+        }
+        work(shares_[0]);
+        helper_.join();
+    }
+
+    void work(share& o) {
+        // The read buffer shares the arena's first chunk (a huge page) with the bytes kept: one
+        // fresh page for both. It is not given back (the arena frees it).
+        byte_buffer buf{default_init_allocator<char>(&o.arena)};
+        if (two_) buf.reserve(std::size_t{256} << 10);
+        constexpr std::uint32_t block = 4;  // modules taken at a time: the threads finish together
+        for (std::uint32_t i = next_.fetch_add(block); i < modules_; i = next_.fetch_add(block)) {
+            for (std::uint32_t j = i; j < std::min(modules_, i + block); ++j) {
+                if (j < skip_.size() && skip_[j]) continue;
+                if (const status st = load_(j + 1, buf); !st) {
+                    o.unread.emplace_back(j, st.error());
+                    continue;
+                }
+                const byte_span bytes(buf.data(), buf.size());
+                const int s = stage_.load(std::memory_order_acquire);
+                if (s == stop) return;
+                if (s == none) {
+                    o.unwalked.emplace_back(j, o.waiting.keep(bytes));
+                    continue;
+                }
+                for (const auto& [k, b] : o.unwalked) take(o, k, b, s);
+                o.unwalked.clear();
+                take(o, j, bytes, s);
+            }
+        }
+        if (!o.unwalked.empty()) {
+            const int s = wait_for(strings);
+            if (s == stop) return;
+            for (const auto& [k, b] : o.unwalked) take(o, k, b, s);
+            o.unwalked.clear();
+        }
+        if (!o.to_parse.empty() || !o.rewalk.empty()) {
+            if (wait_for(parsed) == stop) return;
+            for (const auto& [k, b] : o.to_parse) parse(o, k, b);
+            for (const std::uint32_t k : o.rewalk) {
+                if (const status st = load_(k + 1, buf); !st) o.unread.emplace_back(k, st.error());
+                else take(o, k, byte_span(buf.data(), buf.size()), parsed);
+            }
+        }
+    }
+
+    // Module j's entries for the names, from its bytes walked over vmlinux (at stage s); keeps the
+    // bytes of a module that has any, and parses it once vmlinux is.
+    void take(share& o, std::uint32_t j, byte_span bytes, int s) {
+        const std::size_t before = o.hits.size();
+        auto emit = [&](std::uint32_t h, std::uint32_t packed) {
+            if (wanted(h)) o.hits.emplace_back(h, packed);
+        };
+        const status st = s == parsed ? detail::index_module(j, bytes, vmlinux_, vmlinux_->type_count(), emit)
+                                      : detail::index_module(j, bytes, strings_, 0, emit);
+        if (!st) {
+            o.hits.resize(before);
+            if (s == parsed) o.unread.emplace_back(j, st.error());
+            else o.rewalk.push_back(j);
+            return;
+        }
+        if (o.hits.size() == before) return;  // a module lookups of these names would not open
+        const byte_span kept = o.arena.keep(bytes);
+        if (s == parsed) parse(o, j, kept);
+        else o.to_parse.emplace_back(j, kept);
+    }
+    void parse(share& o, std::uint32_t j, byte_span kept) {
+        auto b = btf::parse(kept, vmlinux_, &o.arena);
+        if (b) o.opened.emplace_back(j, std::move(*b));
+        else o.unparsed.emplace_back(j, b.error());
+    }
+
+    std::uint32_t modules_;
+    module_loader load_;
+    std::vector<bool> skip_;
+    std::vector<std::uint32_t> hashes_{};  // the names', sorted
+    std::bitset<4096> filter_{};           // a bit per (hash mod 4096): most names are out after one load
+    std::bitset<65536> pairs_{};
+    std::atomic<int> stage_{none};
+    base_strings strings_{};
+    const btf* vmlinux_ = nullptr;
+    std::atomic<std::uint32_t> next_{0};
+    std::vector<entry> vmlinux_hits_{};
+    share shares_[2]{share(std::size_t{64} << 10), share(detail::huge_block_bytes)};  // the caller's, the helper's
+    bool two_ = false;
+    detail::helper_thread helper_{};  // last: joined first, while the rest is still there
+};
 
 // One BTF with its name index: same answers as single_target, without scanning.
 class indexed_target {
@@ -371,10 +616,7 @@ private:
 // concurrent lookups; a name_index, or an indexed_target, is (nothing in them changes).
 class target_set {
 public:
-    // Reads a module's raw BTF bytes into `buf` (resized to fit); an error skips the module. While the
-    // module index is built, and in prefetch, it is called from two threads at once (each with its
-    // own buffer).
-    using loader = std::function<status(std::uint32_t module, byte_buffer& buf)>;
+    using loader = module_loader;
     // Gives the upper half for TYPE_ID_TARGET of a module (fd or id); an error or 0 means "none".
     using upper_resolver = std::function<result<std::uint32_t>(std::uint32_t module, fd_encoding)>;
 
@@ -504,7 +746,7 @@ public:
         }
         std::sort(want.begin(), want.end());
         want.erase(std::unique(want.begin(), want.end()), want.end());
-        if (want.size() < thread_min_modules || !loader_) {  // not worth a thread: ~0.5 ms for it, its huge pages
+        if (want.size() < detail::thread_min_modules || !loader_) {  // not worth a thread: ~0.5 ms for it, its huge pages
             for (const std::uint32_t t : want) (void)open_module(t);
             return {};
         }
@@ -533,6 +775,18 @@ public:
     }
     [[nodiscard]] bool module_index_ready() const noexcept { return index_built_; }
 
+    // Takes a name pass started over this set's modules (same count and loader) before any lookup
+    // (file_targets does this for target_options::prefetch): finishes it here — vmlinux's scan, the
+    // modules left, waiting for its thread — and keeps what it found, as prefetch of its names would.
+    // vmlinux must have been given to it (base_parsed).
+    status adopt(name_pass& p) const {
+        if (p.vmlinux_ != vmlinux_) return error(errc::unsupported, "name pass over another vmlinux");
+        if ((p.module_count() != 0 && p.module_count() != modules_.size()) || index_built_ || !batch_.hashes.empty() || modules_opened() != 0) {
+            return error(errc::unsupported, "a name pass is for a target set no lookup has used, over the same modules");
+        }
+        return take_pass(p);
+    }
+
     [[nodiscard]] std::size_t index_memory_bytes() const noexcept {
         return vmlinux_index_.memory_bytes() + module_start_.memory_bytes() + module_entries_.memory_bytes() + batch_.memory_bytes();
     }
@@ -550,14 +804,12 @@ private:
         mutable std::uint32_t btf_id = 0;
     };
     // (hash, target << 18 | own index) in one u64 would be denser; two u32 arrays keep it simple.
-    static constexpr std::uint32_t local_bits = 18;
-    // Fewer modules to open than this are not worth a second thread (~0.5 ms for it, its huge pages).
-    static constexpr std::size_t thread_min_modules = 24;
+    static constexpr std::uint32_t local_bits = detail::module_local_bits;
 
     // What a prefetch's one pass found for its names (see prefetch): every vmlinux and module entry
     // whose essential-name hash is one of theirs (hash collisions included: lookups compare names).
     struct batch_entries {
-        using entry = std::pair<std::uint32_t, std::uint32_t>;  // (hash, vmlinux id), (hash, packed module entry)
+        using entry = name_pass::entry;
         std::vector<std::uint32_t> hashes;                      // the names', sorted
         std::vector<entry> vmlinux, modules;                    // sorted: by hash, then id / module then id
         bool with_modules = false;                              // whether the modules were read (else vmlinux only)
@@ -670,20 +922,7 @@ private:
     status read_and_index(std::uint32_t i, byte_buffer& buf, Emit&& emit) const {
         if (!loader_) return error(errc::not_found, "no module loader");
         BTFKIT_TRY(loader_(i + 1, buf));
-        const std::uint32_t first = vmlinux_->type_count();
-        bool too_many = false;
-        BTFKIT_TRY(btf::walk_named(byte_span(buf.data(), buf.size()), vmlinux_,
-            [&](std::uint32_t id, kind k, const char* name, const char* end) {
-                std::uint32_t h = 0;
-                if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
-                if (id - first >= (1u << local_bits)) {
-                    too_many = true;
-                    return;
-                }
-                emit(h, (i << local_bits) | (id - first));
-            }));
-        if (too_many) return error(errc::unsupported, "module has too many types for the index");
-        return {};
+        return detail::index_module(i, byte_span(buf.data(), buf.size()), vmlinux_, vmlinux_->type_count(), emit);
     }
 
     [[nodiscard]] status check_module_count() const {
@@ -702,93 +941,33 @@ private:
     // if `scan_modules`, every module's, opening the modules that have any.
     status scan_batch(std::span<const std::string_view> essentials, bool scan_modules) const {
         if (scan_modules) BTFKIT_TRY(check_module_count());
-        batch_entries found;  // becomes batch_ once complete
-        auto& hashes = found.hashes;
-        for (const std::string_view e : essentials) hashes.push_back(name_hash(e));
-        std::sort(hashes.begin(), hashes.end());
-        hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
-        found.with_modules = scan_modules;
-        std::bitset<4096> filter;  // a bit per (hash mod 4096): most names are out after one load
-        for (const std::uint32_t h : hashes) filter[h & 4095] = true;
-        auto wanted = [&](std::uint32_t h) { return filter[h & 4095] && std::binary_search(hashes.begin(), hashes.end(), h); };
-        // vmlinux's names are tried on their first two bytes before hashing: a bit per pair the names
-        // start with (a one-letter name: followed by NUL, or by the '_' of "___").
-        std::bitset<65536> pairs;
-        auto pair_of = [](unsigned char a, unsigned char b) { return unsigned{a} | unsigned{b} << 8; };
-        auto pair_bit = [&](unsigned char a, unsigned char b) { pairs[pair_of(a, b)] = true; };
-        for (const std::string_view e : essentials) {
-            if (e.empty()) continue;
-            const auto a = static_cast<unsigned char>(e[0]);
-            if (e.size() > 1) {
-                pair_bit(a, static_cast<unsigned char>(e[1]));
-            } else {
-                pair_bit(a, 0);
-                pair_bit(a, '_');
-            }
-        }
-        const auto n = scan_modules ? static_cast<std::uint32_t>(modules_.size()) : 0u;
-        const bool two = n >= thread_min_modules;
-        struct share {
-            std::vector<batch_entries::entry> hits;
-            std::vector<std::pair<std::uint32_t, error>> unread, unparsed;  // (module index, why)
-            std::vector<std::pair<std::uint32_t, btf>> opened;
-        };
-        share shares[2];
-        std::atomic<std::uint32_t> next{0};
-        constexpr std::uint32_t block = 4;  // modules taken at a time: the threads finish together
-        auto work = [&](share& o, chunk_arena& a) {
-            // The read buffer shares the arena's chunk (a huge page) with the bytes kept: one fresh
-            // page for both. It is not given back (the arena frees it with the set).
-            byte_buffer buf{default_init_allocator<char>(&a)};
-            if (two) buf.reserve(std::size_t{256} << 10);
-            for (std::uint32_t i = next.fetch_add(block); i < n; i = next.fetch_add(block)) {
-                for (std::uint32_t j = i; j < std::min(n, i + block); ++j) {
-                    if (modules_[j]->failed) continue;
-                    const std::size_t before = o.hits.size();
-                    const status st = read_and_index(j, buf, [&](std::uint32_t h, std::uint32_t packed) {
-                        if (wanted(h)) o.hits.emplace_back(h, packed);
-                    });
-                    if (!st) {
-                        o.hits.resize(before);
-                        o.unread.emplace_back(j, st.error());
-                    } else if (o.hits.size() != before) {  // a module lookups of these names would open
-                        auto b = btf::parse(a.keep(byte_span(buf.data(), buf.size())), vmlinux_, &a);
-                        if (b) o.opened.emplace_back(j, std::move(*b));
-                        else o.unparsed.emplace_back(j, b.error());
-                    }
-                }
-            }
-        };
-        chunk_arena second(detail::huge_block_bytes);
-        auto first_share = [&] {
-            if (!vmlinux_indexed()) {
-                for (std::uint32_t id = vmlinux_->first_id(); id < vmlinux_->type_count(); ++id) {
-                    if (!indexed_kind(vmlinux_->kind_of(id))) continue;
-                    const std::uint32_t off = vmlinux_->name_off_of(id);
-                    const char* p = off != 0 ? vmlinux_->string_ptr(off) : nullptr;
-                    if (p == nullptr || *p == 0) continue;
-                    const unsigned k = pair_of(static_cast<unsigned char>(p[0]), static_cast<unsigned char>(p[1]));  // p[1]: at most the NUL
-                    std::uint32_t h = 0;
-                    if (!pairs[k] || !essential_hash_at(p, vmlinux_->string_table_end(off), h)) continue;
-                    if (wanted(h)) found.vmlinux.emplace_back(h, id);
-                }
-                std::sort(found.vmlinux.begin(), found.vmlinux.end());
-            }
-            work(shares[0], arena_);
-        };
-        if (two) detail::run_both(first_share, [&] { work(shares[1], second); });
-        else first_share();
-        arena_.adopt(std::move(second));
+        std::vector<bool> skip;
+        for (const auto& m : modules_) skip.push_back(m->failed);
+        name_pass p(essentials, scan_modules ? static_cast<std::uint32_t>(modules_.size()) : 0u, loader_, std::move(skip));
+        p.base_parsed(*vmlinux_);
+        p.start();
+        return take_pass(p);
+    }
+
+    // Runs the rest of pass p (see adopt) and keeps what it found.
+    status take_pass(name_pass& p) const {
+        if (p.module_count() != 0) BTFKIT_TRY(check_module_count());
+        p.finish(!vmlinux_indexed());
         // Outcomes in module order: the failures to read (as the module index reports them), then
         // the failures to parse (as opening reports them).
-        for (auto list : {&share::unread, &share::unparsed}) {
+        for (auto list : {&name_pass::share::unread, &name_pass::share::unparsed}) {
             std::vector<std::pair<std::uint32_t, error>> all;
-            for (share& o : shares) std::move((o.*list).begin(), (o.*list).end(), std::back_inserter(all));
+            for (auto& o : p.shares_) std::move((o.*list).begin(), (o.*list).end(), std::back_inserter(all));
             fail_in_order(all);
         }
-        for (share& o : shares) {
+        batch_entries found;
+        found.hashes = p.hashes_;
+        found.vmlinux = std::move(p.vmlinux_hits_);
+        found.with_modules = p.module_count() != 0;
+        for (auto& o : p.shares_) {
             for (auto& [j, b] : o.opened) modules_[j]->parsed.emplace(std::move(b));
             found.modules.insert(found.modules.end(), o.hits.begin(), o.hits.end());
+            arena_.adopt(std::move(o.arena));
         }
         std::sort(found.modules.begin(), found.modules.end());
         batch_ = std::move(found);
