@@ -175,7 +175,8 @@ protected:
         } else {
             p = std::allocator<T>::allocate(n);
         }
-        if (detail::prefault_hook != nullptr && n * sizeof(T) >= detail::prefault_min_bytes) detail::prefault_hook(p, bytes != 0 ? bytes : n * sizeof(T));
+        // The bytes asked for: a huge block's rounded-up tail is never touched.
+        if (detail::prefault_hook != nullptr && n * sizeof(T) >= detail::prefault_min_bytes) detail::prefault_hook(p, n * sizeof(T));
         return p;
     }
     constexpr void deallocate_from(T* p, std::size_t n, std::size_t from) noexcept {

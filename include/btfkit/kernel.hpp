@@ -39,17 +39,25 @@
 namespace btfkit {
 
 namespace detail {
-// Populates fresh pages in one madvise call instead of one fault per page (see big_allocator).
-// Blocks of 2 MiB and more (2 MiB-aligned by big_allocator) are marked for transparent huge pages
-// first: one fault per 2 MiB instead of 512.
+// Fresh memory for n bytes at p (see big_allocator): each whole 2 MiB of it (2 MiB-aligned by
+// big_allocator) is marked for transparent huge pages, to take one fault per 2 MiB on first touch
+// instead of 512; the rest (a tail under 2 MiB, a smaller block) is populated in one madvise call
+// instead of one fault per page. The huge part is not populated: that would hold the process's
+// mmap lock while it zeroes megabytes, stalling any other thread's mmap (a helper's first
+// allocation waited ~1.5 ms for vmlinux's buffer), while a fault takes only its region's lock.
 inline void os_prefault(void* p, std::size_t n) noexcept {
 #ifdef MADV_POPULATE_WRITE
     constexpr std::size_t page = 4096, huge = huge_block_bytes;
     const auto a = std::bit_cast<std::uintptr_t>(p);
     const std::uintptr_t lo = (a + page - 1) & ~(page - 1), hi = (a + n) & ~(page - 1);
-    const std::uintptr_t hlo = (a + huge - 1) & ~(huge - 1), hhi = (a + n) & ~(huge - 1);
-    if (hhi > hlo) (void)::madvise(std::bit_cast<void*>(hlo), hhi - hlo, MADV_HUGEPAGE);
-    if (hi > lo) (void)::madvise(std::bit_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+    std::uintptr_t hlo = (a + huge - 1) & ~(huge - 1), hhi = (a + n) & ~(huge - 1);
+    if (hhi > hlo) {
+        (void)::madvise(std::bit_cast<void*>(hlo), hhi - hlo, MADV_HUGEPAGE);
+    } else {
+        hlo = hhi = lo;
+    }
+    if (hlo > lo) (void)::madvise(std::bit_cast<void*>(lo), hlo - lo, MADV_POPULATE_WRITE);
+    if (hi > hhi) (void)::madvise(std::bit_cast<void*>(hhi), hi - hhi, MADV_POPULATE_WRITE);
 #else
     (void)p;
     (void)n;
