@@ -209,7 +209,7 @@ void w1_btfkit(State& st, std::string path) {
             m.start();
             auto f = btfkit::mapped_file::open(path);
             if (!f) die(f.error().message());
-            auto b = btfkit::btf::parse(f->bytes());
+            auto b = btfkit::parse_two_threads(f->bytes());  // as file_targets::open does
             if (!b) die(b.error().message());
             auto ix = btfkit::name_index::build(*b);
             m.stop();

@@ -2,6 +2,7 @@
 // walker that aborts; tests/test_regression.cpp replays the regression corpus through all of them.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -13,8 +14,21 @@ namespace btfkit::testing {
 // fuzz_btf: the input as raw BTF.
 template <class W>
 void run_btf(W& w, byte_span in) {
-    if (auto b = btf::parse(in)) w.walk(*b);
+    auto b = btf::parse(in);
+    if (b) w.walk(*b);
     else w.check_error(b.error());
+    // parse_split, at any size, in turn: the same outcome (its boundary guess is checked, not trusted).
+    auto s = btf::parse_split(in, [](auto&& first, auto&& second) { first(); second(); }, nullptr, nullptr, 0);
+    if (b.has_value() != s.has_value()) {
+        w.violation("parse_split and parse disagree on success");
+    } else if (!b) {
+        if (b.error().message() != s.error().message()) w.violation("parse_split and parse give different errors");
+    } else {
+        bool same = b->type_count() == s->type_count() &&
+                    std::ranges::equal(b->named_indexed(), s->named_indexed());
+        for (std::uint32_t id = 1; same && id < b->type_count(); ++id) same = (*b)[id].offset() == (*s)[id].offset();
+        if (!same) w.violation("parse_split and parse give different tables");
+    }
 }
 
 // fuzz_bpf_object: the input as an ELF file, through find_btf, and as a BPF object.

@@ -561,6 +561,91 @@ TEST_CASE("name_pass: modules read before vmlinux's strings, walked before it is
     }
 }
 
+TEST_CASE("parse_two_threads: vmlinux parsed in two halves is parsed as in one pass; damage anywhere, the same error") {
+    if (!have_corpus()) return;
+    bk::byte_buffer buf;
+    REQUIRE(bk::read_btf_into(vmlinux_path(), buf).has_value());
+    const bk::byte_span bytes(buf.data(), buf.size());
+    auto one = bk::btf::parse(bytes);
+    REQUIRE(one.has_value());
+    REQUIRE(one->header().type_len >= bk::btf::split_min_bytes);
+    auto same = [](const bk::btf& a, const bk::btf& b) {
+        REQUIRE(a.type_count() == b.type_count());
+        for (std::uint32_t id = 1; id < a.type_count(); ++id) {
+            if (a[id].offset() != b[id].offset()) {
+                FAIL("type #" << id << " at " << b[id].offset() << ", expected " << a[id].offset());
+            }
+        }
+        CHECK(std::equal(a.named_indexed().begin(), a.named_indexed().end(), b.named_indexed().begin(), b.named_indexed().end()));
+    };
+    int halves_used = 0;
+    auto counting = [&](auto&& first, auto&& second) {
+        ++halves_used;
+        bk::detail::run_both(first, second);
+    };
+    auto two = bk::btf::parse_split(bytes, counting);
+    REQUIRE(two.has_value());
+    CHECK(halves_used == 1);
+    same(*one, *two);
+    auto two_again = bk::parse_two_threads(bytes);
+    REQUIRE(two_again.has_value());
+    same(*one, *two_again);
+    if (fs::exists("/sys/kernel/btf/vmlinux")) {  // the running kernel's too
+        bk::byte_buffer kb;
+        REQUIRE(bk::read_file_into("/sys/kernel/btf/vmlinux", kb).has_value());
+        auto k1 = bk::btf::parse(bk::byte_span(kb.data(), kb.size()));
+        auto k2 = bk::parse_two_threads(bk::byte_span(kb.data(), kb.size()));
+        REQUIRE(k1.has_value());
+        REQUIRE(k2.has_value());
+        same(*k1, *k2);
+    }
+    // Damage in either half, or at the guessed boundary itself: the error parse gives.
+    const std::uint32_t n = one->type_count();
+    struct damage { const char* what; std::uint32_t id; std::size_t field; std::uint32_t value; };
+    const std::vector<damage> cases{
+        {"unknown kind, first half", n / 4, 4, 0x1f000000u},
+        {"unknown kind, second half", 3 * n / 4, 4, 0x1f000000u},
+        {"bad name offset, second half", 3 * n / 4, 0, 0x7ffffff0u},
+        {"bad name offset, last type", n - 1, 0, 0x7ffffff0u},
+        {"vlen too large, just before the middle", n / 2 - 1, 4, 0x0400ffffu},
+        {"unknown kind in the middle", n / 2, 4, 0x1f000000u},
+        {"unknown kind just after the middle", n / 2 + 1, 4, 0x1f000000u},
+    };
+    for (const damage& d : cases) {
+        CAPTURE(d.what);
+        bk::byte_buffer bad(buf.begin(), buf.end());
+        bk::detail::store<std::uint32_t>(bad.data() + (*one)[d.id].offset() + d.field, d.value, bk::byte_order::little);
+        const bk::byte_span bb(bad.data(), bad.size());
+        auto want = bk::btf::parse(bb);
+        auto got = bk::parse_two_threads(bb);
+        REQUIRE_FALSE(want.has_value());
+        REQUIRE_FALSE(got.has_value());
+        CHECK(got.error().message() == want.error().message());
+    }
+    // A bad reference in the second half (found by the folded maximum, after both halves): the same.
+    {
+        bk::byte_buffer bad(buf.begin(), buf.end());
+        std::uint32_t id = 3 * n / 4;
+        while (!(*one)[id].is(bk::kind::ptr)) ++id;
+        bk::detail::store<std::uint32_t>(bad.data() + (*one)[id].offset() + 8, n + 5, bk::byte_order::little);
+        auto want = bk::btf::parse(bk::byte_span(bad.data(), bad.size()));
+        auto got = bk::parse_two_threads(bk::byte_span(bad.data(), bad.size()));
+        REQUIRE_FALSE(want.has_value());
+        REQUIRE_FALSE(got.has_value());
+        CHECK(got.error().message() == want.error().message());
+    }
+    // A section under split_min_bytes (a module, over vmlinux) is parsed in one pass: run_both is not called.
+    bk::byte_buffer mb;
+    REQUIRE(bk::read_btf_into((corpus / "modules" / "xfs").string(), mb).has_value());
+    int calls = 0;
+    auto small = bk::btf::parse_split(bk::byte_span(mb.data(), mb.size()), [&](auto&&, auto&&) { ++calls; }, &*one);
+    REQUIRE(small.has_value());
+    CHECK(calls == 0);
+    auto small1 = bk::btf::parse(bk::byte_span(mb.data(), mb.size()), &*one);
+    REQUIRE(small1.has_value());
+    same(*small1, *small);
+}
+
 TEST_CASE("btf::parse with a chunk_arena: the same table, in the arena; a copy owns its own") {
     if (!have_corpus()) return;
     const auto ft = open({}, "");

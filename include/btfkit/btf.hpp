@@ -63,6 +63,19 @@ inline constexpr std::uint8_t int_signed = 1, int_char = 2, int_bool = 4;
     return 0;
 }
 
+// Kinds a CO-RE relocation's root type has in practice (clang emits only these). A name index
+// (candidates.hpp) holds only them, and lookups for other kinds fall back to libbpf's linear scan,
+// so answers stay exact. Parsing lists a BTF's named types of these kinds (btf::named_indexed).
+[[nodiscard]] constexpr bool indexed_kind(kind k) noexcept {
+    switch (k) {
+    case kind::struct_: case kind::union_: case kind::enum_: case kind::enum64: case kind::fwd:
+    case kind::typedef_: case kind::int_: case kind::float_:
+        return true;
+    default:
+        return false;
+    }
+}
+
 class btf;
 
 // One member of a STRUCT or UNION.
@@ -330,6 +343,15 @@ public:
     // Parses and validates `data`. For split BTF, `base` must outlive this object. With `tables`,
     // the id -> offset table is allocated from that arena, which must outlive this object too.
     [[nodiscard]] static constexpr result<btf> parse(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr);
+    // The same result as parse; a type section of split_min_bytes or more is scanned in two halves at
+    // once. `run_both(first, second)` runs both callables, the second on another thread if it can
+    // (candidates.hpp: parse_two_threads). The second half starts at a record boundary found by
+    // looking (16 well-formed records in a row); it counts only if the first half's records end
+    // exactly there, and anything amiss is left to parse, which names the problem.
+    static constexpr std::size_t split_min_bytes = std::size_t{1} << 20;
+    template <class RunBoth>
+    [[nodiscard]] static result<btf> parse_split(byte_span data, RunBoth&& run_both, const btf* base = nullptr, chunk_arena* tables = nullptr,
+                                                 std::size_t min_bytes = split_min_bytes);
 
     [[nodiscard]] constexpr const btf_header& header() const noexcept { return hdr_; }
     [[nodiscard]] constexpr byte_order order() const noexcept { return data_.order(); }
@@ -339,6 +361,10 @@ public:
     [[nodiscard]] constexpr std::uint32_t type_count() const noexcept { return start_id_ + own_count(); }
     [[nodiscard]] constexpr std::uint32_t first_id() const noexcept { return start_id_; }
     [[nodiscard]] constexpr std::uint32_t own_count() const noexcept { return static_cast<std::uint32_t>(offsets_.size()); }
+    // Own indexes (id - first_id()), in order, of the own types of an indexed_kind whose name offset
+    // is not 0: gathered by the parse, so that a name index need not walk every type (a tenth of
+    // vmlinux's). A name may still be empty.
+    [[nodiscard]] constexpr std::span<const std::uint32_t> named_indexed() const noexcept { return {named_.data(), named_.size()}; }
     [[nodiscard]] constexpr std::uint32_t first_string() const noexcept { return start_str_; }
     [[nodiscard]] constexpr std::uint32_t strings_size() const noexcept { return start_str_ + hdr_.str_len; }
     [[nodiscard]] constexpr byte_span own_strings() const noexcept {
@@ -449,6 +475,7 @@ private:
     std::uint32_t start_id_ = 1;
     std::uint32_t start_str_ = 0;
     std::vector<std::uint32_t, arena_allocator<std::uint32_t>> offsets_{};  // own type id - start_id -> record offset in data_
+    std::vector<std::uint32_t, arena_allocator<std::uint32_t>> named_{};    // see named_indexed
 };
 
 constexpr byte_reader type::reader() const noexcept { return btf_->data_; }
@@ -473,26 +500,64 @@ struct type_checker {
 namespace detail {
 
 // The fast validating pass over the type section, for byte order O known at compile time.
+// What a scan of a run of type records found: where it stopped, the largest string offset and
+// referenced id, and whether every record fit and was well formed (see scan_types).
+struct type_scan {
+    std::size_t end_off = 0;
+    std::uint32_t max_str = 0, max_ref = 0;
+    bool ok = false;
+};
+
+// Scans the records from `start` until `end`: appends each one's offset to `offsets` and the index
+// (counted from 0 at `start`) of each named type of an indexed kind to `named`, and folds every string
+// offset and referenced id into a maximum. ok is false if a record does not fit before `end`, has an
+// unknown kind, or is a bad INT.
 template <byte_order O>
-constexpr bool scan_types(const char* p, std::size_t start, std::size_t end, std::uint32_t strings_end,
-                          std::uint32_t start_id, std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets) {
+constexpr type_scan scan_type_range(const char* p, std::size_t start, std::size_t end,
+                                    std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets,
+                                    std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& named) {
     auto u32 = [p](std::size_t off) { return load<std::uint32_t>(p + off, O); };
-    // Room for the most records the section could hold (12 bytes each), reserved once and kept:
-    // shrinking to fit would copy the table into fresh memory (0.6 ms for vmlinux, more than the
-    // pass itself saves), and counting first costs a second walk over every record.
-    offsets.reserve((end - start) / btf_type_header_size + 1);
+    // named: every type's index is written at position n, which advances only for a named type of an
+    // indexed kind (no branch to mispredict); sized from a guess, doubled when full.
+    constexpr std::uint32_t indexed_mask = [] {
+        std::uint32_t m = 0;
+        for (std::uint32_t k = 0; k < 32; ++k) m |= indexed_kind(static_cast<kind>(k)) ? 1u << k : 0u;
+        return m;
+    }();
+    const std::size_t named_before = named.size();
+    named.resize(named_before + std::max<std::size_t>(64, (end - start) / 256));
+    std::uint32_t* np = named.data();
+    std::size_t n = named_before, room = named.size();
+    std::uint32_t rel = 0;
+    type_scan out;
     std::uint32_t max_str = 0, max_ref = 0;
     bool bad = false;
     std::size_t off = start;
+    auto finish = [&](bool ok) {
+        named.resize(n);
+        out.end_off = off;
+        out.max_str = max_str;
+        out.max_ref = max_ref;
+        out.ok = ok && !bad;
+        return out;
+    };
     while (off < end) {
-        if (end - off < btf_type_header_size) return false;
+        if (end - off < btf_type_header_size) return finish(false);
         const std::uint32_t info = u32(off + 4);
         const auto k = static_cast<kind>((info >> 24) & 0x1f);
         const std::uint32_t vlen = info & 0xffff;
         const std::uint64_t sz = type_record_size(k, vlen);
-        if (sz == 0 || sz > end - off) return false;  // unknown kind, or record past the end
+        if (sz == 0 || sz > end - off) return finish(false);  // unknown kind, or record past the end
+        const std::uint32_t name_off = u32(off);
+        np[n] = rel++;
+        n += (name_off != 0) & ((indexed_mask >> static_cast<std::uint32_t>(k)) & 1u);
+        if (n == room) {
+            named.resize(2 * n);
+            np = named.data();
+            room = named.size();
+        }
         offsets.push_back(static_cast<std::uint32_t>(off));
-        max_str = std::max(max_str, u32(off));
+        max_str = std::max(max_str, name_off);
         const std::uint32_t st = u32(off + 8);
         const std::size_t rec = off + btf_type_header_size;
         switch (k) {
@@ -535,9 +600,21 @@ constexpr bool scan_types(const char* p, std::size_t start, std::size_t end, std
         }
         off += static_cast<std::size_t>(sz);
     }
+    return finish(true);
+}
+
+// One pass over the whole type section (see btf::parse); false if anything is wrong.
+template <byte_order O>
+constexpr bool scan_types(const char* p, std::size_t start, std::size_t end, std::uint32_t strings_end,
+                          std::uint32_t start_id, std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets,
+                          std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& named) {
+    // Room for the most records the section could hold (12 bytes each), reserved once and kept:
+    // shrinking to fit would copy the table into fresh memory (0.6 ms for vmlinux, more than the
+    // pass itself saves), and counting first costs a second walk over every record.
+    offsets.reserve((end - start) / btf_type_header_size + 1);
+    const type_scan t = scan_type_range<O>(p, start, end, offsets, named);
     const std::uint64_t end_id = std::uint64_t{start_id} + offsets.size();
-    if (bad || end_id > 0x7fffffffu || max_str >= strings_end || max_ref >= end_id) return false;
-    return true;
+    return t.ok && end_id <= 0x7fffffffu && t.max_str < strings_end && t.max_ref < end_id;
 }
 
 // Walks the type section again with every check in order and returns the first problem, named.
@@ -729,7 +806,10 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base, chunk_arena* t
     auto layout = detail::parse_layout(data, base);
     if (!layout) return layout.error();
     btf b;
-    if (tables != nullptr) b.offsets_ = decltype(b.offsets_)(arena_allocator<std::uint32_t>(tables));
+    if (tables != nullptr) {
+        b.offsets_ = decltype(b.offsets_)(arena_allocator<std::uint32_t>(tables));
+        b.named_ = decltype(b.named_)(arena_allocator<std::uint32_t>(tables));
+    }
     const btf_header& h = layout->hdr;
     const byte_order order = layout->order;
     const byte_reader r{data, order};
@@ -744,9 +824,81 @@ constexpr result<btf> btf::parse(byte_span data, const btf* base, chunk_arena* t
     // One pass records offsets and folds every string offset and referenced id into a maximum;
     // only if something is wrong does the precise checker run, to say exactly what and where.
     const bool fast_ok = order == byte_order::little
-                             ? detail::scan_types<byte_order::little>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_)
-                             : detail::scan_types<byte_order::big>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_);
+                             ? detail::scan_types<byte_order::little>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_, b.named_)
+                             : detail::scan_types<byte_order::big>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_, b.named_);
     if (!fast_ok) return detail::precise_type_error(r, b.start_id_, strings_end, types_start, types_end);
+    return b;
+}
+
+namespace detail {
+// The first offset from `from` (4-aligned, within 64 KiB) where 16 records in a row look well formed
+// (a known kind, unused info bits clear, fitting the section, a name inside the string table), or
+// the section's end; only a guess, which btf::parse_split checks.
+template <byte_order O>
+std::size_t record_boundary_after(const char* p, std::size_t from, std::size_t end, std::uint32_t strings_end) {
+    auto u32 = [p](std::size_t off) { return load<std::uint32_t>(p + off, O); };
+    for (std::size_t c = from; c < end && c < from + (std::size_t{64} << 10); c += 4) {
+        std::size_t x = c;
+        int good = 0;
+        while (good < 16 && x < end) {
+            if (end - x < btf_type_header_size) break;
+            const std::uint32_t info = u32(x + 4);
+            if ((info & 0x60ff0000u) != 0) break;
+            const std::uint64_t sz = type_record_size(static_cast<kind>((info >> 24) & 0x1f), info & 0xffff);
+            if (sz == 0 || sz > end - x || u32(x) >= strings_end) break;
+            x += static_cast<std::size_t>(sz);
+            ++good;
+        }
+        if (good == 16 || (x == end && good > 0)) return c;
+    }
+    return end;
+}
+
+// parse_split's two scans, into offsets and named; false if they do not make up the one pass's result.
+template <byte_order O, class RunBoth>
+bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint32_t strings_end, std::uint32_t start_id,
+                         std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets,
+                         std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& named, RunBoth&& run_both) {
+    const std::size_t mid = record_boundary_after<O>(data.data(), start + ((end - start) / 2 & ~std::size_t{3}), end, strings_end);
+    if (mid == end) return false;  // no boundary found
+    std::vector<std::uint32_t, arena_allocator<std::uint32_t>> offsets2, named2;
+    offsets.reserve((end - start) / btf_type_header_size + 1);
+    offsets2.reserve((end - mid) / btf_type_header_size + 1);
+    type_scan first, second;
+    run_both([&] { first = scan_type_range<O>(data.data(), start, mid, offsets, named); },
+             [&] { second = scan_type_range<O>(data.data(), mid, end, offsets2, named2); });
+    if (!first.ok || first.end_off != mid || !second.ok) return false;
+    const auto count1 = static_cast<std::uint32_t>(offsets.size());
+    offsets.insert(offsets.end(), offsets2.begin(), offsets2.end());
+    named.reserve(named.size() + named2.size());
+    for (const std::uint32_t i : named2) named.push_back(count1 + i);
+    const std::uint64_t end_id = std::uint64_t{start_id} + offsets.size();
+    return end_id <= 0x7fffffffu && std::max(first.max_str, second.max_str) < strings_end && std::max(first.max_ref, second.max_ref) < end_id;
+}
+}  // namespace detail
+
+template <class RunBoth>
+result<btf> btf::parse_split(byte_span data, RunBoth&& run_both, const btf* base, chunk_arena* tables, std::size_t min_bytes) {
+    auto layout = detail::parse_layout(data, base);
+    if (!layout) return layout.error();
+    const btf_header& h = layout->hdr;
+    if (h.type_len < min_bytes || h.type_len < 2 * btf_type_header_size) return parse(data, base, tables);
+    btf b;
+    if (tables != nullptr) {
+        b.offsets_ = decltype(b.offsets_)(arena_allocator<std::uint32_t>(tables));
+        b.named_ = decltype(b.named_)(arena_allocator<std::uint32_t>(tables));
+    }
+    b.hdr_ = h;
+    b.data_ = byte_reader{data, layout->order};
+    b.base_ = base;
+    b.start_id_ = layout->start_id;
+    b.start_str_ = layout->start_str;
+    const std::size_t start = h.hdr_len + h.type_off, end = start + h.type_len;
+    const std::uint32_t strings_end = b.start_str_ + h.str_len;
+    const bool ok = layout->order == byte_order::little
+                         ? detail::parse_halves<byte_order::little>(data, start, end, strings_end, b.start_id_, b.offsets_, b.named_, run_both)
+                         : detail::parse_halves<byte_order::big>(data, start, end, strings_end, b.start_id_, b.offsets_, b.named_, run_both);
+    if (!ok) return parse(data, base, tables);  // anything amiss: the one pass, and its precise error
     return b;
 }
 

@@ -446,7 +446,8 @@ public:
         if (pass) {
             if (auto strings = base_strings::of(*raw)) pass->base_strings_known(*strings);  // else parse says why
         }
-        auto b = btf::parse(*raw);
+        // On two threads, unless the second one is walking modules already.
+        auto b = pass ? btf::parse(*raw) : parse_two_threads(*raw);
         if (!b) return b.error().about(vmlinux_path);
         t->vmlinux_ = std::make_unique<btf>(std::move(*b));
         if (pass) pass->base_parsed(*t->vmlinux_);
