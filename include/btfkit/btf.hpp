@@ -862,11 +862,15 @@ bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint3
     const std::size_t mid = record_boundary_after<O>(data.data(), start + ((end - start) / 2 & ~std::size_t{3}), end, strings_end);
     if (mid == end) return false;  // no boundary found
     std::vector<std::uint32_t, arena_allocator<std::uint32_t>> offsets2, named2;
-    offsets.reserve((end - start) / btf_type_header_size + 1);
-    offsets2.reserve((end - mid) / btf_type_header_size + 1);
     type_scan first, second;
-    run_both([&] { first = scan_type_range<O>(data.data(), start, mid, offsets, named); },
-             [&] { second = scan_type_range<O>(data.data(), mid, end, offsets2, named2); });
+    // Each half reserves its own table (fresh pages: on its own thread).
+    run_both([&] {
+        offsets.reserve((end - start) / btf_type_header_size + 1);
+        first = scan_type_range<O>(data.data(), start, mid, offsets, named);
+    }, [&] {
+        offsets2.reserve((end - mid) / btf_type_header_size + 1);
+        second = scan_type_range<O>(data.data(), mid, end, offsets2, named2);
+    });
     if (!first.ok || first.end_off != mid || !second.ok) return false;
     const auto count1 = static_cast<std::uint32_t>(offsets.size());
     offsets.insert(offsets.end(), offsets2.begin(), offsets2.end());
