@@ -98,8 +98,42 @@ inline bool take_prefixed(byte_span& rest, byte_span& head) {
     return true;
 }
 
+// A module's walk over its base's strings alone (name_pass, before vmlinux is parsed) must see what
+// the walk over the parsed base sees: the same records (own indexes), kinds and names, or fail alike.
+template <class W>
+void compare_walks(W& w, byte_span split, const btf& base) {
+    if (base.base() != nullptr) return;  // base_strings is for a base that is not split itself
+    auto strings = base_strings::of(base.data());
+    if (!strings || strings->order != base.order() || strings->strings.data() != base.own_strings().data() ||
+        strings->strings.size() != base.own_strings().size()) {
+        w.violation("base_strings::of differs from the parsed base's strings");
+        return;
+    }
+    struct seen { std::uint32_t own; kind k; const char* name; const char* end; };
+    std::vector<seen> over_parsed, over_strings;
+    const std::uint32_t first = base.type_count();
+    const status a = btf::walk_named(split, &base, [&](std::uint32_t id, kind k, const char* n, const char* e) {
+        over_parsed.push_back({id - first, k, n, e});
+    });
+    const status b = btf::walk_named(split, *strings, [&](std::uint32_t own, kind k, const char* n, const char* e) {
+        over_strings.push_back({own, k, n, e});
+    });
+    if (a.has_value() != b.has_value()) {
+        w.violation("walk_named over base_strings and over the parsed base disagree on success");
+    } else if (a) {
+        bool same = over_parsed.size() == over_strings.size();
+        for (std::size_t i = 0; same && i < over_parsed.size(); ++i) {
+            const seen& x = over_parsed[i];
+            const seen& y = over_strings[i];
+            same = x.own == y.own && x.k == y.k && x.name == y.name && x.end == y.end;
+        }
+        if (!same) w.violation("walk_named over base_strings and over the parsed base differ");
+    }
+}
+
 template <class W>
 status parse_split(W& w, byte_span split, const btf& base, bool walk_base) {
+    compare_walks(w, split, base);
     // As a target set parses modules: the id table in a chunk_arena. Same answer as without one.
     chunk_arena arena;
     auto s = btf::parse(split, &base, &arena);
