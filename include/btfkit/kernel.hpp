@@ -40,9 +40,9 @@ namespace btfkit {
 
 namespace detail {
 // Fresh memory for n bytes at p (see big_allocator): each whole 2 MiB of it (2 MiB-aligned by
-// big_allocator) is marked for transparent huge pages, to take one fault per 2 MiB on first touch
-// instead of 512; the rest (a tail under 2 MiB, a smaller block) is populated in one madvise call
-// instead of one fault per page. The huge part is not populated: that would hold the process's
+// big_allocator, which passes its huge blocks whole) is marked for transparent huge pages, to take one
+// fault per 2 MiB on first touch instead of 512; the rest (a block under 2 MiB) is populated in one
+// madvise call instead of one fault per page. The huge part is not populated: that would hold the process's
 // mmap lock while it zeroes megabytes, stalling any other thread's mmap (a helper's first
 // allocation waited ~1.5 ms for vmlinux's buffer), while a fault takes only its region's lock.
 inline void os_prefault(void* p, std::size_t n) noexcept {
