@@ -157,7 +157,8 @@ protected:
     // The size of the huge-page block that holds n objects (a whole number of 2 MiB) if they take
     // `from` bytes or more, else 0 (an ordinary allocation). On VMs with shadow paging a first touch
     // costs a few microseconds per 4 KiB page but once per 2 MiB page, so an unused tail can be
-    // cheaper than the faults it saves (its address space counts as heap in mallinfo, not as RSS).
+    // cheaper than the faults it saves (its address space counts as heap in mallinfo; once any byte
+    // of its huge page is touched, the whole 2 MiB counts as RSS too).
     static constexpr std::size_t huge_bytes(std::size_t n, std::size_t from) noexcept {
         const std::size_t b = n * sizeof(T);
         if (b < from) return 0;
