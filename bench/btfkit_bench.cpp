@@ -209,9 +209,10 @@ void w1_btfkit(State& st, std::string path) {
             m.start();
             auto f = btfkit::mapped_file::open(path);
             if (!f) die(f.error().message());
-            auto b = btfkit::parse_two_threads(f->bytes());  // as file_targets::open does
+            btfkit::named_hashes hashes;  // as file_targets::open does without an index cache
+            auto b = btfkit::parse_two_threads(f->bytes(), nullptr, nullptr, &hashes);
             if (!b) die(b.error().message());
-            auto ix = btfkit::name_index::build(*b);
+            auto ix = btfkit::name_index::build(*b, hashes);
             m.stop();
             benchmark::DoNotOptimize(ix);
             m.next_iteration();

@@ -348,10 +348,17 @@ public:
     // (candidates.hpp: parse_two_threads). The second half starts at a record boundary found by
     // looking (16 well-formed records in a row); it counts only if the first half's records end
     // exactly there, and anything amiss is left to parse, which names the problem.
+    // `on_half(half, offsets, named)` runs on each half's thread once that half is scanned well (half 0
+    // or 1; its own record offsets into `data` and its named types of indexed kinds, as indexes into
+    // those offsets): work on the half's records that can start before the halves are joined (the
+    // name hashes of candidates.hpp's parse_two_threads). It is not called where the halves are not used.
     static constexpr std::size_t split_min_bytes = std::size_t{1} << 20;
-    template <class RunBoth>
+    struct no_half_work {
+        void operator()(std::size_t, std::span<const std::uint32_t>, std::span<const std::uint32_t>) const noexcept {}
+    };
+    template <class RunBoth, class OnHalf = no_half_work>
     [[nodiscard]] static result<btf> parse_split(byte_span data, RunBoth&& run_both, const btf* base = nullptr, chunk_arena* tables = nullptr,
-                                                 std::size_t min_bytes = split_min_bytes);
+                                                 std::size_t min_bytes = split_min_bytes, OnHalf&& on_half = {});
 
     [[nodiscard]] constexpr const btf_header& header() const noexcept { return hdr_; }
     [[nodiscard]] constexpr byte_order order() const noexcept { return data_.order(); }
@@ -855,10 +862,10 @@ std::size_t record_boundary_after(const char* p, std::size_t from, std::size_t e
 }
 
 // parse_split's two scans, into offsets and named; false if they do not make up the one pass's result.
-template <byte_order O, class RunBoth>
+template <byte_order O, class RunBoth, class OnHalf>
 bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint32_t strings_end, std::uint32_t start_id,
-                         std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets,
-                         std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& named, RunBoth&& run_both) {
+                  std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& offsets,
+                  std::vector<std::uint32_t, arena_allocator<std::uint32_t>>& named, RunBoth&& run_both, OnHalf&& on_half) {
     const std::size_t mid = record_boundary_after<O>(data.data(), start + ((end - start) / 2 & ~std::size_t{3}), end, strings_end);
     if (mid == end) return false;  // no boundary found
     std::vector<std::uint32_t, arena_allocator<std::uint32_t>> offsets2, named2;
@@ -867,9 +874,11 @@ bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint3
     run_both([&] {
         offsets.reserve((end - start) / btf_type_header_size + 1);
         first = scan_type_range<O>(data.data(), start, mid, offsets, named);
+        if (first.ok && first.end_off == mid) on_half(std::size_t{0}, std::span<const std::uint32_t>(offsets), std::span<const std::uint32_t>(named));
     }, [&] {
         offsets2.reserve((end - mid) / btf_type_header_size + 1);
         second = scan_type_range<O>(data.data(), mid, end, offsets2, named2);
+        if (second.ok) on_half(std::size_t{1}, std::span<const std::uint32_t>(offsets2), std::span<const std::uint32_t>(named2));
     });
     if (!first.ok || first.end_off != mid || !second.ok) return false;
     const auto count1 = static_cast<std::uint32_t>(offsets.size());
@@ -881,8 +890,8 @@ bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint3
 }
 }  // namespace detail
 
-template <class RunBoth>
-result<btf> btf::parse_split(byte_span data, RunBoth&& run_both, const btf* base, chunk_arena* tables, std::size_t min_bytes) {
+template <class RunBoth, class OnHalf>
+result<btf> btf::parse_split(byte_span data, RunBoth&& run_both, const btf* base, chunk_arena* tables, std::size_t min_bytes, OnHalf&& on_half) {
     auto layout = detail::parse_layout(data, base);
     if (!layout) return layout.error();
     const btf_header& h = layout->hdr;
@@ -900,8 +909,8 @@ result<btf> btf::parse_split(byte_span data, RunBoth&& run_both, const btf* base
     const std::size_t start = h.hdr_len + h.type_off, end = start + h.type_len;
     const std::uint32_t strings_end = b.start_str_ + h.str_len;
     const bool ok = layout->order == byte_order::little
-                         ? detail::parse_halves<byte_order::little>(data, start, end, strings_end, b.start_id_, b.offsets_, b.named_, run_both)
-                         : detail::parse_halves<byte_order::big>(data, start, end, strings_end, b.start_id_, b.offsets_, b.named_, run_both);
+                         ? detail::parse_halves<byte_order::little>(data, start, end, strings_end, b.start_id_, b.offsets_, b.named_, run_both, on_half)
+                         : detail::parse_halves<byte_order::big>(data, start, end, strings_end, b.start_id_, b.offsets_, b.named_, run_both, on_half);
     if (!ok) return parse(data, base, tables);  // anything amiss: the one pass, and its precise error
     return b;
 }

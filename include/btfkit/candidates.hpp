@@ -147,26 +147,40 @@ public:
     // One pass, one allocation: an open-addressing table (load <= 3/4) of u32 slots, each holding a
     // type's id (relative, +1; 0 = empty) and the top bits of its name hash as a tag.
     [[nodiscard]] static constexpr name_index build(const btf& b) {
-        name_index x;
-        x.first_ = b.first_id();
-        const std::uint32_t count = b.own_count();
-        x.id_bits_ = id_bits_for(count);
-        // The parse listed the named types of indexed kinds: the table is sized for them (load
-        // factor <= 2/3), and only they are visited.
-        const std::span<const std::uint32_t> listed = b.named_indexed();
-        const auto named = static_cast<std::uint32_t>(listed.size());
-        std::uint32_t slots = 16;
-        while (slots < named / 2 * 3 + 16) slots <<= 1;
-        x.mask_ = slots - 1;
+        name_index x = sized_for(b);
         auto& owned = x.slots_.own();
+        const std::span<const std::uint32_t> listed = b.named_indexed();
         if (std::is_constant_evaluated()) {
-            for (std::uint32_t i = 0; i < slots; ++i) owned.push_back(0);
-        } else {
-            owned.resize(slots);
+            for (const std::uint32_t rel : listed) {
+                std::uint32_t h = 0;
+                if (essential_hash_of(b, b.name_off_of(x.first_ + rel), h)) x.insert(owned, h, rel + 1);
+            }
+            return x;
         }
-        for (const std::uint32_t rel : listed) {
+        // Right after a parse the names are not in any cache: each is a miss. They are fetched a few
+        // entries ahead, so that the misses overlap instead of coming one after another.
+        constexpr std::size_t ahead = 16;
+        auto fetch = [&](std::size_t i) {
+            const std::uint32_t off = b.name_off_of(x.first_ + listed[i]);
+            if (off != 0) __builtin_prefetch(b.string_ptr(off));
+        };
+        for (std::size_t i = 0; i < std::min(ahead, listed.size()); ++i) fetch(i);
+        for (std::size_t i = 0; i < listed.size(); ++i) {
+            if (i + ahead < listed.size()) fetch(i + ahead);
             std::uint32_t h = 0;
-            if (essential_hash_of(b, b.name_off_of(x.first_ + rel), h)) x.insert(owned, h, rel + 1);
+            if (essential_hash_of(b, b.name_off_of(x.first_ + listed[i]), h)) x.insert(owned, h, listed[i] + 1);
+        }
+        return x;
+    }
+    // The same index from the names' hashes taken already, one per b.named_indexed() entry (see
+    // named_hashes); hashes of another length are ignored (built as above).
+    [[nodiscard]] static name_index build(const btf& b, std::span<const std::uint64_t> hashes) {
+        const std::span<const std::uint32_t> listed = b.named_indexed();
+        if (hashes.size() != listed.size()) return build(b);
+        name_index x = sized_for(b);
+        auto& owned = x.slots_.own();
+        for (std::size_t i = 0; i < listed.size(); ++i) {
+            if (hashes[i] != 0) x.insert(owned, static_cast<std::uint32_t>(hashes[i]), listed[i] + 1);
         }
         return x;
     }
@@ -236,6 +250,23 @@ private:
     }
     [[nodiscard]] constexpr std::uint32_t tag_of(std::uint32_t h) const noexcept {
         return id_bits_ >= 32 ? 0 : (h >> id_bits_) | 1u;  // never 0, so an entry is never 0
+    }
+    // An empty table for b's listed names (load factor <= 2/3).
+    [[nodiscard]] static constexpr name_index sized_for(const btf& b) {
+        name_index x;
+        x.first_ = b.first_id();
+        x.id_bits_ = id_bits_for(b.own_count());
+        const auto named = static_cast<std::uint32_t>(b.named_indexed().size());
+        std::uint32_t slots = 16;
+        while (slots < named / 2 * 3 + 16) slots <<= 1;
+        x.mask_ = slots - 1;
+        auto& owned = x.slots_.own();
+        if (std::is_constant_evaluated()) {
+            for (std::uint32_t i = 0; i < slots; ++i) owned.push_back(0);
+        } else {
+            owned.resize(slots);
+        }
+        return x;
     }
     constexpr void insert(big_vector<std::uint32_t>& owned, std::uint32_t h, std::uint32_t rel1) const {
         const std::uint32_t e = (tag_of(h) << id_bits_) | rel1;
@@ -572,9 +603,61 @@ private:
     detail::helper_thread helper_{};  // last: joined first, while the rest is still there
 };
 
+// The essential-name hashes of a BTF's named types of indexed kinds, one per btf::named_indexed()
+// entry: (1 << 32 | hash), or 0 for a name with nothing to index (empty). name_index::build takes them.
+using named_hashes = std::vector<std::uint64_t>;
+
+namespace detail {
+// Appends to `out` the hashes of one half's listed names (parse_split's on_half): the records' name
+// offsets read at `offsets`, the names in `strings` (BTF that is not split). The names are fetched a
+// few entries ahead, as in name_index::build. An offset outside the table gives 0 (the parse fails).
+template <byte_order O>
+void hash_listed_names(byte_span data, byte_span strings, std::span<const std::uint32_t> offsets,
+                       std::span<const std::uint32_t> listed, named_hashes& out) {
+    const char* const end = strings.data() + strings.size();
+    auto name_at = [&](std::size_t i) -> const char* {
+        const std::size_t rec = offsets[listed[i]];
+        if (rec > data.size() - 4) return nullptr;
+        const std::uint32_t off = load<std::uint32_t>(data.data() + rec, O);
+        return off < strings.size() ? strings.data() + off : nullptr;
+    };
+    constexpr std::size_t ahead = 16;
+    for (std::size_t i = 0; i < std::min(ahead, listed.size()); ++i) __builtin_prefetch(name_at(i));
+    out.reserve(out.size() + listed.size());
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+        if (i + ahead < listed.size()) __builtin_prefetch(name_at(i + ahead));
+        const char* p = name_at(i);
+        std::uint32_t h = 0;
+        out.push_back(p != nullptr && essential_hash_at(p, end, h) ? (std::uint64_t{1} << 32) | h : 0);
+    }
+}
+}  // namespace detail
+
 // btf::parse on two threads where the type section is large (vmlinux): the same result, ~half the time.
-[[nodiscard]] inline result<btf> parse_two_threads(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr) {
-    return btf::parse_split(data, [](auto&& first, auto&& second) { detail::run_both(first, second); }, base, tables);
+// With `hashes` (BTF that is not split), each thread also hashes the names its half lists, for
+// name_index::build(b, hashes): the index is then inserts only (vmlinux's names, each a cache miss
+// after the parse, took ~0.4 ms on one thread). `hashes` is left empty where the halves were not used.
+[[nodiscard]] inline result<btf> parse_two_threads(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr,
+                                                   named_hashes* hashes = nullptr) {
+    auto both = [](auto&& first, auto&& second) { detail::run_both(first, second); };
+    if (hashes == nullptr || base != nullptr) return btf::parse_split(data, both, base, tables);
+    hashes->clear();
+    const auto strings = base_strings::of(data);
+    if (!strings) return btf::parse_split(data, both, base, tables);  // its error
+    named_hashes halves[2];
+    auto on_half = [&](std::size_t half, std::span<const std::uint32_t> offsets, std::span<const std::uint32_t> listed) {
+        if (strings->order == byte_order::little) {
+            detail::hash_listed_names<byte_order::little>(data, strings->strings, offsets, listed, halves[half]);
+        } else {
+            detail::hash_listed_names<byte_order::big>(data, strings->strings, offsets, listed, halves[half]);
+        }
+    };
+    auto b = btf::parse_split(data, both, base, tables, btf::split_min_bytes, on_half);
+    if (b && halves[0].size() + halves[1].size() == b->named_indexed().size()) {
+        *hashes = std::move(halves[0]);
+        hashes->insert(hashes->end(), halves[1].begin(), halves[1].end());
+    }
+    return b;
 }
 
 // One BTF with its name index: same answers as single_target, without scanning.
@@ -633,8 +716,12 @@ public:
     // from an index cache): the moment to save it (index_cache.hpp).
     void set_index_listener(std::function<void(const target_set&)> f) { listener_ = std::move(f); }
     void build_vmlinux_index() const {
-        vmlinux_index_ = name_index::build(*vmlinux_);
+        vmlinux_index_ = name_index::build(*vmlinux_, vmlinux_hashes_);
+        vmlinux_hashes_ = {};
     }
+    // vmlinux's name hashes, taken while it was parsed (parse_two_threads): build_vmlinux_index, when
+    // it runs, only inserts them.
+    void keep_vmlinux_hashes(named_hashes h) { vmlinux_hashes_ = std::move(h); }
     // Caller-provided module BTF fd (or id), used for TYPE_ID_TARGET's upper half.
     void set_module_fd(std::uint32_t target, int fd) { modules_.at(target - 1)->fd = fd; }
     void set_module_btf_id(std::uint32_t target, std::uint32_t id) { modules_.at(target - 1)->btf_id = id; }
@@ -1071,6 +1158,7 @@ private:
 
     const btf* vmlinux_;
     mutable name_index vmlinux_index_;
+    mutable named_hashes vmlinux_hashes_{};
     // Opened modules' bytes and id tables (and the loader's buffer): it outlives everything that
     // points into it, since members go in reverse order.
     mutable chunk_arena arena_{};

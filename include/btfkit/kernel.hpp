@@ -446,14 +446,17 @@ public:
         if (pass) {
             if (auto strings = base_strings::of(*raw)) pass->base_strings_known(*strings);  // else parse says why
         }
-        // On two threads, unless the second one is walking modules already.
-        auto b = pass ? btf::parse(*raw) : parse_two_threads(*raw);
+        // On two threads, unless the second one is walking modules already; without an index cache,
+        // each thread also hashes the names of its half for vmlinux's name index.
+        named_hashes hashes;
+        auto b = pass ? btf::parse(*raw) : parse_two_threads(*raw, nullptr, nullptr, o.index_cache.empty() ? &hashes : nullptr);
         if (!b) return b.error().about(vmlinux_path);
         t->vmlinux_ = std::make_unique<btf>(std::move(*b));
         if (pass) pass->base_parsed(*t->vmlinux_);
-        // vmlinux's name index: from the cache, or built by the first lookup that needs it (names
-        // given to prefetch first need none).
+        // vmlinux's name index: from the cache, or built by the first lookup that needs it (from the
+        // hashes just taken: inserts only), and names given to prefetch first need none.
         t->set_ = std::make_unique<target_set>(*t->vmlinux_, false);
+        t->set_->keep_vmlinux_hashes(std::move(hashes));
         t->kernel_ = kernel;
         for (const auto& p : module_paths) t->set_->add_module(module_name_of(p));
         t->set_->set_loader(load);
