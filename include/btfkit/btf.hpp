@@ -870,13 +870,15 @@ bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint3
     if (mid == end) return false;  // no boundary found
     std::vector<std::uint32_t, arena_allocator<std::uint32_t>> offsets2, named2;
     type_scan first, second;
-    // Each half reserves its own table (fresh pages: on its own thread).
+    // Both tables are reserved here (address space; their fresh pages are touched on their own
+    // threads): a reserve on a thread would wait for the mmap lock while the other thread maps in its
+    // half of the data (parse_two_threads with populate_halves).
+    offsets.reserve((end - start) / btf_type_header_size + 1);
+    offsets2.reserve((end - mid) / btf_type_header_size + 1);
     run_both([&] {
-        offsets.reserve((end - start) / btf_type_header_size + 1);
         first = scan_type_range<O>(data.data(), start, mid, offsets, named);
         if (first.ok && first.end_off == mid) on_half(std::size_t{0}, std::span<const std::uint32_t>(offsets), std::span<const std::uint32_t>(named));
     }, [&] {
-        offsets2.reserve((end - mid) / btf_type_header_size + 1);
         second = scan_type_range<O>(data.data(), mid, end, offsets2, named2);
         if (second.ok) on_half(std::size_t{1}, std::span<const std::uint32_t>(offsets2), std::span<const std::uint32_t>(named2));
     });

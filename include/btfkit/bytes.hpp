@@ -132,6 +132,9 @@ namespace detail {
 // (on a paravirtualised VM a fault costs ~18 us; populating a page costs ~1 us).
 inline void (*prefault_hook)(void*, std::size_t) noexcept = nullptr;
 inline constexpr std::size_t prefault_min_bytes = 64 * 1024;
+// Set by kernel.hpp: maps in the pages of [p, p + n) of a file mapping made without populating it
+// (mapped_file::load::map_halves), so that two threads can each map their half at once.
+inline void (*populate_hook)(const void*, std::size_t) noexcept = nullptr;
 // Blocks of at least this size are aligned to it, so that the hook can back them with huge pages.
 inline constexpr std::size_t huge_block_bytes = std::size_t{2} << 20;
 }  // namespace detail

@@ -65,6 +65,21 @@ inline void os_prefault(void* p, std::size_t n) noexcept {
 }
 inline const bool prefault_installed = (prefault_hook = &os_prefault, true);
 
+// Maps in the pages of [p, p + n) of a file mapping (see populate_hook); where it cannot, the pages
+// are faulted in when read.
+inline void os_populate_read(const void* p, std::size_t n) noexcept {
+#ifdef MADV_POPULATE_READ
+    constexpr std::uintptr_t page = 4096;
+    const auto a = std::bit_cast<std::uintptr_t>(p);
+    const std::uintptr_t lo = a & ~(page - 1), hi = (a + n + page - 1) & ~(page - 1);
+    if (n != 0) (void)::madvise(std::bit_cast<void*>(lo), hi - lo, MADV_POPULATE_READ);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+inline const bool populate_installed = (populate_hook = &os_populate_read, true);
+
 // Some VMs' kernels keep a new thread on its creator's vCPU until the creator sleeps, sparing the
 // wake-up of an idle vCPU (this one's `sched_vcpu_pack`): a helper meant to run beside its creator
 // then starts ~1.5 ms late, when the creator's share is done. So a helper starts pinned to another
@@ -131,6 +146,8 @@ public:
 
     enum class load {
         map,   // mapped (MAP_POPULATE), or read where it cannot be
+        map_halves,  // mapped without populating, for parse_two_threads(..., populate_halves): each of
+                     // its threads maps in half (in parallel); or read where it cannot be mapped
         read,  // read into memory (2 MiB pages for large files): see target_options::read_vmlinux. A sysfs
                // file is mapped all the same where it can be: the kernel serves it 4 KiB per read call
                // (/sys/kernel/btf/vmlinux: 1,348 calls).
@@ -151,9 +168,11 @@ public:
             struct statfs fs {};
             return ::fstatfs(fd, &fs) == 0 && fs.f_type == SYSFS_MAGIC;
         };
-        if (S_ISREG(st.st_mode) && size > 0 && (how == load::map || in_sysfs())) {
+        const bool sysfs = how != load::map && in_sysfs();  // mapped, and populated: kernel memory, cheap to map
+        if (S_ISREG(st.st_mode) && size > 0 && (how != load::read || sysfs)) {
             // MAP_POPULATE: one call maps every page; faulting them in one by one costs far more.
-            void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+            const int populate = how == load::map_halves && !sysfs ? 0 : MAP_POPULATE;
+            void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
             if (p != MAP_FAILED) {
                 f.map_ = p;
                 f.size_ = size;
@@ -438,7 +457,9 @@ public:
             pass = std::make_unique<name_pass>(wanted, static_cast<std::uint32_t>(module_paths.size()), load);
             pass->start();
         }
-        auto f = mapped_file::open(vmlinux_path, o.read_vmlinux ? mapped_file::load::read : mapped_file::load::map);
+        // Mapped by halves on the parse's two threads, unless one of them is walking modules.
+        const auto how = o.read_vmlinux ? mapped_file::load::read : pass ? mapped_file::load::map : mapped_file::load::map_halves;
+        auto f = mapped_file::open(vmlinux_path, how);
         if (!f) return f.error().about(vmlinux_path);
         t->vmlinux_file_ = std::move(*f);
         auto raw = find_btf(t->vmlinux_file_.bytes());
@@ -449,7 +470,8 @@ public:
         // On two threads, unless the second one is walking modules already; without an index cache,
         // each thread also hashes the names of its half for vmlinux's name index.
         named_hashes hashes;
-        auto b = pass ? btf::parse(*raw) : parse_two_threads(*raw, nullptr, nullptr, o.index_cache.empty() ? &hashes : nullptr);
+        auto b = pass ? btf::parse(*raw)
+                      : parse_two_threads(*raw, nullptr, nullptr, o.index_cache.empty() ? &hashes : nullptr, how == mapped_file::load::map_halves);
         if (!b) return b.error().about(vmlinux_path);
         t->vmlinux_ = std::make_unique<btf>(std::move(*b));
         if (pass) pass->base_parsed(*t->vmlinux_);
