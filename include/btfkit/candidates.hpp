@@ -138,6 +138,21 @@ private:
     return p != nullptr && essential_hash_at(p, b.string_table_end(name_off), out);
 }
 
+namespace detail {
+// Calls f(i) for i in [0, n), address_of(i + 16) prefetched before each: for loops where every step
+// misses the cache (the names, right after a parse), so that the misses overlap instead of coming
+// one after another. address_of may give nullptr.
+template <class Address, class F>
+void prefetched_loop(std::size_t n, Address&& address_of, F&& f) {
+    constexpr std::size_t ahead = 16;
+    for (std::size_t i = 0; i < std::min(ahead, n); ++i) __builtin_prefetch(address_of(i));
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i + ahead < n) __builtin_prefetch(address_of(i + ahead));
+        f(i);
+    }
+}
+}  // namespace detail
+
 // Ids of a BTF's own named types bucketed by the hash of their essential name (a CSR table: one
 // pass to count, one to place). Lookups compare names, so collisions cost a compare, never a wrong answer.
 class name_index {
@@ -157,19 +172,15 @@ public:
             }
             return x;
         }
-        // Right after a parse the names are not in any cache: each is a miss. They are fetched a few
-        // entries ahead, so that the misses overlap instead of coming one after another.
-        constexpr std::size_t ahead = 16;
-        auto fetch = [&](std::size_t i) {
+        // Right after a parse the names are not in any cache: each is a miss.
+        auto name_at = [&](std::size_t i) -> const char* {
             const std::uint32_t off = b.name_off_of(x.first_ + listed[i]);
-            if (off != 0) __builtin_prefetch(b.string_ptr(off));
+            return off != 0 ? b.string_ptr(off) : nullptr;
         };
-        for (std::size_t i = 0; i < std::min(ahead, listed.size()); ++i) fetch(i);
-        for (std::size_t i = 0; i < listed.size(); ++i) {
-            if (i + ahead < listed.size()) fetch(i + ahead);
+        detail::prefetched_loop(listed.size(), name_at, [&](std::size_t i) {
             std::uint32_t h = 0;
             if (essential_hash_of(b, b.name_off_of(x.first_ + listed[i]), h)) x.insert(owned, h, listed[i] + 1);
-        }
+        });
         return x;
     }
     // The same index from the names' hashes taken already, one per b.named_indexed() entry (see
@@ -609,8 +620,8 @@ using named_hashes = std::vector<std::uint64_t>;
 
 namespace detail {
 // Appends to `out` the hashes of one half's listed names (parse_split's on_half): the records' name
-// offsets read at `offsets`, the names in `strings` (BTF that is not split). The names are fetched a
-// few entries ahead, as in name_index::build. An offset outside the table gives 0 (the parse fails).
+// offsets read at `offsets`, the names in `strings` (BTF that is not split), prefetched as in
+// name_index::build. An offset outside the table gives 0 (the parse fails).
 template <byte_order O>
 void hash_listed_names(byte_span data, byte_span strings, std::span<const std::uint32_t> offsets,
                        std::span<const std::uint32_t> listed, named_hashes& out) {
@@ -621,15 +632,12 @@ void hash_listed_names(byte_span data, byte_span strings, std::span<const std::u
         const std::uint32_t off = load<std::uint32_t>(data.data() + rec, O);
         return off < strings.size() ? strings.data() + off : nullptr;
     };
-    constexpr std::size_t ahead = 16;
-    for (std::size_t i = 0; i < std::min(ahead, listed.size()); ++i) __builtin_prefetch(name_at(i));
     out.reserve(out.size() + listed.size());
-    for (std::size_t i = 0; i < listed.size(); ++i) {
-        if (i + ahead < listed.size()) __builtin_prefetch(name_at(i + ahead));
+    prefetched_loop(listed.size(), name_at, [&](std::size_t i) {
         const char* p = name_at(i);
         std::uint32_t h = 0;
         out.push_back(p != nullptr && essential_hash_at(p, end, h) ? (std::uint64_t{1} << 32) | h : 0);
-    }
+    });
 }
 }  // namespace detail
 
