@@ -137,6 +137,8 @@ inline constexpr std::size_t prefault_min_bytes = 64 * 1024;
 inline void (*populate_hook)(const void*, std::size_t) noexcept = nullptr;
 // Blocks of at least this size are aligned to it, so that the hook can back them with huge pages.
 inline constexpr std::size_t huge_block_bytes = std::size_t{2} << 20;
+// arena_allocator's blocks from this size (without an arena) take a whole huge block.
+inline constexpr std::size_t huge_table_bytes = huge_block_bytes / 4;
 }  // namespace detail
 
 // std::allocator that prefaults large blocks at run time (through kernel.hpp's hook, if installed);
@@ -277,12 +279,12 @@ struct arena_allocator : big_allocator<T> {
     // Without an arena, blocks from 512 KiB take a whole huge page: these are tables and buffers
     // filled right away (vmlinux's id table: 0.85 MB, ~1 ms less of first touches on a VM).
     [[nodiscard]] constexpr T* allocate(std::size_t n) {
-        if (std::is_constant_evaluated() || arena == nullptr) return this->allocate_from(n, detail::huge_block_bytes / 4);
+        if (std::is_constant_evaluated() || arena == nullptr) return this->allocate_from(n, detail::huge_table_bytes);
         if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
         return static_cast<T*>(static_cast<void*>(arena->allocate(n * sizeof(T), alignof(T) < 16 ? alignof(T) : 16)));
     }
     constexpr void deallocate(T* p, std::size_t n) noexcept {
-        if (std::is_constant_evaluated() || arena == nullptr) this->deallocate_from(p, n, detail::huge_block_bytes / 4);
+        if (std::is_constant_evaluated() || arena == nullptr) this->deallocate_from(p, n, detail::huge_table_bytes);
     }
     constexpr arena_allocator select_on_container_copy_construction() const noexcept { return {}; }
     template <class U>
