@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bases.hpp"
+#include "btfkit/candidates.hpp"
 #include "walk.hpp"
 
 namespace btfkit::testing {
@@ -28,6 +29,23 @@ void run_btf(W& w, byte_span in) {
                     std::ranges::equal(b->named_indexed(), s->named_indexed());
         for (std::uint32_t id = 1; same && id < b->type_count(); ++id) same = (*b)[id].offset() == (*s)[id].offset();
         if (!same) w.violation("parse_split and parse give different tables");
+    }
+    // parse_two_threads with name hashes, at any size: the same outcome, and the index from the hashes
+    // is the one built after the parse, slot for slot.
+    named_hashes hashes;
+    auto t = parse_two_threads(in, nullptr, nullptr, &hashes, false, 0);
+    if (b.has_value() != t.has_value()) {
+        w.violation("parse_two_threads and parse disagree on success");
+    } else if (b && !hashes.empty()) {
+        if (hashes.size() != b->named_indexed().size()) {
+            w.violation("parse_two_threads gives a hash count other than the named types'");
+        } else {
+            const auto from_hashes = name_index::build(*t, hashes);
+            const auto after = name_index::build(*b);
+            bool same = from_hashes.slots().size() == after.slots().size();
+            for (std::size_t i = 0; same && i < after.slots().size(); ++i) same = from_hashes.slots()[i] == after.slots()[i];
+            if (!same) w.violation("the index from parse_two_threads' hashes differs from the one built after the parse");
+        }
     }
 }
 

@@ -648,8 +648,10 @@ void hash_listed_names(byte_span data, byte_span strings, std::span<const std::u
 // With `populate_halves` (data in a file mapping made without populating it: mapped_file::load::
 // map_halves), each thread first maps in its half of the data (detail::populate_hook), instead of
 // one thread mapping it all before the parse starts (4.4 MB of page cache: ~0.37 ms, of W1's ~1.5).
+// `min_bytes` is parse_split's: smaller type sections take the one pass (tests and fuzzers lower it).
 [[nodiscard]] inline result<btf> parse_two_threads(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr,
-                                                   named_hashes* hashes = nullptr, bool populate_halves = false) {
+                                                   named_hashes* hashes = nullptr, bool populate_halves = false,
+                                                   std::size_t min_bytes = btf::split_min_bytes) {
     auto both = [data, populate_halves](auto&& first, auto&& second) {
         if (!populate_halves || detail::populate_hook == nullptr) return detail::run_both(first, second);
         const std::size_t half = data.size() / 2;
@@ -661,10 +663,10 @@ void hash_listed_names(byte_span data, byte_span strings, std::span<const std::u
             second();
         });
     };
-    if (hashes == nullptr || base != nullptr) return btf::parse_split(data, both, base, tables);
+    if (hashes == nullptr || base != nullptr) return btf::parse_split(data, both, base, tables, min_bytes);
     hashes->clear();
     const auto strings = base_strings::of(data);
-    if (!strings) return btf::parse_split(data, both, base, tables);  // its error
+    if (!strings) return btf::parse_split(data, both, base, tables, min_bytes);  // its error
     named_hashes halves[2];
     auto on_half = [&](std::size_t half, std::span<const std::uint32_t> offsets, std::span<const std::uint32_t> listed) {
         if (strings->order == byte_order::little) {
@@ -673,7 +675,7 @@ void hash_listed_names(byte_span data, byte_span strings, std::span<const std::u
             detail::hash_listed_names<byte_order::big>(data, strings->strings, offsets, listed, halves[half]);
         }
     };
-    auto b = btf::parse_split(data, both, base, tables, btf::split_min_bytes, on_half);
+    auto b = btf::parse_split(data, both, base, tables, min_bytes, on_half);
     if (b && halves[0].size() + halves[1].size() == b->named_indexed().size()) {
         *hashes = std::move(halves[0]);
         hashes->insert(hashes->end(), halves[1].begin(), halves[1].end());
