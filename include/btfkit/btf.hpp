@@ -351,7 +351,9 @@ public:
     // `on_half(half, offsets, named)` runs on each half's thread once that half is scanned well (half 0
     // or 1; its own record offsets into `data` and its named types of indexed kinds, as indexes into
     // those offsets): work on the half's records that can start before the halves are joined (the
-    // name hashes of candidates.hpp's parse_two_threads). It is not called where the halves are not used.
+    // name hashes of candidates.hpp's parse_two_threads). A half scanned well may still go unused (the
+    // other half's scan fails, or does not meet it at the boundary, and parse runs instead): the halves
+    // are the result only if on_half ran for both and the result is a btf.
     static constexpr std::size_t split_min_bytes = std::size_t{1} << 20;
     struct no_half_work {
         void operator()(std::size_t, std::span<const std::uint32_t>, std::span<const std::uint32_t>) const noexcept {}

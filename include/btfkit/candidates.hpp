@@ -668,7 +668,12 @@ void hash_listed_names(byte_span data, byte_span strings, std::span<const std::u
     const auto strings = base_strings::of(data);
     if (!strings) return btf::parse_split(data, both, base, tables, min_bytes);  // its error
     named_hashes halves[2];
+    // A half hashes only once its scan is good, but the other half's may fail and the parse fall back
+    // to the one pass: the hashes then belong to no parse, and are used only if both halves hashed
+    // (both scans good and meeting at the boundary: the result is the halves' unless the parse fails).
+    bool hashed[2]{false, false};
     auto on_half = [&](std::size_t half, std::span<const std::uint32_t> offsets, std::span<const std::uint32_t> listed) {
+        hashed[half] = true;
         if (strings->order == byte_order::little) {
             detail::hash_listed_names<byte_order::little>(data, strings->strings, offsets, listed, halves[half]);
         } else {
@@ -676,7 +681,7 @@ void hash_listed_names(byte_span data, byte_span strings, std::span<const std::u
         }
     };
     auto b = btf::parse_split(data, both, base, tables, min_bytes, on_half);
-    if (b && halves[0].size() + halves[1].size() == b->named_indexed().size()) {
+    if (b && hashed[0] && hashed[1] && halves[0].size() + halves[1].size() == b->named_indexed().size()) {
         *hashes = std::move(halves[0]);
         hashes->insert(hashes->end(), halves[1].begin(), halves[1].end());
     }
