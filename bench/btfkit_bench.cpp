@@ -24,7 +24,7 @@
 
 #include <btfkit/candidates.hpp>
 #include <btfkit/kernel.hpp>
-#include <btfkit/relocate.hpp>
+#include <btfkit/core/relocate.hpp>
 
 #include "bench_support.hpp"
 

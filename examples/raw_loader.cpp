@@ -10,7 +10,7 @@
 
 #include "btfkit.hpp"
 #include "btfkit/kernel.hpp"
-#include "btfkit/relocate.hpp"
+#include "btfkit/core/relocate.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "blob_builder.hpp"
-#include "btfkit/btf.hpp"
+#include "btfkit/format/btf.hpp"
 #include "btfkit/bytes.hpp"
 
 namespace btfkit::testing {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "btfkit/candidates.hpp"
-#include "btfkit/relocate.hpp"
+#include "btfkit/core/relocate.hpp"
 #include "drivers.hpp"
 
 namespace btfkit::testing {

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "btfkit/bpf_object.hpp"
-#include "btfkit/btf.hpp"
-#include "btfkit/elf.hpp"
+#include "btfkit/format/bpf_object.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/format/elf.hpp"
 #include "btfkit/error.hpp"
 
 namespace btfkit::testing {

@@ -1,13 +1,18 @@
-// btfkit: header-only BTF, BPF ELF and CO-RE relocation. The OS-facing part is btfkit/kernel.hpp.
+// btfkit: header-only BTF, BPF ELF and CO-RE relocation. Every header here is OS-free; the
+// OS-facing part (files, the running kernel, bpf()) is btfkit/kernel.hpp.
 #pragma once
 
 #include "btfkit/bytes.hpp"
 #include "btfkit/error.hpp"
-#include "btfkit/btf.hpp"
-#include "btfkit/elf.hpp"
-#include "btfkit/bpf_object.hpp"
-#include "btfkit/relo_rules.hpp"
-#include "btfkit/relocate.hpp"
+#include "btfkit/memory.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/format/elf.hpp"
+#include "btfkit/format/bpf_object.hpp"
+#include "btfkit/format/dump.hpp"
+#include "btfkit/core/relo_rules.hpp"
+#include "btfkit/core/spec.hpp"
+#include "btfkit/core/match.hpp"
+#include "btfkit/core/calc.hpp"
+#include "btfkit/core/relocate.hpp"
 #include "btfkit/candidates.hpp"
 #include "btfkit/index_cache.hpp"
-#include "btfkit/dump.hpp"

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "btfkit/btf.hpp"
+#include "btfkit/format/btf.hpp"
 #include "btfkit/bytes.hpp"
 
 namespace btfkit::testing {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "blob_builder.hpp"
-#include "btfkit/bpf_object.hpp"
+#include "btfkit/format/bpf_object.hpp"
 #include "btfkit/bytes.hpp"
-#include "btfkit/relo_rules.hpp"
+#include "btfkit/core/relo_rules.hpp"
 #include "elf_builder.hpp"
 
 namespace btfkit::testing {

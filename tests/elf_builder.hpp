@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "btfkit/bpf_object.hpp"
+#include "btfkit/format/bpf_object.hpp"
 #include "btfkit/bytes.hpp"
-#include "btfkit/elf.hpp"
+#include "btfkit/format/elf.hpp"
 
 namespace btfkit::testing {
 

@@ -92,7 +92,7 @@ TEST_CASE("errors name the place") {
 // A whole relocation in constant evaluation: a tiny BPF object (ELF, .BTF, .BTF.ext) relocated
 // against a tiny target BTF.
 
-#include "btfkit/relocate.hpp"
+#include "btfkit/core/relocate.hpp"
 #include "btfkit/candidates.hpp"
 
 namespace {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "temp_dir.hpp"
-#include "btfkit/bpf_object.hpp"
+#include "btfkit/format/bpf_object.hpp"
 #include "core_object.hpp"
 
 #ifndef BTFKIT_ORACLE

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "blob_builder.hpp"
-#include "btfkit/btf.hpp"
-#include "btfkit/dump.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/format/dump.hpp"
 #include "btfkit/kernel.hpp"
 
 extern char** environ;

@@ -14,7 +14,7 @@
 #include <tuple>
 #include <vector>
 
-#include "btfkit/bpf_object.hpp"
+#include "btfkit/format/bpf_object.hpp"
 #include "btfkit/kernel.hpp"
 
 namespace {

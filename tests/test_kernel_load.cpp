@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "btfkit/bpf_object.hpp"
+#include "btfkit/format/bpf_object.hpp"
 #include "btfkit/kernel.hpp"
 
 namespace {

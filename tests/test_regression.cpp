@@ -16,9 +16,9 @@
 #include "../fuzz/drivers.hpp"
 #include "../fuzz/relocate_drivers.hpp"
 #include "blob_builder.hpp"
-#include "btfkit/bpf_object.hpp"
-#include "btfkit/btf.hpp"
-#include "btfkit/elf.hpp"
+#include "btfkit/format/bpf_object.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/format/elf.hpp"
 #include "elf_builder.hpp"
 
 namespace {

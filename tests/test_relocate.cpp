@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "temp_dir.hpp"
-#include "btfkit/bpf_object.hpp"
+#include "btfkit/format/bpf_object.hpp"
 #include "btfkit/candidates.hpp"
 #include "btfkit/kernel.hpp"
-#include "btfkit/relocate.hpp"
+#include "btfkit/core/relocate.hpp"
 #include "core_object.hpp"
 
 namespace {

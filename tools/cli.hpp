@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "btfkit/btf.hpp"
-#include "btfkit/elf.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/format/elf.hpp"
 #include "btfkit/error.hpp"
 #include "btfkit/kernel.hpp"
 

@@ -1,7 +1,7 @@
 // `btfkit dump FILE... [--base BASE]`: bpftool's raw BTF dump (`bpftool btf dump file FILE [-B BASE]`).
 #include <optional>
 
-#include "btfkit/dump.hpp"
+#include "btfkit/format/dump.hpp"
 #include "cli.hpp"
 
 namespace btfkit::cli {

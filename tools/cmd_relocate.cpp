@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "btfkit/relocate.hpp"
+#include "btfkit/core/relocate.hpp"
 #include "targets.hpp"
 
 namespace btfkit::cli {

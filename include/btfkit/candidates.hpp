@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
-#include "btf.hpp"
+#include "format/btf.hpp"
 #include "error.hpp"
-#include "relo_rules.hpp"
-#include "relocate.hpp"
+#include "core/relo_rules.hpp"
+#include "core/relocate.hpp"
 
 namespace btfkit {
 

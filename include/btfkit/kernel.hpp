@@ -29,9 +29,10 @@
 #include <thread>
 #include <utility>
 
-#include "bpf_object.hpp"
-#include "btf.hpp"
+#include "format/bpf_object.hpp"
+#include "format/btf.hpp"
 #include "bytes.hpp"
+#include "memory.hpp"
 #include "candidates.hpp"
 #include "error.hpp"
 #include "index_cache.hpp"

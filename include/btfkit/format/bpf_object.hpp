@@ -9,28 +9,12 @@
 #include <vector>
 
 #include "btf.hpp"
-#include "bytes.hpp"
+#include "../core/relo_rules.hpp"
+#include "../bytes.hpp"
 #include "elf.hpp"
-#include "error.hpp"
+#include "../error.hpp"
 
 namespace btfkit {
-
-// CO-RE relocation kinds (enum bpf_core_relo_kind).
-enum class relo_kind : std::uint32_t {
-    field_byte_offset = 0, field_byte_size = 1, field_exists = 2, field_signed = 3, field_lshift_u64 = 4,
-    field_rshift_u64 = 5, type_id_local = 6, type_id_target = 7, type_exists = 8, type_size = 9,
-    enumval_exists = 10, enumval_value = 11, type_matches = 12,
-};
-inline constexpr std::uint32_t relo_kind_count = 13;
-
-// libbpf's names, as in its logs and our JSON.
-[[nodiscard]] constexpr std::string_view relo_kind_name(relo_kind k) noexcept {
-    constexpr std::string_view names[] = {"byte_off", "byte_sz", "field_exists", "signed", "lshift_u64",
-                                          "rshift_u64", "local_type_id", "target_type_id", "type_exists",
-                                          "type_size", "enumval_exists", "enumval_value", "type_matches"};
-    const auto i = static_cast<std::uint32_t>(k);
-    return i < relo_kind_count ? names[i] : "unknown";
-}
 
 // BPF instruction fields and opcodes used by relocation.
 namespace insn_const {

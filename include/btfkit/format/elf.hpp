@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "../bytes.hpp"
+#include "../error.hpp"
 
 namespace btfkit {
 
