@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include <btfkit/candidates.hpp>
+#include "btfkit.hpp"
 #include <btfkit/kernel.hpp>
 
 #ifndef BTFKIT_CORPUS_DIR
@@ -26,6 +26,18 @@
 #endif
 
 namespace bench {
+
+// The OS tuning BTFKIT_TUNING names (os/tuning.hpp's parse_tuning; default all), turned on: the
+// benchmarks measure btfkit as the CLI runs it, and each tuning can be measured off.
+inline void apply_tuning_from_env() {
+    const char* t = std::getenv("BTFKIT_TUNING");
+    auto tuning = btfkit::parse_tuning(t != nullptr ? t : "all");
+    if (!tuning) {
+        std::fprintf(stderr, "%s\n", tuning.error().message().c_str());
+        std::exit(2);
+    }
+    btfkit::apply_tuning(*tuning);
+}
 
 // Exit status meson (and bench/run) read as "skipped".
 inline constexpr int exit_skip = 77;

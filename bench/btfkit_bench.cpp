@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include <btfkit/candidates.hpp>
+#include "btfkit.hpp"
 #include <btfkit/kernel.hpp>
 #include <btfkit/core/relocate.hpp>
 
@@ -368,7 +368,7 @@ std::unique_ptr<btfkit::file_targets> open_targets(bool running, const std::vect
 
 // Opens one object (mapped, parsed, copied into a writable image) and relocates it against `set`;
 // returns the relocations done (sites of programs libbpf skips are not counted, as libbpf does not).
-std::uint32_t relocate_file(const std::string& path, const btfkit::target_set& set, btfkit::relocation_scratch& scratch,
+std::uint32_t relocate_file(const std::string& path, btfkit::target_set& set, btfkit::relocation_scratch& scratch,
                             btfkit::byte_buffer& image, std::uint32_t& errors) {
     auto f = btfkit::mapped_file::open(path);
     if (!f) die(f.error().message());
@@ -520,7 +520,7 @@ void w4_btfkit(State& st) {
         return v;
     }();
     btfkit::relocation_scratch scratch;
-    const btfkit::target_set& set = targets->targets();
+    btfkit::target_set& set = targets->targets();
     auto restore = [](prepared& p) { std::memcpy(p.image.data(), p.file.bytes().data(), p.image.size()); };
     auto run_one = [&](prepared& p) {
         auto sum = btfkit::relocate_object(*p.obj, std::span<char>(p.image.data(), p.image.size()), set, scratch, libbpf_like,
@@ -646,6 +646,7 @@ int print_inputs(std::string_view what, std::size_t n, std::size_t module_count)
 }  // namespace
 
 int main(int argc, char** argv) {
+    bench::apply_tuning_from_env();
     const std::string dir = bench::corpus_dir_from(argc, argv);
     if (!bench::load_corpus(dir, g_corpus)) return bench::exit_skip;
     libbpf_set_print(nullptr);

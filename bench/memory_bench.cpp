@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include <btfkit/candidates.hpp>
+#include "btfkit.hpp"
 #include <btfkit/kernel.hpp>
 
 #include "bench_support.hpp"
@@ -32,6 +32,7 @@ usage measure() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    bench::apply_tuning_from_env();
     const std::string dir = bench::corpus_dir_from(argc, argv);
     if (argc < 2) {
         std::fprintf(stderr, "usage: btfkit-memory btfkit|btfkit-parsed|libbpf [--corpus DIR] [MODULE_COUNT]\n");

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "bases.hpp"
-#include "btfkit/candidates.hpp"
+#include "btfkit.hpp"
 #include "walk.hpp"
 
 namespace btfkit::testing {

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "blob_builder.hpp"
-#include "btfkit/candidates.hpp"
-#include "btfkit/index_cache.hpp"
+#include "btfkit.hpp"
+#include "btfkit/targets/index_cache.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "btfkit/candidates.hpp"
+#include "btfkit.hpp"
 #include "btfkit/core/relocate.hpp"
 #include "drivers.hpp"
 

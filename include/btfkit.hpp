@@ -1,5 +1,5 @@
 // btfkit: header-only BTF, BPF ELF and CO-RE relocation. Every header here is OS-free; the
-// OS-facing part (files, the running kernel, bpf()) is btfkit/kernel.hpp.
+// OS-facing part (files, the running kernel, bpf(), OS tuning) is btfkit/kernel.hpp.
 #pragma once
 
 #include "btfkit/bytes.hpp"
@@ -13,6 +13,18 @@
 #include "btfkit/core/spec.hpp"
 #include "btfkit/core/match.hpp"
 #include "btfkit/core/calc.hpp"
+#include "btfkit/core/candidates.hpp"
 #include "btfkit/core/relocate.hpp"
-#include "btfkit/candidates.hpp"
-#include "btfkit/index_cache.hpp"
+#include "btfkit/index/name_hash.hpp"
+#include "btfkit/index/name_index.hpp"
+#include "btfkit/index/module_index.hpp"
+#include "btfkit/index/name_hits.hpp"
+#include "btfkit/runtime/threads.hpp"
+#include "btfkit/runtime/parallel_parse.hpp"
+#include "btfkit/runtime/name_pass.hpp"
+#include "btfkit/runtime/module_scan.hpp"
+#include "btfkit/targets/single_target.hpp"
+#include "btfkit/targets/indexed_target.hpp"
+#include "btfkit/targets/prefetch_plan.hpp"
+#include "btfkit/targets/target_set.hpp"
+#include "btfkit/targets/index_cache.hpp"

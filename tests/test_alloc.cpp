@@ -74,7 +74,7 @@ TEST_CASE("relocate_object allocates nothing per relocation once its scratch is 
         return;
     }
     btfkit::relocation_scratch scratch;
-    const btfkit::target_set& targets = (*kernel)->targets();
+    btfkit::target_set& targets = (*kernel)->targets();
     std::uint32_t relocations = 0;
     auto run_all = [&] {
         relocations = 0;

@@ -93,7 +93,7 @@ TEST_CASE("errors name the place") {
 // against a tiny target BTF.
 
 #include "btfkit/core/relocate.hpp"
-#include "btfkit/candidates.hpp"
+#include "btfkit.hpp"
 
 namespace {
 
@@ -250,29 +250,74 @@ static_assert(tiny.out[2].code == (insn_const::cls_jmp | insn_const::op_call) &&
 static_assert(tiny.out[3].imm == static_cast<std::int32_t>(tiny.target_s) && tiny.out[4].imm == 0);  // vmlinux: upper 0
 static_assert(tiny.out[5].imm == 16);                                  // sizeof(struct s) in the target
 
-// The rule table: every (local kind, target kind, relocation kind) combination.
-constexpr bool candidate_table_holds() {
+// The candidate rule, over every (local kind, local kflag, target kind, extension) combination: its
+// properties, not a second copy of it.
+template <class P>
+constexpr bool for_all_kinds(P&& holds) {
     for (std::uint8_t l = 0; l <= kind_max; ++l)
         for (std::uint8_t f = 0; f < 2; ++f)
             for (std::uint8_t t = 0; t <= kind_max; ++t)
-                for (std::uint32_t r = 0; r < relo_kind_count; ++r) {
-                    const auto lk = static_cast<kind>(l), tk = static_cast<kind>(t);
-                    const auto rk = static_cast<relo_kind>(r);
-                    const bool same = lk == tk || (is_any_enum_kind(lk) && is_any_enum_kind(tk));
-                    const bool fwd = lk == kind::fwd && is_type_based(rk) &&
-                                     ((tk == kind::struct_ && f == 0) || (tk == kind::union_ && f == 1));
-                    if (libbpf_candidate_rules.ok[l][f][t][r] != same) return false;
-                    if (candidate_rules.ok[l][f][t][r] != (same || fwd)) return false;
-                    // never the other way round: a target FWD never stands for a local STRUCT/UNION
-                    if ((lk == kind::struct_ || lk == kind::union_) && tk == kind::fwd && candidate_rules.ok[l][f][t][r]) return false;
-                }
+                for (int ext = 0; ext < 2; ++ext)
+                    if (!holds(static_cast<kind>(l), f != 0, static_cast<kind>(t), ext != 0)) return false;
     return true;
 }
-static_assert(candidate_table_holds());
-static_assert(candidate_rules.ok[static_cast<int>(kind::fwd)][0][static_cast<int>(kind::struct_)][static_cast<int>(relo_kind::type_id_target)]);
-static_assert(!candidate_rules.ok[static_cast<int>(kind::fwd)][0][static_cast<int>(kind::union_)][static_cast<int>(relo_kind::type_id_target)]);
-static_assert(!candidate_rules.ok[static_cast<int>(kind::fwd)][1][static_cast<int>(kind::struct_)][static_cast<int>(relo_kind::type_exists)]);
-static_assert(!candidate_rules.ok[static_cast<int>(kind::fwd)][0][static_cast<int>(kind::struct_)][static_cast<int>(relo_kind::field_byte_offset)]);
+constexpr bool candidate_rule_holds() {
+    return for_all_kinds([](kind l, bool f, kind t, bool ext) {
+        const int r = candidate_round(l, f, t, ext);
+        // A round within the rounds the local kind has, and none past them.
+        if (r < 0 || r > candidate_rounds_for(l, ext)) return false;
+        // Without the extension, or for any local kind but FWD: libbpf's btf_kind_core_compat in round 1,
+        // which is symmetric and a kind other than the local one only for ENUM vs ENUM64.
+        if (!ext || l != kind::fwd) {
+            if (r != candidate_round(t, f, l, ext) && (t != kind::fwd || !ext)) return false;
+            if (r == 1 && l != t && !(is_any_enum_kind(l) && is_any_enum_kind(t))) return false;
+            if (l == t && r != 1) return false;
+        }
+        // A target FWD never stands for a local STRUCT/UNION.
+        if ((l == kind::struct_ || l == kind::union_) && t == kind::fwd && r != 0) return false;
+        if (ext && l == kind::fwd) {
+            // Complete types first: the STRUCT (kflag 0) or UNION (kflag 1) in round 1, a FWD only after.
+            const kind complete = f ? kind::union_ : kind::struct_;
+            if ((t == complete) != (r == 1)) return false;
+            if ((t == kind::fwd) != (r == 2)) return false;
+        }
+        return true;
+    });
+}
+static_assert(candidate_rule_holds());
+static_assert(candidate_round(kind::fwd, false, kind::struct_, true) == 1 && candidate_round(kind::fwd, false, kind::fwd, true) == 2);
+static_assert(candidate_round(kind::fwd, true, kind::struct_, true) == 0 && candidate_round(kind::fwd, false, kind::struct_, false) == 0);
+static_assert(candidate_round(kind::enum_, false, kind::enum64, false) == 1 && candidate_round(kind::struct_, false, kind::fwd, true) == 0);
+
+// The candidate stage over every local root kind: the single collector gives, for a tiny target,
+// what the rule allows and in its order (a local FWD finds the struct, not the forward declaration).
+constexpr bool collector_follows_rule() {
+    blob_builder t(byte_order::little);
+    const std::uint32_t t_int = t.add_int("s", 4, 0);  // a type of another kind, same name
+    const std::uint32_t t_fwd = t.add_fwd("s", false);
+    const std::uint32_t t_s = t.add_struct("s", 4, false, {{"a", t_int, 0, 0}});
+    blob_builder l(byte_order::little);
+    const std::uint32_t l_fwd = l.add_fwd("s", false);
+    const std::uint32_t l_s = l.add_struct("s", 4, false, {});
+    const std::uint32_t l_u = l.add_fwd("s", true);
+    auto tb = btf::parse(t.span());
+    auto lb = btf::parse(l.span());
+    if (!tb || !lb) return false;
+    const single_target src(*tb);
+    relocate_options with, without;
+    without.fwd_extension = false;
+    auto ids = [&](std::uint32_t local, const relocate_options& o) {
+        std::vector<candidate> out;
+        (void)collect_candidates(src, (*lb)[local], "s", o, out);
+        std::uint32_t packed = 0;
+        for (const candidate& c : out) packed = packed * 16 + c.id;
+        return packed;
+    };
+    return ids(l_fwd, with) == t_s && ids(l_fwd, without) == t_fwd && ids(l_s, with) == t_s && ids(l_u, with) == t_fwd &&
+           ids(l_u, without) == t_fwd;
+}
+static_assert(collector_follows_rule());
+
 static_assert(essential_name_len("task_struct___old") == 11 && essential_name_len("a___b___c") == 5 &&
               essential_name_len("x____y") == 6 && essential_name_len("___x") == 4 && essential_name_len("ab") == 2);
 
@@ -283,5 +328,5 @@ TEST_CASE("a tiny object relocates the same at run time as in constant evaluatio
     CHECK(r.ok == tiny.ok);
     CHECK(r.poisoned == tiny.poisoned);
     for (int i = 0; i < 6; ++i) CHECK(r.out[i] == tiny.out[i]);
-    CHECK(candidate_table_holds());
+    CHECK(candidate_rule_holds());
 }

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "btfkit/candidates.hpp"
-#include "btfkit/index_cache.hpp"
+#include "btfkit.hpp"
+#include "btfkit/targets/index_cache.hpp"
 #include "btfkit/kernel.hpp"
 #include "core_object.hpp"
 #include "temp_dir.hpp"
@@ -72,7 +72,7 @@ std::vector<std::string> names_of(const bk::btf& vmlinux, const std::vector<std:
 }
 
 // find() for every name, as "name target id kind" lines.
-std::vector<std::string> answers(const bk::target_set& set, const std::vector<std::string>& names) {
+std::vector<std::string> answers(bk::target_set& set, const std::vector<std::string>& names) {
     std::vector<std::string> out;
     std::vector<bk::candidate> found;
     for (const auto& n : names) {
@@ -150,7 +150,7 @@ TEST_CASE("index cache: a changed module, vmlinux or module list makes it stale;
     REQUIRE(copy_file((corpus / "modules" / "tcp_bic").string(), mod));
     const std::vector<std::string> modules{(corpus / "modules" / "xfs").string(), mod};
     const std::string cache = (tmp.path / "index.bin").string();
-    auto lookup = [&](const bk::file_targets& ft, const char* name) {
+    auto lookup = [&](bk::file_targets& ft, const char* name) {
         std::vector<bk::candidate> found;
         REQUIRE(ft.targets().find(name, found).has_value());
         return found.size();
@@ -213,7 +213,7 @@ TEST_CASE("index cache: a module the OS cannot read is not cached as failed (it 
     const std::string missing = (tmp.path / "missing").string();
     const std::vector<std::string> modules{(corpus / "modules" / "xfs").string(), missing};
     const std::string cache = (tmp.path / "index.bin").string();
-    auto xfs_mount = [](const bk::file_targets& ft) {
+    auto xfs_mount = [](bk::file_targets& ft) {
         std::vector<bk::candidate> found;
         REQUIRE(ft.targets().find("xfs_mount", found).has_value());
         return found.size();
@@ -426,7 +426,7 @@ TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same 
         const std::string cache = how == path::cached ? (tmp.path / "index.bin").string() : "";
         if (how == path::cached) (void)open(modules, cache)->targets().build_module_index();
         const auto pre = open(modules, cache, how == path::at_open ? names : std::vector<std::string>{});
-        const bk::target_set& set = pre->targets();
+        bk::target_set& set = pre->targets();
         CHECK(pre->index_cache_hit() == (how == path::cached));
         if (how == path::index_first) REQUIRE(set.build_module_index().has_value());
         if (how == path::at_open) {  // done already
@@ -465,8 +465,8 @@ TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same 
         REQUIRE(local.has_value());
         for (const bk::type t : local->types()) {
             if (!t.is(bk::kind::struct_)) continue;
-            REQUIRE(few->targets().collect(t, "xfs_mount", o, got).has_value());
-            REQUIRE(lazy->targets().collect(t, "xfs_mount", o, want).has_value());
+            REQUIRE(bk::collect_candidates(few->targets(), t, "xfs_mount", o, got).has_value());
+            REQUIRE(bk::collect_candidates(lazy->targets(), t, "xfs_mount", o, want).has_value());
             break;
         }
         CHECK(got.size() == 1);
@@ -840,7 +840,7 @@ TEST_CASE("an indexed_target (a built name index) answers the same from several 
         std::vector<bk::candidate> found;
         for (const std::uint32_t id : ids) {
             found.clear();
-            if (!target.collect(vm[id], bk::essential_name(vm[id].name()), bk::relocate_options{}, found)) out.push_back(0);
+            if (!bk::collect_candidates(target, vm[id], bk::essential_name(vm[id].name()), bk::relocate_options{}, found)) out.push_back(0);
             out.push_back(static_cast<std::uint32_t>(found.size()));
             for (const auto& c : found) out.push_back(c.id);
         }

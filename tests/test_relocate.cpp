@@ -18,7 +18,7 @@
 
 #include "temp_dir.hpp"
 #include "btfkit/format/bpf_object.hpp"
-#include "btfkit/candidates.hpp"
+#include "btfkit.hpp"
 #include "btfkit/kernel.hpp"
 #include "btfkit/core/relocate.hpp"
 #include "core_object.hpp"
@@ -92,7 +92,7 @@ struct relocation {
 };
 
 template <class Targets>
-relocation relocate(const loaded_object& o, const Targets& targets, const bk::relocate_options& opts) {
+relocation relocate(const loaded_object& o, Targets&& targets, const bk::relocate_options& opts) {
     relocation r;
     r.image = o.bytes;
     bk::relocation_scratch scratch;
@@ -154,7 +154,7 @@ void for_each_single_btf_target(const bk::btf& b, F&& f) {
     }
     {
         INFO("targets: target_set without modules");
-        const bk::target_set set(b);
+        bk::target_set set(b);
         f(set);
     }
 }
@@ -175,7 +175,7 @@ TEST_CASE("relocate: a local FWD resolves to the target's STRUCT/UNION only with
             const bt::scenario sc = f::make(order, with_fwd);
             const auto obj = load(sc.object);
             const auto target = parse_btf(sc.target);
-            for_each_single_btf_target(target->b, [&](const auto& targets) {
+            for_each_single_btf_target(target->b, [&](auto&& targets) {
                 // With the extension: foo and bar are the target's STRUCT foo and UNION bar.
                 const relocation ext = relocate(*obj, targets, extension_options());
                 {
@@ -283,7 +283,7 @@ TEST_CASE("relocate: no candidate for each of the 13 kinds — existence 0, loca
         const bt::scenario sc = z::make(order);
         const auto obj = load(sc.object);
         const auto target = parse_btf(sc.target);
-        for_each_single_btf_target(target->b, [&](const auto& targets) {
+        for_each_single_btf_target(target->b, [&](auto&& targets) {
             for (const bool ext : {true, false}) {
                 CAPTURE(ext);
                 const relocation r = relocate(*obj, targets, ext ? extension_options() : libbpf_options());
@@ -422,7 +422,7 @@ TEST_CASE("relocate: a failed relocation leaves the candidate cache of its type 
     t.add_struct("cc___b", 8, false, {{"x", 1, 0, 0}, {"y", 1, 32, 0}});                      // 3
     t.add_struct("cc___c", 12, false, {{"x", 1, 0, 0}, {"y", 1, 64, 0}});                     // 4
     const auto target = parse_btf(t.bytes());
-    for_each_single_btf_target(target->b, [&](const auto& targets) {
+    for_each_single_btf_target(target->b, [&](auto&& targets) {
         const relocation r = relocate(*obj, targets, libbpf_options());
         REQUIRE(r.sites.size() == 2);
         CHECK(r.sites[0].outcome == relo_outcome::error);
@@ -631,7 +631,7 @@ TEST_CASE("relocate: corrupt module BTFs are skipped with a warning; the other m
     const std::vector<std::string> paths{truncated, module_path("tcp_bic"), bad_magic, module_path("xfs"), bad_types, missing};
     auto ft = bk::file_targets::open((corpus / "vmlinux").string(), paths);
     REQUIRE_MESSAGE(ft.has_value(), ft.error().message());
-    const bk::target_set& set = (*ft)->targets();
+    bk::target_set& set = (*ft)->targets();
 
     const auto obj = load(mods::object(true));
     const relocation r = relocate(*obj, set, libbpf_options());
@@ -787,7 +787,7 @@ TEST_CASE("relocate: modules are searched only when vmlinux has no candidate, un
 
     SUBCASE("vmlinux first: modules untouched") {
         std::atomic<std::size_t> loads = 0;
-        const auto set = make_set(loads);
+        auto set = make_set(loads);
         const relocation r = relocate(*obj, *set, libbpf_options());
         CHECK(r.summary.errors == 0);
         for (const auto& s : r.sites) {
@@ -801,7 +801,7 @@ TEST_CASE("relocate: modules are searched only when vmlinux has no candidate, un
     }
     SUBCASE("search_all_targets: vmlinux and tcp_bic are both candidates") {
         std::atomic<std::size_t> loads = 0;
-        const auto set = make_set(loads);
+        auto set = make_set(loads);
         auto opts = libbpf_options();
         opts.search_all_targets = true;
         const relocation r = relocate(*obj, *set, opts);

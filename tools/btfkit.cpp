@@ -38,6 +38,12 @@ int usage() {
 
 int main(int argc, char** argv) {
     if (argc < 2) return usage();
+    // One short process opening large BTF once: every OS tuning pays (docs/performance.md);
+    // BTFKIT_TUNING names others (os/tuning.hpp).
+    const char* tuning_env = std::getenv("BTFKIT_TUNING");
+    auto tuning = btfkit::parse_tuning(tuning_env != nullptr ? tuning_env : "all");
+    if (!tuning) return btfkit::cli::report(tuning.error());
+    btfkit::apply_tuning(*tuning);
     const std::string_view name = argv[1];
     for (const command* c : commands) {
         if (c->name != name) continue;

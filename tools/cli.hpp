@@ -40,7 +40,7 @@ inline int report(const error& e) {
     std::string msg = "btfkit: ";
     if (e.code == errc::io && e.has(location::f_value)) {
         // An errno reads better as text than as "(got 2)".
-        if (!e.subject.empty()) { msg.append(e.subject); msg += ": "; }
+        if (!e.subject.empty()) { msg.append(e.subject.view()); msg += ": "; }
         msg += e.what;
         msg += ": ";
         msg += std::strerror(static_cast<int>(e.where.value));

@@ -50,7 +50,7 @@ int run_find(int argc, char** argv) {
     for (const std::string_view name : names) essentials.push_back(essential_name(name));
     auto targets = open_targets(t, essentials);  // the names are looked for while the targets open
     if (!targets) return report(targets.error());
-    const target_set& set = (*targets)->targets();
+    target_set& set = (*targets)->targets();
     std::string out;
     std::vector<candidate> found;
     for (std::size_t i = 0; i < names.size(); ++i) {

@@ -160,7 +160,7 @@ int run_relocate(int argc, char** argv) {
 
     auto targets = open_targets(a.targets);
     if (!targets) return report(targets.error());
-    const target_set& set = (*targets)->targets();
+    target_set& set = (*targets)->targets();
     relocation_scratch scratch;
     byte_buffer file, image;  // reused: objects are small, and mapping each costs an munmap with TLB shootdowns
     stdout_sink sink;

@@ -1,7 +1,10 @@
-// Errors as values: an error code, a static description and the place it refers to; a result type.
+// Errors as values: an error code, a static description, the place it refers to and the name of its
+// subject (owned); a result type.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -63,11 +66,42 @@ struct location {
     std::uint8_t set = 0;
 };
 
+// Text an error owns, such as the file or module it is about: empty (no allocation), or a copy made
+// when it is set, so that an error outlives the strings it was built from. Where memory runs out at
+// run time the text is dropped rather than the error.
+class owned_text {
+public:
+    constexpr owned_text() noexcept = default;
+    constexpr explicit owned_text(std::string_view s) noexcept { assign(s); }
+    constexpr owned_text(const owned_text& o) noexcept { assign(o.view()); }
+    constexpr owned_text(owned_text&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+    constexpr owned_text& operator=(owned_text o) noexcept {
+        std::swap(p_, o.p_);
+        std::swap(n_, o.n_);
+        return *this;
+    }
+    constexpr ~owned_text() { delete[] p_; }
+
+    [[nodiscard]] constexpr std::string_view view() const noexcept { return p_ != nullptr ? std::string_view(p_, n_) : std::string_view{}; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return n_ == 0; }
+
+private:
+    constexpr void assign(std::string_view s) noexcept {
+        if (s.empty()) return;
+        p_ = std::is_constant_evaluated() ? new char[s.size()] : new (std::nothrow) char[s.size()];
+        if (p_ == nullptr) return;
+        for (std::size_t i = 0; i < s.size(); ++i) p_[i] = s[i];
+        n_ = s.size();
+    }
+    char* p_ = nullptr;
+    std::size_t n_ = 0;
+};
+
 struct [[nodiscard]] error {
     errc code = errc::ok;
     const char* what = "";  // static description of what is wrong
     location where{};
-    std::string_view subject{};  // e.g. the file or module the error came from (caller-owned)
+    owned_text subject{};  // e.g. the file or module the error came from
 
     constexpr error() noexcept = default;
     constexpr error(errc c, const char* w) noexcept : code(c), what(w) {}
@@ -81,7 +115,7 @@ struct [[nodiscard]] error {
     }
     [[nodiscard]] constexpr error got(std::uint64_t v) const noexcept { error e = *this; e.where.value = v; e.where.set |= location::f_value; return e; }
     [[nodiscard]] constexpr error limit(std::uint64_t l) const noexcept { error e = *this; e.where.limit = l; e.where.set |= location::f_limit; return e; }
-    [[nodiscard]] constexpr error about(std::string_view s) const noexcept { error e = *this; e.subject = s; return e; }
+    [[nodiscard]] constexpr error about(std::string_view s) const noexcept { error e = *this; e.subject = owned_text(s); return e; }
 
     [[nodiscard]] constexpr bool has(location::field f) const noexcept { return (where.set & f) != 0; }
 
@@ -89,7 +123,7 @@ struct [[nodiscard]] error {
     [[nodiscard]] std::string message() const {
         std::string out;
         auto sep = [&out] { if (!out.empty()) out += ": "; };
-        if (!subject.empty()) out.append(subject);
+        if (!subject.empty()) out.append(subject.view());
         if (has(location::f_section)) { sep(); out += "section "; out += where.section; }
         if (has(location::f_offset)) {
             out += has(location::f_section) ? " at offset " : (sep(), "offset ");
@@ -126,6 +160,7 @@ public:
     constexpr result(const T& v) : value_(v) {}
     constexpr result(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) : value_(std::move(v)) {}
     constexpr result(const error& e) noexcept : error_(e) {}
+    constexpr result(btfkit::error&& e) noexcept : error_(std::move(e)) {}
 
     [[nodiscard]] constexpr bool has_value() const noexcept { return error_.code == errc::ok; }
     constexpr explicit operator bool() const noexcept { return has_value(); }
@@ -152,6 +187,7 @@ class [[nodiscard]] result<void> {
 public:
     constexpr result() noexcept = default;
     constexpr result(const error& e) noexcept : error_(e) {}
+    constexpr result(btfkit::error&& e) noexcept : error_(std::move(e)) {}
     [[nodiscard]] constexpr bool has_value() const noexcept { return error_.code == errc::ok; }
     constexpr explicit operator bool() const noexcept { return has_value(); }
     [[nodiscard]] constexpr const btfkit::error& error() const noexcept { return error_; }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -17,22 +18,44 @@
 
 namespace btfkit {
 
+// How fresh memory is backed, process-wide; a caller turns it on (os/tuning.hpp installs the OS's
+// calls). By default nothing: big blocks are ordinary allocations, touched page by page.
+struct memory_tuning {
+    // Called for every fresh block of prefault_min_bytes or more: back it now (one call instead of a
+    // first-touch fault per page).
+    void (*prefault)(void*, std::size_t) noexcept = nullptr;
+    // Maps in the pages of [p, p + n) of a file mapping made without populating it
+    // (mapped_file::load::map_halves), so that two threads can each map their half at once.
+    void (*populate)(const void*, std::size_t) noexcept = nullptr;
+    // Blocks from 1 MiB (arena_allocator's tables and buffers from 512 KiB) take whole 2 MiB-aligned
+    // blocks, which `prefault` can back with huge pages.
+    bool huge_blocks = false;
+};
+
 namespace detail {
-// Set by kernel.hpp: maps fresh memory in one call, where first-touch page faults would cost more
-// (on a paravirtualised VM a fault costs ~18 us; populating a page costs ~1 us).
-inline void (*prefault_hook)(void*, std::size_t) noexcept = nullptr;
+inline memory_tuning memory{};
 inline constexpr std::size_t prefault_min_bytes = 64 * 1024;
-// Set by kernel.hpp: maps in the pages of [p, p + n) of a file mapping made without populating it
-// (mapped_file::load::map_halves), so that two threads can each map their half at once.
-inline void (*populate_hook)(const void*, std::size_t) noexcept = nullptr;
-// Blocks of at least this size are aligned to it, so that the hook can back them with huge pages.
 inline constexpr std::size_t huge_block_bytes = std::size_t{2} << 20;
 // arena_allocator's blocks from this size (without an arena) take a whole huge block.
 inline constexpr std::size_t huge_table_bytes = huge_block_bytes / 4;
+
+// Allocation failure: std::bad_alloc, or without exceptions the end of the process (the containers
+// cannot carry an error value out of an allocator).
+[[noreturn]] inline void out_of_memory() {
+#if defined(__cpp_exceptions)
+    throw std::bad_alloc();
+#else
+    std::abort();
+#endif
+}
 }  // namespace detail
 
-// std::allocator that prefaults large blocks at run time (through kernel.hpp's hook, if installed);
-// blocks of 1 MiB or more take whole 2 MiB-aligned huge pages (see huge_bytes).
+// Sets how fresh memory is backed from now on (process-wide); {} for plain allocations. Set it before
+// allocating: a block is released as it was allocated only if the setting has not changed between.
+inline void set_memory_tuning(memory_tuning t) noexcept { detail::memory = t; }
+
+// std::allocator that, as memory_tuning says, prefaults large blocks and gives blocks of 1 MiB or more
+// whole 2 MiB-aligned huge blocks (see huge_bytes).
 template <class T>
 struct big_allocator : std::allocator<T> {
     using value_type = T;
@@ -56,7 +79,7 @@ protected:
     // of its huge page is touched, the whole 2 MiB counts as RSS too).
     static constexpr std::size_t huge_bytes(std::size_t n, std::size_t from) noexcept {
         const std::size_t b = n * sizeof(T);
-        if (b < from) return 0;
+        if (std::is_constant_evaluated() || !detail::memory.huge_blocks || b < from) return 0;
         return (b + detail::huge_block_bytes - 1) / detail::huge_block_bytes * detail::huge_block_bytes;
     }
     // Allocation and release with a given rounding threshold; a block must be released with the
@@ -64,17 +87,16 @@ protected:
     [[nodiscard]] constexpr T* allocate_from(std::size_t n, std::size_t from) {
         if (std::is_constant_evaluated()) return std::allocator<T>::allocate(n);
         T* p = nullptr;
-        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) detail::out_of_memory();
         const std::size_t bytes = huge_bytes(n, from);
         if (bytes != 0) {
             p = static_cast<T*>(::operator new(bytes, std::align_val_t{detail::huge_block_bytes}));
         } else {
             p = std::allocator<T>::allocate(n);
         }
-        // A huge block whole: its last 2 MiB takes one huge-page fault when first touched, however
-        // little of it is used (a tail of small pages cost 5-7% of `btfkit find` on a VM with shadow
-        // paging, and vmlinux's 0.86 MB offset table in small pages ~0.5 ms of W1); else the bytes asked for.
-        if (detail::prefault_hook != nullptr && n * sizeof(T) >= detail::prefault_min_bytes) detail::prefault_hook(p, bytes != 0 ? bytes : n * sizeof(T));
+        // A huge block whole: its last 2 MiB then takes one huge-page fault when first touched, however
+        // little of it is used, instead of a fault per small page; else the bytes asked for.
+        if (detail::memory.prefault != nullptr && n * sizeof(T) >= detail::prefault_min_bytes) detail::memory.prefault(p, bytes != 0 ? bytes : n * sizeof(T));
         return p;
     }
     constexpr void deallocate_from(T* p, std::size_t n, std::size_t from) noexcept {
@@ -111,7 +133,7 @@ public:
         std::size_t at = (used_ + align - 1) & ~(align - 1);
         if (chunks_.empty() || chunks_.back().n < at || chunks_.back().n - at < n) {
             const std::size_t step = chunks_.empty() ? first_ : detail::huge_block_bytes;
-            if (n > std::numeric_limits<std::size_t>::max() - step) throw std::bad_alloc();
+            if (n > std::numeric_limits<std::size_t>::max() - step) detail::out_of_memory();
             const std::size_t size = std::max(step, (n + step - 1) / step * step);
             if (chunks_.size() == chunks_.capacity()) chunks_.reserve(2 * chunks_.size() + 4);  // no leak if push_back would throw
             chunks_.push_back(chunk{big_allocator<char>().allocate(size), size});
@@ -167,10 +189,10 @@ struct arena_allocator : big_allocator<T> {
     template <class U>
     constexpr arena_allocator(const arena_allocator<U>& o) noexcept : arena(o.arena) {}
     // Without an arena, blocks from 512 KiB take a whole huge page: these are tables and buffers
-    // filled right away (vmlinux's id table: 0.85 MB, ~1 ms less of first touches on a VM).
+    // filled right away, such as vmlinux's id table.
     [[nodiscard]] constexpr T* allocate(std::size_t n) {
         if (std::is_constant_evaluated() || arena == nullptr) return this->allocate_from(n, detail::huge_table_bytes);
-        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) detail::out_of_memory();
         return static_cast<T*>(static_cast<void*>(arena->allocate(n * sizeof(T), alignof(T) < 16 ? alignof(T) : 16)));
     }
     constexpr void deallocate(T* p, std::size_t n) noexcept {

@@ -1,10 +1,11 @@
-// CO-RE rule tables as constexpr data: relocation-kind traits, kind compatibility, flavor names.
+// CO-RE rules as constexpr data and functions: relocation kinds and their traits, kind
+// compatibility, the candidate rule, flavor names.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-#include "../format/btf_types.hpp"
+#include "../format/btf.hpp"
 
 namespace btfkit {
 
@@ -43,11 +44,6 @@ enum class relo_class : std::uint8_t { field, type, enumval, unknown };
 [[nodiscard]] constexpr bool is_field_based(relo_kind k) noexcept { return class_of(k) == relo_class::field; }
 [[nodiscard]] constexpr bool is_type_based(relo_kind k) noexcept { return class_of(k) == relo_class::type; }
 [[nodiscard]] constexpr bool is_enumval_based(relo_kind k) noexcept { return class_of(k) == relo_class::enumval; }
-// Kinds whose result is 0 (not a poisoned instruction) when nothing matches.
-[[nodiscard]] constexpr bool is_existence(relo_kind k) noexcept {
-    return k == relo_kind::field_exists || k == relo_kind::type_exists || k == relo_kind::type_matches ||
-           k == relo_kind::enumval_exists;
-}
 [[nodiscard]] constexpr bool is_any_enum_kind(kind k) noexcept { return k == kind::enum_ || k == kind::enum64; }
 
 // libbpf's btf_kind_core_compat: same kind, or ENUM vs ENUM64.
@@ -60,28 +56,19 @@ enum class relo_class : std::uint8_t { field, type, enumval, unknown };
     return local == kind::fwd && ((target == kind::struct_ && !local_kflag) || (target == kind::union_ && local_kflag));
 }
 
-// Whether a target type of kind `target` can be a candidate for a local root type, for relocation `rk`.
-// With `fwd_ext`, type-based relocations also let a local FWD find a complete STRUCT/UNION.
-[[nodiscard]] constexpr bool candidate_kind_ok(kind local, bool local_kflag, kind target, relo_kind rk, bool fwd_ext) noexcept {
-    if (kinds_core_compat(local, target)) return true;
-    return fwd_ext && is_type_based(rk) && fwd_resolves_to(local, local_kflag, target);
+// The candidate rule: which target types a local type of this kind may match, and in which round.
+// 0: never. 1: in the first round. 2: only if no target had a first-round candidate. Without the FWD
+// extension this is libbpf's btf_kind_core_compat (same kind, or ENUM vs ENUM64), all in round 1.
+// With it, a local FWD (kflag 0 = struct, 1 = union) matches a complete STRUCT/UNION in round 1 and,
+// only where none exists, a target FWD in round 2; a target FWD never stands for a local STRUCT/UNION.
+// The relocation kind does not enter: like libbpf's, the candidate list is searched once per local
+// type and shared by all its relocations (a field or enumerator relocation cannot have a FWD root).
+[[nodiscard]] constexpr int candidate_round(kind local, bool local_kflag, kind target, bool fwd_ext) noexcept {
+    if (fwd_ext && local == kind::fwd) return fwd_resolves_to(local, local_kflag, target) ? 1 : target == kind::fwd ? 2 : 0;
+    return kinds_core_compat(local, target) ? 1 : 0;
 }
-
-// The full table of the rule above, by [local kind][target kind][relocation kind], for inspection and tests.
-struct candidate_table {
-    bool ok[kind_max + 1][2][kind_max + 1][relo_kind_count]{};  // [local][local kflag][target][relocation]
-};
-[[nodiscard]] consteval candidate_table make_candidate_table(bool fwd_ext) {
-    candidate_table t{};
-    for (std::uint8_t l = 0; l <= kind_max; ++l)
-        for (std::uint8_t f = 0; f < 2; ++f)
-            for (std::uint8_t g = 0; g <= kind_max; ++g)
-                for (std::uint32_t r = 0; r < relo_kind_count; ++r)
-                    t.ok[l][f][g][r] = candidate_kind_ok(static_cast<kind>(l), f != 0, static_cast<kind>(g), static_cast<relo_kind>(r), fwd_ext);
-    return t;
-}
-inline constexpr candidate_table candidate_rules = make_candidate_table(true);
-inline constexpr candidate_table libbpf_candidate_rules = make_candidate_table(false);
+// The rounds a local type of this kind can have candidates in.
+[[nodiscard]] constexpr int candidate_rounds_for(kind local, bool fwd_ext) noexcept { return fwd_ext && local == kind::fwd ? 2 : 1; }
 
 // Length of `name` without its last "___flavor" suffix (libbpf's bpf_core_essential_name_len).
 [[nodiscard]] constexpr std::size_t essential_name_len(std::string_view name) noexcept {

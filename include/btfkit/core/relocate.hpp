@@ -14,21 +14,11 @@
 #include "../format/btf.hpp"
 #include "relo_rules.hpp"
 #include "calc.hpp"
+#include "candidates.hpp"
 #include "match.hpp"
 #include "spec.hpp"
 
 namespace btfkit {
-
-// How TYPE_ID_TARGET marks a type that lives in a module BTF: in the ldimm64's upper 32 bits.
-enum class fd_encoding : std::uint8_t { none, btf_fd, btf_id };
-
-struct relocate_options {
-    bool search_all_targets = false;  // libbpf: modules only when vmlinux has no candidate
-    bool fwd_extension = true;        // local FWD may match a target STRUCT/UNION
-    fd_encoding encoding = fd_encoding::btf_fd;
-    bool skip_non_autoload = true;    // libbpf skips programs in SEC("?...")
-    bool stop_at_first_error = false; // libbpf stops; a tool wants to see every relocation
-};
 
 enum class relo_outcome : std::uint8_t { ok, poisoned, error };
 
@@ -94,44 +84,6 @@ public:
     }
 };
 
-// Appends candidates for a local type to `out`, for one BTF, in id order (libbpf's bpf_core_add_cands),
-// by a linear scan. The candidate index (candidates.hpp) gives the same answers faster.
-constexpr void scan_candidates(const btf& target_btf, std::uint32_t target, std::uint32_t first_id, const type& local_t,
-                               std::string_view essential, bool fwd_ext, std::vector<candidate>& out) {
-    const kind lk = local_t.kind();
-    const bool want_composite = fwd_ext && lk == kind::fwd;
-    const std::size_t before = out.size();
-    for (int pass = want_composite ? 0 : 1; pass < 2; ++pass) {
-        for (std::uint32_t id = first_id; id < target_btf.type_count(); ++id) {
-            const type t = target_btf[id];
-            const bool kind_ok = pass == 0 ? fwd_resolves_to(lk, local_t.kflag(), t.kind()) : kinds_core_compat(t.kind(), lk);
-            if (!kind_ok) continue;
-            const std::string_view n = t.name();
-            if (n.empty() || essential_name_len(n) != essential.size() || n.substr(0, essential.size()) != essential) continue;
-            out.push_back(candidate{&target_btf, id, target});
-        }
-        if (out.size() != before) break;  // a local FWD prefers complete types
-    }
-}
-
-// The simplest target: one BTF (vmlinux, or a custom target), scanned linearly. Works in constant evaluation.
-class single_target {
-public:
-    constexpr explicit single_target(const btf& b) noexcept : btf_(&b) {}
-    [[nodiscard]] constexpr std::uint32_t target_count() const noexcept { return 1; }
-    [[nodiscard]] constexpr std::string_view target_name(std::uint32_t) const noexcept { return "vmlinux"; }
-    constexpr status collect(const type& local_t, std::string_view essential, const relocate_options& o,
-                             std::vector<candidate>& out) const {
-        scan_candidates(*btf_, 0, 1, local_t, essential, o.fwd_extension, out);
-        return {};
-    }
-    // Upper half of a TYPE_ID_TARGET for a type in `target`; 0 for vmlinux.
-    [[nodiscard]] constexpr result<std::uint32_t> upper_bits(std::uint32_t, fd_encoding) const noexcept { return std::uint32_t{0}; }
-
-private:
-    const btf* btf_;
-};
-
 namespace detail {
 
 constexpr status collect_programs(const bpf_object& obj, relocation_scratch& s) {
@@ -173,7 +125,7 @@ constexpr status collect_programs(const bpf_object& obj, relocation_scratch& s) 
 // Relocates every CO-RE site of `obj` against `targets`, patching `image` (a writable copy of the
 // object's bytes). Calls `on_report(const relocation_report&)` per relocation.
 template <class Targets, class OnReport>
-constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std::span<char> image, const Targets& targets,
+constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std::span<char> image, Targets&& targets,
                                                      relocation_scratch& scratch, const relocate_options& opts,
                                                      OnReport&& on_report) {
     relocation_summary sum;
@@ -235,7 +187,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                         continue;
                     }
                     list->begin = static_cast<std::uint32_t>(scratch.cands.size());
-                    status st = targets.collect(local_t, essential_name(rep.local_type_name), opts, scratch.cands);
+                    status st = collect_candidates(targets, local_t, essential_name(rep.local_type_name), opts, scratch.cands);
                     if (!st) {
                         fail(st.error());
                         if (opts.stop_at_first_error) return sum;

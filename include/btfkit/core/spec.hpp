@@ -57,12 +57,6 @@ struct relo_res {
     std::uint32_t orig_type_id = 0, new_type_id = 0;
 };
 
-// A candidate target type: which BTF, which id, and which target (0 = vmlinux / the main target).
-struct candidate {
-    const btf* owner = nullptr;
-    std::uint32_t id = 0;
-    std::uint32_t target = 0;
-};
 
 namespace detail {
 

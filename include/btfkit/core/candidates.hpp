@@ -1,0 +1,72 @@
+// The candidate stage of CO-RE (libbpf's bpf_core_find_cands): the target types a local root type may
+// match, collected from a target source by the candidate rule (relo_rules.hpp), vmlinux first.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "../error.hpp"
+#include "../format/btf.hpp"
+#include "relo_rules.hpp"
+
+namespace btfkit {
+
+// How TYPE_ID_TARGET marks a type that lives in a module BTF: in the ldimm64's upper 32 bits.
+enum class fd_encoding : std::uint8_t { none, btf_fd, btf_id };
+
+struct relocate_options {
+    bool search_all_targets = false;  // libbpf: modules only when vmlinux has no candidate
+    bool fwd_extension = true;        // local FWD may match a target STRUCT/UNION
+    fd_encoding encoding = fd_encoding::btf_fd;
+    bool skip_non_autoload = true;    // libbpf skips programs in SEC("?...")
+    bool stop_at_first_error = false; // libbpf stops; a tool wants to see every relocation
+};
+
+// A candidate target type: which BTF, which id, and which target (0 = vmlinux / the main target).
+struct candidate {
+    const btf* owner = nullptr;
+    std::uint32_t id = 0;
+    std::uint32_t target = 0;
+};
+
+// The two groups a target source searches in turn: vmlinux (target 0), then the modules.
+enum class target_group : std::uint8_t { vmlinux, modules };
+
+// Calls f(b, id, target) for each type of `b` (target `target`) from `first_id` on whose essential name
+// is `essential`, in id order: libbpf's linear scan, for kinds no index holds.
+template <class F>
+constexpr void scan_named(const btf& b, std::uint32_t target, std::uint32_t first_id, std::string_view essential, F&& f) {
+    for (std::uint32_t id = first_id; id < b.type_count(); ++id) {
+        const std::string_view n = b[id].name();
+        if (n.empty() || essential_name_len(n) != essential.size() || n.substr(0, essential.size()) != essential) continue;
+        f(b, id, target);
+    }
+}
+
+// Appends to `out` the candidates for local type `local` of essential name `essential`, in libbpf's
+// order: for each round of the candidate rule, vmlinux's, then the modules' (only if vmlinux had none,
+// unless search_all_targets); the first round that finds any is the answer.
+// `src.for_each_named(group, essential, indexed, f)` calls f(btf, id, target) for the types of that
+// essential name in the group, in target then id order (`indexed`: the local kind is an indexed_kind,
+// so an index may answer; else every type is a candidate for the name compare).
+template <class Source>
+constexpr status collect_candidates(Source& src, const type& local, std::string_view essential, const relocate_options& o,
+                                    std::vector<candidate>& out) {
+    const kind lk = local.kind();
+    const bool kflag = local.kflag(), indexed = indexed_kind(lk);
+    const int rounds = candidate_rounds_for(lk, o.fwd_extension);
+    for (int round = 1; round <= rounds; ++round) {
+        const std::size_t before = out.size();
+        for (const target_group g : {target_group::vmlinux, target_group::modules}) {
+            if (g == target_group::modules && out.size() != before && !o.search_all_targets) break;
+            BTFKIT_TRY(src.for_each_named(g, essential, indexed, [&](const btf& b, std::uint32_t id, std::uint32_t target) {
+                if (candidate_round(lk, kflag, b.kind_of(id), o.fwd_extension) == round) out.push_back(candidate{&b, id, target});
+            }));
+        }
+        if (out.size() != before) break;
+    }
+    return {};
+}
+
+}  // namespace btfkit

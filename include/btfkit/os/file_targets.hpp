@@ -1,0 +1,259 @@
+// Targets read from files or from the running kernel (sysfs), owning their bytes, with an index
+// cache file and the module BTF fds it opened.
+#pragma once
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../error.hpp"
+#include "../format/bpf_object.hpp"
+#include "../format/btf.hpp"
+#include "../runtime/name_pass.hpp"
+#include "../runtime/parallel_parse.hpp"
+#include "../runtime/threads.hpp"
+#include "../targets/index_cache.hpp"
+#include "../targets/target_set.hpp"
+#include "bpf.hpp"
+#include "files.hpp"
+
+namespace btfkit {
+
+// How file_targets opens its targets.
+struct target_options {
+    // The running kernel's BTF: TYPE_ID_TARGET's module fds/ids come from bpf().
+    bool kernel = false;
+    // A file for the name indexes (index_cache.hpp), "" for none. When it matches the files (path,
+    // size, mtime and inode of vmlinux and every module, in order), it is mapped and used: no module
+    // is read until a lookup hits it. Otherwise the indexes are built as usual and the file is
+    // (re)written, once for vmlinux at open and again when the module index is built.
+    std::string index_cache{};
+    // Read vmlinux into memory instead of mapping it. For a short-lived process on a machine where the
+    // first touch of each mapped 4 KiB page is costly (a VM with shadow paging): the bytes land in
+    // 2 MiB pages, and parsing and lookups then run faster than over the mapping (`btfkit` does this).
+    // Not for sysfs files, which are still mapped (see mapped_file::load::read).
+    // Costs the file's size in heap; a long-lived loader keeps the default and shares the page cache.
+    bool read_vmlinux = false;
+    // Names the caller will look up (essential names are taken): prefetched at open (target_set::
+    // prefetch). Without an index cache, the pass over the modules starts on a second thread before
+    // vmlinux is read, walking modules while vmlinux is read and parsed (name_pass).
+    std::vector<std::string> prefetch{};
+};
+
+// Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
+class file_targets {
+public:
+    file_targets() = default;
+    file_targets(const file_targets&) = delete;
+    file_targets& operator=(const file_targets&) = delete;
+    ~file_targets() {
+        for (int fd : opened_fds_) ::close(fd);
+    }
+
+    // vmlinux BTF from a file (raw or ELF); `modules` are files (raw BTF or .ko), searched in order.
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> open(const std::string& vmlinux_path,
+                                                                    const std::vector<std::string>& module_paths,
+                                                                    bool kernel = false) {
+        target_options o;
+        o.kernel = kernel;
+        return open(vmlinux_path, module_paths, o);
+    }
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> open(const std::string& vmlinux_path,
+                                                                    const std::vector<std::string>& module_paths,
+                                                                    const target_options& o) {
+        const bool kernel = o.kernel;
+        auto t = std::unique_ptr<file_targets>(new file_targets());
+        // With an index cache, the files' identities (one stat each: ~3 us, 13 ms for 4,000 modules on
+        // a VM) are taken on a second thread while vmlinux is parsed, and on this one after it.
+        identity_job ids(o.index_cache.empty() ? std::span<const std::string>{} : std::span<const std::string>(module_paths));
+        file_targets* self = t.get();
+        t->paths_ = module_paths;
+        auto load = [self](std::uint32_t m, byte_buffer& buf) { return read_btf_into(self->paths_[m - 1], buf); };
+        std::vector<std::string_view> wanted;
+        for (const auto& n : o.prefetch) wanted.push_back(essential_name(n));
+        std::unique_ptr<name_pass> pass;  // modules walked while vmlinux is read and parsed
+        if (!wanted.empty() && o.index_cache.empty() && !module_paths.empty()) {
+            pass = std::make_unique<name_pass>(wanted, static_cast<std::uint32_t>(module_paths.size()), load);
+            pass->start();
+        }
+        // Mapped by halves on the parse's two threads, unless one of them is walking modules.
+        const auto how = o.read_vmlinux ? mapped_file::load::read : pass ? mapped_file::load::map : mapped_file::load::map_halves;
+        auto f = mapped_file::open(vmlinux_path, how);
+        if (!f) return f.error().about(vmlinux_path);
+        t->vmlinux_file_ = std::move(*f);
+        auto raw = find_btf(t->vmlinux_file_.bytes());
+        if (!raw) return raw.error().about(vmlinux_path);
+        if (pass) {
+            if (auto strings = base_strings::of(*raw)) pass->base_strings_known(*strings);  // else parse says why
+        }
+        // On two threads, unless the second one is walking modules already; without an index cache,
+        // each thread also hashes the names of its half for vmlinux's name index.
+        named_hashes hashes;
+        auto b = pass ? btf::parse(*raw)
+                      : parse_two_threads(*raw, nullptr, nullptr, o.index_cache.empty() ? &hashes : nullptr, how == mapped_file::load::map_halves);
+        if (!b) return b.error().about(vmlinux_path);
+        t->vmlinux_ = std::make_unique<btf>(std::move(*b));
+        if (pass) pass->base_parsed(*t->vmlinux_);
+        // vmlinux's name index: from the cache, or built by the first lookup that needs it (from the
+        // hashes just taken: inserts only), and names given to prefetch first need none.
+        t->set_ = std::make_unique<target_set>(*t->vmlinux_, false);
+        t->set_->keep_vmlinux_hashes(std::move(hashes));
+        t->kernel_ = kernel;
+        for (const auto& p : module_paths) t->set_->add_module(module_name_of(p));
+        t->set_->set_loader(load);
+        if (kernel) {
+            t->set_->set_upper_resolver([self](std::uint32_t m, fd_encoding enc) { return self->kernel_upper(m, enc); });
+        }
+        if (!o.index_cache.empty()) t->use_index_cache(vmlinux_path, o.index_cache, ids.finish());
+        if (pass) {
+            BTFKIT_TRY(t->set_->adopt(*pass));
+        } else if (!wanted.empty()) {
+            BTFKIT_TRY(t->set_->prefetch(wanted));
+        }
+        return t;
+    }
+
+    // The running kernel: /sys/kernel/btf/vmlinux and every module file beside it, in load order
+    // (reverse /proc/modules, which matches the order of kernel BTF ids that libbpf walks).
+    // `o.kernel` is set here.
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> running_kernel(const std::string& dir = "/sys/kernel/btf",
+                                                                              target_options o = {}) {
+        auto names = list_directory(dir);
+        if (!names) return names.error().about(dir);
+        std::vector<std::string> order;
+        {
+            std::ifstream pm("/proc/modules");
+            std::string line;
+            while (std::getline(pm, line)) order.push_back(line.substr(0, line.find(' ')));
+            std::reverse(order.begin(), order.end());
+        }
+        std::vector<std::string> mods;
+        for (const auto& n : order) {
+            if (std::binary_search(names->begin(), names->end(), n)) mods.push_back(dir + "/" + n);
+        }
+        for (const auto& n : *names) {  // modules /proc/modules did not list, if any
+            if (n == "vmlinux" || std::find(order.begin(), order.end(), n) != order.end()) continue;
+            mods.push_back(dir + "/" + n);
+        }
+        o.kernel = true;
+        return open(dir + "/vmlinux", mods, o);
+    }
+
+    [[nodiscard]] target_set& targets() noexcept { return *set_; }
+    [[nodiscard]] const target_set& targets() const noexcept { return *set_; }
+    [[nodiscard]] const btf& vmlinux() const noexcept { return *vmlinux_; }
+    [[nodiscard]] bool is_kernel() const noexcept { return kernel_; }
+    // Whether the indexes came from the index cache file (false: built here, and the file rewritten).
+    [[nodiscard]] bool index_cache_hit() const noexcept { return cache_hit_; }
+    // Why the cache file was not used or not written, if it was not ("" otherwise).
+    [[nodiscard]] const std::string& index_cache_note() const noexcept { return cache_note_; }
+
+    // "foo.ko", "foo.ko.xz", "/sys/kernel/btf/foo" -> "foo" (dashes become underscores, as the kernel names them).
+    [[nodiscard]] static std::string module_name_of(const std::string& path) {
+        std::string n = path.substr(path.find_last_of('/') + 1);
+        if (const auto k = n.find(".ko"); k != std::string::npos) n.resize(k);
+        std::replace(n.begin(), n.end(), '-', '_');
+        return n;
+    }
+
+private:
+    // The identities of a list of files, as one key. A second thread (started at construction) takes
+    // them in blocks while the caller parses vmlinux; then the caller takes blocks too, until none is
+    // left. Each file's identity has its own slot, so the key does not depend on who took which.
+    class identity_job {
+    public:
+        explicit identity_job(std::span<const std::string> paths) : paths_(paths), ids_(paths.size()) {
+            if (!paths.empty()) (void)worker_.start([this] { take_all(); });  // no thread: all in finish()
+        }
+        identity_job(const identity_job&) = delete;
+        identity_job& operator=(const identity_job&) = delete;
+        [[nodiscard]] std::uint64_t finish() {
+            take_all();
+            worker_.join();
+            index_key k;
+            k.add(paths_.size());
+            for (const std::uint64_t id : ids_) k.add(id);
+            return k.value();
+        }
+
+    private:
+        static constexpr std::size_t block = 16;
+        void take_all() {
+            for (std::size_t i = next_.fetch_add(block); i < paths_.size(); i = next_.fetch_add(block)) {
+                for (std::size_t j = i; j < std::min(paths_.size(), i + block); ++j) {
+                    index_key k;
+                    add_file_identity(k, paths_[j]);
+                    ids_[j] = k.value();
+                }
+            }
+        }
+        std::span<const std::string> paths_;
+        std::vector<std::uint64_t> ids_;
+        std::atomic<std::size_t> next_{0};
+        detail::helper_thread worker_{};
+    };
+
+    void use_index_cache(const std::string& vmlinux_path, const std::string& cache, std::uint64_t modules_key) {
+        index_key k;
+        add_file_identity(k, vmlinux_path);
+        k.add(vmlinux_->own_count()).add(modules_key);
+        const std::uint64_t key = k.value();
+        auto save = [this, key, cache](const target_set& s) {
+            auto img = index_cache::save(s, key);
+            const status st = img ? write_file_atomic(cache, byte_span(img->data(), img->size())) : status(img.error());
+            if (!st) cache_note_ = st.error().about(cache).message();
+        };
+        if (auto f = mapped_file::open(cache)) {
+            if (status st = index_cache::load(*set_, f->bytes(), key)) {
+                cache_file_ = std::move(*f);
+                cache_hit_ = true;
+                // An image saved before any module lookup holds vmlinux's index only: add the module
+                // index when it gets built.
+                if (!paths_.empty() && !set_->module_index_ready()) set_->set_index_listener(save);
+                return;
+            } else {
+                cache_note_ = st.error().about(cache).message();
+            }
+        } else if (!(f.error().code == errc::io && f.error().where.value == ENOENT)) {  // none yet: no note
+            cache_note_ = f.error().about(cache).message();
+        }
+        set_->build_vmlinux_index();
+        save(*set_);
+        if (!paths_.empty()) set_->set_index_listener(save);
+    }
+
+    result<std::uint32_t> kernel_upper(std::uint32_t m, fd_encoding enc) {
+        if (!ids_loaded_) {
+            auto ids = kernel_btf_ids();
+            if (!ids) return ids.error();
+            ids_ = std::move(*ids);
+            ids_loaded_ = true;
+        }
+        const std::string_view name = set_->target_name(m);
+        for (const auto& [n, id] : ids_) {
+            if (n != name) continue;
+            if (enc == fd_encoding::btf_id) return id;
+            const int fd = sys::btf_get_fd_by_id(id);
+            if (fd < 0) return error(errc::io, "BPF_BTF_GET_FD_BY_ID failed").got(static_cast<std::uint64_t>(-fd)).about(name);
+            opened_fds_.push_back(fd);
+            return static_cast<std::uint32_t>(fd);
+        }
+        return error(errc::not_found, "module has no kernel BTF object").about(name);
+    }
+
+    mapped_file vmlinux_file_{};
+    mapped_file cache_file_{};  // the index cache the target set borrows from
+    bool cache_hit_ = false;
+    std::string cache_note_{};
+    std::unique_ptr<btf> vmlinux_{};
+    std::unique_ptr<target_set> set_{};
+    std::vector<std::string> paths_{};
+    bool kernel_ = false;
+    bool ids_loaded_ = false;
+    std::vector<std::pair<std::string, std::uint32_t>> ids_{};
+    std::vector<int> opened_fds_{};
+};
+
+}  // namespace btfkit

@@ -1,0 +1,109 @@
+// The parallel strategies over many modules: building the module index (every module read once),
+// and opening a list of modules; two threads from thread_min_modules modules, else one.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "../error.hpp"
+#include "../format/btf.hpp"
+#include "../index/module_index.hpp"
+#include "../memory.hpp"
+#include "threads.hpp"
+
+namespace btfkit {
+
+// A module's failure: its index (0-based) and why.
+using module_failure = std::pair<std::uint32_t, error>;
+
+// Module `t`'s bytes (1-based), read by `load` into `buf` (whose blocks come from `a`) and left in
+// `a`: in the buffer's own block if they fill most of it (the buffer then starts afresh), else copied.
+inline result<byte_span> load_into(const module_loader& load, std::uint32_t t, byte_buffer& buf, chunk_arena& a) {
+    BTFKIT_TRY(load(t, buf));
+    if (buf.capacity() - buf.size() <= buf.size() / 2 + 4096) {
+        const byte_span kept(buf.data(), buf.size());
+        buf = byte_buffer(default_init_allocator<char>(&a));  // the old block is not given back
+        return kept;
+    }
+    return a.keep(byte_span(buf.data(), buf.size()));
+}
+
+struct module_index_build {
+    module_index index;
+    std::vector<module_failure> failures;  // in module order
+};
+
+// Reads every module not in `skip` once (each thread reusing one buffer) and indexes its names over
+// `vmlinux`; a module that fails to read or walk is left out and listed.
+inline module_index_build build_module_index(std::uint32_t modules, const std::vector<bool>& skip, const module_loader& load,
+                                             const btf& vmlinux) {
+    struct share {
+        big_vector<std::uint32_t> pairs;  // hash, entry
+        std::vector<module_failure> failures;
+    };
+    const unsigned threads = modules >= 64 ? 2u : 1u;
+    std::vector<share> shares(threads);
+    auto work = [&](unsigned w) {
+        byte_buffer buf;
+        if (threads == 2) buf.reserve(detail::huge_block_bytes);  // a buffer for many modules: one huge block
+        share& o = shares[w];
+        for (std::uint32_t i = w; i < modules; i += threads) {
+            if (i < skip.size() && skip[i]) continue;
+            const std::size_t before = o.pairs.size();
+            status st = load(i + 1, buf);
+            if (st) {
+                st = index_module(i, byte_span(buf.data(), buf.size()), &vmlinux, vmlinux.type_count(), [&](std::uint32_t h, std::uint32_t e) {
+                    o.pairs.push_back(h);
+                    o.pairs.push_back(e);
+                });
+            }
+            if (!st) {
+                o.pairs.resize(before);
+                o.failures.emplace_back(i, st.error());
+            }
+        }
+    };
+    if (threads == 2) detail::run_both([&] { work(0); }, [&] { work(1); });
+    else work(0);
+    module_index_build out;
+    std::vector<big_vector<std::uint32_t>> parts;
+    for (auto& o : shares) {
+        parts.push_back(std::move(o.pairs));
+        std::move(o.failures.begin(), o.failures.end(), std::back_inserter(out.failures));
+    }
+    std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    out.index = module_index::build(modules, parts);
+    return out;
+}
+
+struct opened_modules {
+    std::vector<std::optional<btf>> parsed;  // per module asked for, in the order asked
+    std::vector<error> errors;               // where parsed is empty
+};
+
+// Reads and parses the modules `want` (1-based) over `vmlinux`: their bytes and tables go to `arena`
+// (this thread's) and `second` (the helper's, for the caller to adopt).
+inline opened_modules open_modules(std::span<const std::uint32_t> want, const module_loader& load, const btf& vmlinux,
+                                   chunk_arena& arena, chunk_arena& second) {
+    opened_modules out;
+    out.parsed.resize(want.size());
+    out.errors.resize(want.size());
+    auto work = [&](std::size_t first, chunk_arena& a) {
+        byte_buffer buf{default_init_allocator<char>(&a)};
+        for (std::size_t i = first; i < want.size(); i += 2) {
+            auto bytes = load_into(load, want[i], buf, a);
+            auto b = bytes ? btf::parse(*bytes, &vmlinux, &a) : result<btf>(bytes.error());
+            if (b) out.parsed[i].emplace(std::move(*b));
+            else out.errors[i] = b.error();
+        }
+    };
+    detail::run_both([&] { work(0, arena); }, [&] { work(1, second); });
+    return out;
+}
+
+}  // namespace btfkit
