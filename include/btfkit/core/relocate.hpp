@@ -28,6 +28,7 @@ struct relocate_options {
     fd_encoding encoding = fd_encoding::btf_fd;
     bool skip_non_autoload = true;    // libbpf skips programs in SEC("?...")
     bool stop_at_first_error = false; // libbpf stops; a tool wants to see every relocation
+    libbpf_compat compat = libbpf_compat_latest;  // whose rules where libbpf releases differ (relo_rules.hpp)
 };
 
 enum class relo_outcome : std::uint8_t { ok, poisoned, error };
@@ -279,7 +280,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                     }
                     if (!*m) continue;
                     relo_res cr{};
-                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension);
+                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension, rules_of(opts.compat));
                     if (!st) {
                         fail(st.error());
                         failed = true;
@@ -317,7 +318,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                     }
                     list->len = j;
                 } else {
-                    st = calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension);
+                    st = calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension, rules_of(opts.compat));
                     if (!st) {
                         fail(st.error());
                         if (opts.stop_at_first_error) return sum;
