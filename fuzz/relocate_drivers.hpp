@@ -269,7 +269,8 @@ void run_relocate(W& w, byte_span in, const relocation_env& env, relocation_work
     }
     if (!o->has_btf()) return;
     const relocate_options self{.fwd_extension = (in.size() & 8) == 0, .skip_non_autoload = (in.size() & 16) == 0,
-                                .stop_at_first_error = (in.size() & 32) != 0};
+                                .stop_at_first_error = (in.size() & 32) != 0,
+                                .compat = (in.size() & 64) != 0 ? libbpf_compat::v1_1 : libbpf_compat::v1_7};
     work.by_index.clear();
     work.by_scan.clear();
     relocate_checked(w, *o, in, work, indexed_target(o->btf()), self, &work.by_index);
@@ -281,7 +282,7 @@ void run_relocate(W& w, byte_span in, const relocation_env& env, relocation_work
 
 // fuzz_access input:
 //   [0..1] root type id, u16 LE, modulo the local type count + 2 (so ids past the end too)
-//   [2]    relo_kind (low 4 bits: 13..15 are unknown kinds); bit 4: the FWD extension
+//   [2]    relo_kind (low 4 bits: 13..15 are unknown kinds); bit 4: the FWD extension; bit 5: libbpf 1.1's rules
 //   [3]    BTF pair (low 2 bits): 0 synthetic base LE against itself, 1 synthetic LE against the same
 //          graph in BE, 2 core_kinds' local .BTF against core_kinds.t1, 3 the same against core_kinds.t1 BE
 //   [4]    instruction: low 3 bits the form (ALU64 mov imm, ALU32 add imm, ALU reg, LDX, STX, ST, LDIMM64,
@@ -301,6 +302,7 @@ void run_access(W& w, byte_span in, const relocation_env& env, core_spec (&specs
     const std::uint32_t root = (byte(0) | std::uint32_t{byte(1)} << 8) % (local.type_count() + 2);
     const auto rk = static_cast<relo_kind>(byte(2) & 0x0f);
     const bool fwd_ext = (byte(2) & 0x10) != 0;
+    const core_rules rules = rules_of((byte(2) & 0x20) != 0 ? libbpf_compat::v1_1 : libbpf_compat::v1_7);
     const std::string_view access(in.data() + 5, in.size() - 5);
     core_spec& ls = specs[0];
     core_spec& ts = specs[1];
@@ -346,7 +348,7 @@ void run_access(W& w, byte_span in, const relocation_env& env, core_spec (&specs
     };
 
     relo_res res;
-    if (auto c = calc_relo(rk, ls, nullptr, res, fwd_ext)) patch(res);
+    if (auto c = calc_relo(rk, ls, nullptr, res, fwd_ext, rules)) patch(res);
     else check_stage_error(w, c.error());
 
     for (std::uint32_t tid = 1; tid < target.type_count(); ++tid) {
@@ -358,7 +360,7 @@ void run_access(W& w, byte_span in, const relocation_env& env, core_spec (&specs
         if (!*m) continue;
         check_spec(w, ts, target, tid);
         text += format_spec(ts);
-        if (auto c = calc_relo(rk, ls, &ts, res, fwd_ext)) patch(res);
+        if (auto c = calc_relo(rk, ls, &ts, res, fwd_ext, rules)) patch(res);
         else check_stage_error(w, c.error());
     }
     asm volatile("" : : "r"(text.size()));

@@ -348,4 +348,29 @@ inline constexpr std::uint32_t target_amb_a = 7, target_amb_b = 8, target_amb2_a
 }
 }  // namespace errors
 
+// FIELD_SIGNED of an unsigned enum field whose target enum has no enumerators and is the last type, so
+// the 4 bytes after its header are the string section's first: "\0sig...". libbpf before 1.3 reads them
+// as an INT encoding and, in little-endian, finds the signed bit ('g' = 0x67); libbpf 1.3+ reads INT
+// encodings of INTs only. Sites: signed of the enum field (1.1: 1, 1.7: 0), signed of an int field (1),
+// byte_off of the enum field (4 -> 0).
+namespace signed_enum {
+inline constexpr std::uint32_t struct_id = 2;
+[[nodiscard]] inline scenario make(byte_order order) {
+    using namespace asm_;
+    blob_builder local(order);
+    local.add_int("int", 4, int_signed);                                                   // 1
+    local.add_struct("signed_s", 8, false, {{"i", 1, 0, 0}, {"e", 3, 32, 0}});             // 2
+    local.add_enum("sg_e", 4, false, {{"SG_A", 1}});                                       // 3
+    std::vector<insn> code{mov64_imm(0, 0), mov64_imm(0, 1), ldx(insn_const::size_w, 0, 1, 4), exit()};
+    const std::vector<core_site> sites{{0, struct_id, "0:1", relo_kind::field_signed},
+                                       {1, struct_id, "0:0", relo_kind::field_signed},
+                                       {2, struct_id, "0:1", relo_kind::field_byte_offset}};
+    blob_builder target(order);
+    target.add_struct("signed_s", 8, false, {{"e", 3, 0, 0}, {"i", 2, 32, 0}});            // 1: its name is the first string
+    target.add_int("int", 4, int_signed);                                                  // 2
+    target.add_enum("sg_e", 4, false, {});                                                 // 3: the last type
+    return {"signed_enum", build_core_object(order, local, {{"kprobe/sg", "sg_prog", code, sites}}), target.bytes()};
+}
+}  // namespace signed_enum
+
 }  // namespace btfkit::testing

@@ -321,7 +321,100 @@ static_assert(collector_follows_rule());
 static_assert(essential_name_len("task_struct___old") == 11 && essential_name_len("a___b___c") == 5 &&
               essential_name_len("x____y") == 6 && essential_name_len("___x") == 4 && essential_name_len("ab") == 2);
 
+// ---- libbpf 1.1 against 1.7 (libbpf_compat): one relocation through every stage at each level ----
+
+static_assert(!rules_of(libbpf_compat::v1_1).memsz_of_array_element && !rules_of(libbpf_compat::v1_1).signed_only_from_int);
+static_assert(rules_of(libbpf_compat::v1_7).memsz_of_array_element && rules_of(libbpf_compat::v1_7).signed_only_from_int);
+static_assert(relocate_options{}.compat == libbpf_compat::v1_7 && libbpf_compat_latest == libbpf_compat::v1_7);
+
+struct one_relocation {
+    bool ok = false, poisoned = false;
+    insn out{};
+};
+
+// parse_spec -> match_spec -> calc_relo -> patch_insn for one site, with `compat`'s rules.
+constexpr one_relocation relocate_one(const blob_builder& lb, std::uint32_t local_id, std::string_view access, relo_kind rk,
+                                      const blob_builder& tb, std::uint32_t target_id, insn in, libbpf_compat compat) {
+    one_relocation r;
+    const auto l = btf::parse(lb.span());
+    const auto t = btf::parse(tb.span());
+    if (!l || !t) return r;
+    core_spec ls, ts;
+    if (!parse_spec(*l, local_id, access, rk, ls)) return r;
+    const auto m = match_spec(ls, *t, target_id, ts, match_options{false});
+    if (!m || !*m) return r;
+    relo_res res{};
+    if (!calc_relo(rk, ls, &ts, res, false, rules_of(compat))) return r;
+    std::vector<char> code(8, 0);
+    encode_insn(code.data(), in, l->order());
+    const auto p = patch_insn(std::span<char>(code.data(), code.size()), l->order(), res);
+    if (!p) return r;
+    return {true, p->poisoned, p->after};
+}
+
+// struct cc { int x; int grow[5]; int widen[2]; } against struct cc { long pad; int x; int grow[8]; long widen[1]; },
+// each array field read by a 4-byte load: libbpf d7a4ab15 (1.6) sizes the check by the element.
+constexpr one_relocation array_field_load(std::string_view access, std::int16_t off, libbpf_compat compat) {
+    blob_builder local(byte_order::little);
+    const auto l_int = local.add_int("int", 4, int_signed);
+    const auto l_grow = local.add_array(l_int, l_int, 5);
+    const auto l_widen = local.add_array(l_int, l_int, 2);
+    const auto l_cc = local.add_struct("cc", 32, false, {{"x", l_int, 0, 0}, {"grow", l_grow, 32, 0}, {"widen", l_widen, 192, 0}});
+    blob_builder target(byte_order::little);
+    const auto t_int = target.add_int("int", 4, int_signed);
+    const auto t_long = target.add_int("long", 8, int_signed);
+    const auto t_grow = target.add_array(t_int, t_int, 8);
+    const auto t_widen = target.add_array(t_long, t_int, 1);
+    const auto t_cc = target.add_struct("cc", 56, false, {{"pad", t_long, 0, 0}, {"x", t_int, 64, 0}, {"grow", t_grow, 96, 0},
+                                                          {"widen", t_widen, 384, 0}});
+    const insn ldx{static_cast<std::uint8_t>(insn_const::cls_ldx | insn_const::size_w | 0x60), 0, 1, off, 0};
+    return relocate_one(local, l_cc, access, relo_kind::field_byte_offset, target, t_cc, ldx, compat);
+}
+// int grow[5] -> int[8]: 1.1 compares 20 with 32 bytes and poisons; 1.7 compares 4 with 4 and moves the offset.
+static_assert(array_field_load("0:1", 4, libbpf_compat::v1_1).ok && array_field_load("0:1", 4, libbpf_compat::v1_1).poisoned);
+static_assert(!array_field_load("0:1", 4, libbpf_compat::v1_7).poisoned && array_field_load("0:1", 4, libbpf_compat::v1_7).out.off == 12 &&
+              (array_field_load("0:1", 4, libbpf_compat::v1_7).out.code & 0x18) == insn_const::size_w);
+// int widen[2] -> long[1]: 1.1 sees 8 bytes both sides and moves the offset; 1.7 sees 4 against 8 and poisons.
+static_assert(!array_field_load("0:2", 24, libbpf_compat::v1_1).poisoned && array_field_load("0:2", 24, libbpf_compat::v1_1).out.off == 48);
+static_assert(array_field_load("0:2", 24, libbpf_compat::v1_7).ok && array_field_load("0:2", 24, libbpf_compat::v1_7).poisoned);
+
+// FIELD_SIGNED of an unsigned enum field, against a target enum with no enumerators that is the last type:
+// the 4 bytes after its header are the strings' first, "\0sig" (the struct's name comes first). libbpf 1.1
+// reads them as an INT encoding: signed in little-endian ('g' = 0x67 has the signed bit), not in big-endian.
+// libbpf b4c8def4 (1.3) reads INT encodings of INTs only.
+constexpr std::int32_t enum_signedness(byte_order order, libbpf_compat compat) {
+    blob_builder local(order);
+    local.add_int("int", 4, int_signed);
+    const auto l_e = local.add_enum("sg_e", 4, false, {{"SG_A", 1}});
+    const auto l_s = local.add_struct("signed_s", 4, false, {{"e", l_e, 0, 0}});
+    blob_builder target(order);
+    const auto t_s = target.add_struct("signed_s", 4, false, {{"e", 3, 0, 0}});
+    target.add_int("int", 4, int_signed);
+    target.add_enum("sg_e", 4, false, {});
+    const insn mov{static_cast<std::uint8_t>(insn_const::cls_alu64 | 0xb0), 0, 0, 0, 0};
+    const auto r = relocate_one(local, l_s, "0:0", relo_kind::field_signed, target, t_s, mov, compat);
+    return r.ok && !r.poisoned ? r.out.imm : -1;
+}
+static_assert(enum_signedness(byte_order::little, libbpf_compat::v1_1) == 1);
+static_assert(enum_signedness(byte_order::little, libbpf_compat::v1_7) == 0);
+static_assert(enum_signedness(byte_order::big, libbpf_compat::v1_1) == 0);
+static_assert(enum_signedness(byte_order::big, libbpf_compat::v1_7) == 0);
+
 }  // namespace
+
+TEST_CASE("libbpf compatibility levels relocate the same at run time as in constant evaluation") {
+    for (const auto c : {libbpf_compat::v1_1, libbpf_compat::v1_7}) {
+        const bool newer = c == libbpf_compat::v1_7;
+        CHECK(array_field_load("0:1", 4, c).poisoned == !newer);
+        CHECK(array_field_load("0:2", 24, c).poisoned == newer);
+        CHECK(enum_signedness(byte_order::little, c) == (newer ? 0 : 1));
+        CHECK(enum_signedness(byte_order::big, c) == 0);
+    }
+    libbpf_compat c{};
+    CHECK((parse_libbpf_compat("1.1", c) && c == libbpf_compat::v1_1));
+    CHECK((parse_libbpf_compat("1.7", c) && c == libbpf_compat::v1_7 && to_string(c) == "1.7"));
+    CHECK_FALSE(parse_libbpf_compat("1.2", c));
+}
 
 TEST_CASE("a tiny object relocates the same at run time as in constant evaluation") {
     const relocated r = relocate_tiny();

@@ -17,6 +17,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -28,7 +29,8 @@
 
 #include "../../tools/json.hpp"
 
-// libbpf's struct bpf_core_relo_res (relo_core.h, libbpf 1.1), restated: the oracle reads it, never writes.
+// libbpf's struct bpf_core_relo_res (relo_core.h, the same in libbpf 1.1 and 1.7), restated: the oracle
+// reads it, never writes.
 struct oracle_relo_res {
     std::uint64_t orig_val;
     std::uint64_t new_val;
@@ -40,7 +42,7 @@ struct oracle_relo_res {
     std::uint32_t new_sz;
     std::uint32_t new_type_id;
 };
-static_assert(sizeof(oracle_relo_res) == 40, "layout of libbpf 1.1 struct bpf_core_relo_res");
+static_assert(sizeof(oracle_relo_res) == 40, "layout of libbpf's struct bpf_core_relo_res");
 
 // libbpf-internal types the wrapped functions take; only passed through.
 struct bpf_core_cand_list;
@@ -240,6 +242,35 @@ void json_str(std::string& out, std::string_view k, std::string_view v) {
     json_string(out, v);
 }
 
+// ---- libbpf's warnings ----------------------------------------------------------------------------------
+
+// An error number as libbpf prints it: "-22" (libbpf 1.1) or errstr()'s "-EINVAL" (libbpf 1.6+, which
+// falls back to the number for errnos it has no name for). Returns false if `s` is neither.
+bool parse_errno(std::string_view s, int& err) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+    if (s.starts_with("-E")) {
+        for (int e = 1; e < 4096; ++e) {
+            const char* name = ::strerrorname_np(e);
+            if (name != nullptr && s.substr(1) == name) {
+                err = -e;
+                return true;
+            }
+        }
+        return false;
+    }
+    char* end = nullptr;
+    const std::string text(s);
+    const long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != 0) return false;
+    err = static_cast<int>(v);
+    return true;
+}
+
+// "PREFIX<errno>": the error after a fixed message start, in either format.
+bool warning_errno(std::string_view w, std::string_view prefix, int& err) {
+    return w.starts_with(prefix) && parse_errno(w.substr(prefix.size()), err);
+}
+
 // ---- mapping sites to ELF sections --------------------------------------------------------------------
 
 struct program_range {
@@ -292,8 +323,11 @@ object_map map_object(const char* path) {
 void recover_unseen_failure(const object_map& m) {
     for (const auto& w : g.warnings) {
         char prog[256];
-        int idx = 0, err = 0;
-        if (std::sscanf(w.c_str(), "prog '%255[^']': relo #%d: failed to relocate: %d", prog, &idx, &err) != 3) continue;
+        int idx = 0, err = 0, used = 0;
+        if (std::sscanf(w.c_str(), "prog '%255[^']': relo #%d: failed to relocate: %n", prog, &idx, &used) != 2 || used == 0 ||
+            !parse_errno(std::string_view(w).substr(static_cast<std::size_t>(used)), err)) {
+            continue;
+        }
         const bool seen = !g.sites.empty() && g.sites.back().prog == prog && g.sites.back().relo_idx == idx &&
                           g.sites.back().calc_called;
         if (seen) return;
@@ -420,6 +454,7 @@ bool run_one(const char* path) {
 
     std::string out = "{";
     json_str(out, "object", path);
+    json_str(out, "libbpf", libbpf_version_string());
     json_str(out, "target", g.opt.btf ? g.opt.btf : "kernel");
     json_int(out, "open_error", open_err);
     json_int(out, "load_error", load_err);
@@ -428,10 +463,10 @@ bool run_one(const char* path) {
     int core_err = 0;
     bool reached_prog_load = g.first_prog_load.has_value();
     for (const auto& w : g.warnings) {
-        int e = 0;
+        int e = 0, used = 0;
         char prog[256];
-        if (std::sscanf(w.c_str(), "failed to perform CO-RE relocations: %d", &e) == 1) core_err = e;
-        if (std::sscanf(w.c_str(), "prog '%255[^']': failed to load: %d", prog, &e) == 2) reached_prog_load = true;
+        if (warning_errno(w, "failed to perform CO-RE relocations: ", e)) core_err = e;
+        if (std::sscanf(w.c_str(), "prog '%255[^']': failed to load: %n", prog, &used) == 1 && used > 0) reached_prog_load = true;
     }
     const bool relocated = obj && (load_err == 0 || reached_prog_load);
     json_key(out, "relocated");

@@ -20,8 +20,23 @@ struct calc_out {
     bool poison = false;
 };
 
+// Bytes a load or store of a field of type `id` moves, as the LDX/ST/STX size check sees it: the whole
+// type, or with `of_element` an array's innermost element (libbpf 1.6+).
+constexpr result<std::uint64_t> access_size(const btf& b, std::uint32_t id, bool of_element) noexcept {
+    if (of_element) {
+        for (std::uint32_t depth = 0;; ++depth) {
+            if (depth > max_resolve_depth) return error(errc::type_loop, "array element chain does not end").at_type(id).limit(max_resolve_depth);
+            auto t = b.skip_mods_and_typedefs(id);
+            if (!t) return t.error();
+            if (!t->is(kind::array)) break;
+            id = t->array().type;
+        }
+    }
+    return b.resolve_size(id);
+}
+
 constexpr status calc_field(relo_kind rk, const core_spec* spec, std::uint64_t& val, std::uint32_t& field_sz,
-                            std::uint32_t& type_id, bool* validate, calc_out& out) noexcept {
+                            std::uint32_t& type_id, bool* validate, calc_out& out, const core_rules& rules) noexcept {
     field_sz = 0;
     if (rk == relo_kind::field_exists) {
         val = spec ? 1 : 0;
@@ -36,7 +51,7 @@ constexpr status calc_field(relo_kind rk, const core_spec* spec, std::uint64_t& 
     if (!acc.named) {
         if (rk == relo_kind::field_byte_offset) {
             val = spec->bit_offset / 8;
-            auto sz = b.resolve_size(acc.type_id);
+            auto sz = access_size(b, acc.type_id, rules.memsz_of_array_element);
             if (!sz) return sz.error();
             field_sz = static_cast<std::uint32_t>(*sz);
             type_id = acc.type_id;
@@ -81,7 +96,9 @@ constexpr status calc_field(relo_kind rk, const core_spec* spec, std::uint64_t& 
     case relo_kind::field_byte_offset:
         val = byte_off;
         if (!bitfield) {
-            field_sz = byte_sz;
+            auto sz = access_size(b, field_type_id, rules.memsz_of_array_element);
+            if (!sz) return sz.error();
+            field_sz = static_cast<std::uint32_t>(*sz);
             type_id = field_type_id;
         }
         break;
@@ -89,8 +106,11 @@ constexpr status calc_field(relo_kind rk, const core_spec* spec, std::uint64_t& 
         val = byte_sz;
         break;
     case relo_kind::field_signed:
-        // libbpf reads the INT encoding word of whatever type this is; do the same for identical results.
-        val = (mt.is_any_enum() && mt.kflag()) || (((mt.raw_extra_word() >> 24) & 0x0f) & int_signed) ? 1 : 0;
+        // libbpf before 1.3 reads the INT encoding word of whatever type this is: so do we, under that rule.
+        val = (mt.is_any_enum() && mt.kflag()) ||
+                      ((!rules.signed_only_from_int || mt.is(kind::int_)) && (((mt.raw_extra_word() >> 24) & 0x0f) & int_signed))
+                  ? 1
+                  : 0;
         if (validate) *validate = true;
         break;
     case relo_kind::field_lshift_u64:
@@ -171,13 +191,15 @@ constexpr status calc_enumval(relo_kind rk, const core_spec* spec, std::uint64_t
 
 // Stage 3: values for one (local, target) pair; target null means "no match" (libbpf's bpf_core_calc_relo).
 // `fwd_ext`: a local FWD's TYPE_SIZE takes the target's size without checking the instruction.
-constexpr status calc_relo(relo_kind rk, const core_spec& local, const core_spec* targ, relo_res& res, bool fwd_ext = false) noexcept {
+// `rules`: where libbpf releases differ, whose rules (rules_of(libbpf_compat::v1_1) for libbpf 1.1's).
+constexpr status calc_relo(relo_kind rk, const core_spec& local, const core_spec* targ, relo_res& res, bool fwd_ext = false,
+                           const core_rules& rules = {}) noexcept {
     res = relo_res{};
     detail::calc_out out;
     status st;
     if (is_field_based(rk)) {
-        st = detail::calc_field(rk, &local, res.orig_val, res.orig_sz, res.orig_type_id, &res.validate, out);
-        if (st && !out.poison) st = detail::calc_field(rk, targ, res.new_val, res.new_sz, res.new_type_id, nullptr, out);
+        st = detail::calc_field(rk, &local, res.orig_val, res.orig_sz, res.orig_type_id, &res.validate, out, rules);
+        if (st && !out.poison) st = detail::calc_field(rk, targ, res.new_val, res.new_sz, res.new_type_id, nullptr, out, rules);
         if (st && !out.poison && res.orig_sz != res.new_sz) {
             const type ot = (*local.owner)[res.orig_type_id];
             const type nt = (*targ->owner)[res.new_type_id];

@@ -21,6 +21,7 @@ struct relocate_options {
     fd_encoding encoding = fd_encoding::btf_fd;
     bool skip_non_autoload = true;    // libbpf skips programs in SEC("?...")
     bool stop_at_first_error = false; // libbpf stops; a tool wants to see every relocation
+    libbpf_compat compat = libbpf_compat_latest;  // whose rules where libbpf releases differ (relo_rules.hpp)
 };
 
 // A candidate target type: which BTF, which id, and which target (0 = vmlinux / the main target).

@@ -46,6 +46,37 @@ enum class relo_class : std::uint8_t { field, type, enumval, unknown };
 [[nodiscard]] constexpr bool is_enumval_based(relo_kind k) noexcept { return class_of(k) == relo_class::enumval; }
 [[nodiscard]] constexpr bool is_any_enum_kind(kind k) noexcept { return k == kind::enum_ || k == kind::enum64; }
 
+// Which libbpf release's CO-RE rules to follow where releases differ; the newest by default. Only
+// relocation values change between them: candidate search and matching are the same since 1.1.
+enum class libbpf_compat : std::uint8_t {
+    v1_1,  // Debian 12's libbpf
+    v1_7,  // current libbpf
+};
+inline constexpr libbpf_compat libbpf_compat_latest = libbpf_compat::v1_7;
+
+// "1.1", "1.7": as the CLI and docs spell a level.
+[[nodiscard]] constexpr std::string_view to_string(libbpf_compat c) noexcept { return c == libbpf_compat::v1_1 ? "1.1" : "1.7"; }
+[[nodiscard]] constexpr bool parse_libbpf_compat(std::string_view s, libbpf_compat& out) noexcept {
+    if (s == "1.1") out = libbpf_compat::v1_1;
+    else if (s == "1.7" || s == "latest") out = libbpf_compat::v1_7;
+    else return false;
+    return true;
+}
+
+// The rules that differ, each named after what it decides.
+struct core_rules {
+    // The memory size an LDX/ST/STX of a FIELD_BYTE_OFFSET is checked and resized against: for an array
+    // field, its element's size (libbpf 1.6+, d7a4ab15) or the whole array's (before).
+    bool memsz_of_array_element = true;
+    // FIELD_SIGNED reads an INT encoding only from an INT (libbpf 1.3+, b4c8def4); before, from the
+    // 4 bytes after any type's header.
+    bool signed_only_from_int = true;
+};
+[[nodiscard]] constexpr core_rules rules_of(libbpf_compat c) noexcept {
+    const bool newer = c != libbpf_compat::v1_1;
+    return core_rules{newer, newer};
+}
+
 // libbpf's btf_kind_core_compat: same kind, or ENUM vs ENUM64.
 [[nodiscard]] constexpr bool kinds_core_compat(kind a, kind b) noexcept {
     return a == b || (is_any_enum_kind(a) && is_any_enum_kind(b));

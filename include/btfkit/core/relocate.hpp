@@ -231,7 +231,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                     }
                     if (!*m) continue;
                     relo_res cr{};
-                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension);
+                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension, rules_of(opts.compat));
                     if (!st) {
                         fail(st.error());
                         failed = true;
@@ -269,7 +269,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
                     }
                     list->len = j;
                 } else {
-                    st = calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension);
+                    st = calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension, rules_of(opts.compat));
                     if (!st) {
                         fail(st.error());
                         if (opts.stop_at_first_error) return sum;
