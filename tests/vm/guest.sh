@@ -1,0 +1,49 @@
+# Runs in the test guest (tests/vm/init), in /payload: loads the modules, then the proofs; every result
+# goes to a file in /out, which tests/vm/run reads back and judges. Progress lines go to the console.
+cd /payload
+export BTFKIT_INDEX_CACHE=off
+step() { echo "VM: $1 at $(cut -d' ' -f1 /proc/uptime) s"; }
+objects="obj/module_core.bpf.o $(ls corpus/*.bpf.o)"
+
+step "loading modules"
+while read -r ko; do
+    insmod "ko/$ko" || echo "insmod $ko failed"
+done < modules.order > /out/insmod.txt 2>&1
+uname -r > /out/uname.txt
+ls /sys/kernel/btf > /out/sysfs-btf.txt
+# The module BTF the kernel shows against the one the corpus extracted from the .ko file.
+for f in btf/*; do
+    m=${f#btf/}
+    if cmp -s "$f" "/sys/kernel/btf/$m"; then echo "same $m"; else echo "differs $m"; fi
+done > /out/sysfs-cmp.txt
+
+step "a: TYPE_ID_TARGET encodings"
+bin/vm_check encode obj/module_core.bpf.o > /out/a.txt 2>&1
+echo "exit $?" >> /out/a.txt
+
+step "b: loading through raw_loader"
+for o in obj/*.bpf.o; do
+    n=$(basename "$o" .bpf.o)
+    bin/raw_loader "$o" > "/out/b-$n.txt" 2>&1
+    echo "exit $?" >> "/out/b-$n.txt"
+done
+bin/btfkit relocate obj/module_core.bpf.o > /out/b-btfkit-log.txt 2>&1
+
+step "c: btfkit against libbpf"
+bin/btfkit relocate --json --libbpf --fd-encoding none $objects > /out/c-btfkit.json 2> /out/c-btfkit.err
+echo "exit $?" >> /out/c-btfkit.err
+if [ -x bin/libbpf-oracle ]; then
+    bin/libbpf-oracle $objects > /out/c-libbpf.json 2> /out/c-libbpf.err
+    echo "exit $?" >> /out/c-libbpf.err
+fi
+
+step "d: module reloaded between opening and relocating"
+reload="rmmod veth && insmod ko/veth.ko"
+for v in lazy read cached; do
+    bin/vm_check reload "$v" "$reload" obj/module_core.bpf.o > "/out/d-$v.txt" 2>&1
+    echo "exit $?" >> "/out/d-$v.txt"
+done
+# Unloaded only: the module's sysfs file is gone when it is read.
+bin/vm_check reload lazy "rmmod veth" obj/module_core.bpf.o > /out/d-unloaded.txt 2>&1
+echo "exit $?" >> /out/d-unloaded.txt
+insmod ko/veth.ko
