@@ -20,6 +20,8 @@ done > /out/sysfs-cmp.txt
 step "a: TYPE_ID_TARGET encodings"
 bin/vm_check encode obj/module_core.bpf.o > /out/a.txt 2>&1
 echo "exit $?" >> /out/a.txt
+bin/vm_check ids > /out/btf-ids.txt
+bin/btfkit relocate --json --fd-encoding id obj/module_core.bpf.o > /out/a-cli-id.json 2>&1
 
 step "b: loading through raw_loader"
 for o in obj/*.bpf.o; do

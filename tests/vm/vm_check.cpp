@@ -2,6 +2,7 @@
 // and checks each TYPE_ID_TARGET's upper half against the kernel itself, in the same process that holds
 // the fds. Prints one "PASS"/"FAIL"/"INFO" line per check and a count line; exit 1 if any check failed.
 //   vm_check encode OBJECT...                         fd and id encodings (proof a)
+//   vm_check ids                                      the kernel's BTF objects: "NAME ID" lines
 //   vm_check reload lazy|read|cached 'CMD' OBJECT...  CMD (a module unload/reload) run between opening
 //                                                     the targets and relocating (the hook for proof d)
 #include <unistd.h>
@@ -272,7 +273,11 @@ int run_reload(std::string_view variant, const char* cmd, char** first, char** l
 int main(int argc, char** argv) {
     const std::string_view mode = argc > 1 ? argv[1] : "";
     if (mode == "encode" && argc > 2) return run_encode(argv + 2, argv + argc);
+    if (mode == "ids") {
+        for (const auto& [name, id] : kernel_btf_ids()) std::printf("%s %u\n", name.c_str(), id);
+        return 0;
+    }
     if (mode == "reload" && argc > 4) return run_reload(argv[2], argv[3], argv + 4, argv + argc);
-    std::fprintf(stderr, "usage: %s encode OBJECT... | reload lazy|read|cached CMD OBJECT...\n", argv[0]);
+    std::fprintf(stderr, "usage: %s encode OBJECT... | ids | reload lazy|read|cached CMD OBJECT...\n", argv[0]);
     return 2;
 }
