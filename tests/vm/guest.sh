@@ -3,7 +3,7 @@
 cd /payload
 export BTFKIT_INDEX_CACHE=off
 step() { echo "VM: $1 at $(cut -d' ' -f1 /proc/uptime) s"; }
-objects="obj/module_core.bpf.o $(ls corpus/*.bpf.o)"
+objects="$(ls obj/*.bpf.o corpus/*.bpf.o)"
 
 step "loading modules"
 while read -r ko; do
