@@ -23,13 +23,15 @@ echo "exit $?" >> /out/a.txt
 bin/vm_check ids > /out/btf-ids.txt
 bin/btfkit relocate --json --fd-encoding id obj/module_core.bpf.o > /out/a-cli-id.json 2>&1
 
-step "b: loading through raw_loader"
-for o in obj/*.bpf.o; do
+step "b: loading through raw_loader and as fentry programs"
+for o in obj/module_core.bpf.o obj/kernel_core.bpf.o; do
     n=$(basename "$o" .bpf.o)
     bin/raw_loader "$o" > "/out/b-$n.txt" 2>&1
     echo "exit $?" >> "/out/b-$n.txt"
 done
-bin/btfkit relocate obj/module_core.bpf.o > /out/b-btfkit-log.txt 2>&1
+bin/vm_check fentry obj/module_fentry.bpf.o > /out/fentry.txt 2>&1
+echo "exit $?" >> /out/fentry.txt
+bin/btfkit relocate obj/module_core.bpf.o obj/module_fentry.bpf.o > /out/btfkit-log.txt 2>&1
 
 step "c: btfkit against libbpf"
 bin/btfkit relocate --json --libbpf --fd-encoding none $objects > /out/c-btfkit.json 2> /out/c-btfkit.err

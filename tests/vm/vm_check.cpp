@@ -3,6 +3,8 @@
 // the fds. Prints one "PASS"/"FAIL"/"INFO" line per check and a count line; exit 1 if any check failed.
 //   vm_check encode OBJECT...                         fd and id encodings (proof a)
 //   vm_check ids                                      the kernel's BTF objects: "NAME ID" lines
+//   vm_check fentry OBJECT...                         fentry programs on module functions: accepted
+//                                                     relocated, rejected as compiled (proof b)
 //   vm_check reload lazy|read|cached 'CMD' OBJECT...  CMD (a module unload/reload) run between opening
 //                                                     the targets and relocating (the hook for proof d)
 #include <unistd.h>
@@ -268,16 +270,114 @@ int run_reload(std::string_view variant, const char* cmd, char** first, char** l
     return failures != 0 ? 1 : inconsistent != 0 ? 3 : 0;
 }
 
+// BPF_PROG_LOAD of a fentry program on function `attach_id` of the BTF object behind `attach_fd`
+// (sys::prog_load has no attach fields). Returns the fd, or -errno with the verifier's log in `log`.
+int load_fentry(std::span<const char> insns, std::uint32_t attach_id, int attach_fd, std::span<char> log) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_TRACING;
+    a.expected_attach_type = BPF_TRACE_FENTRY;
+    a.insn_cnt = static_cast<std::uint32_t>(insns.size() / 8);
+    a.insns = bk::sys::user_ptr(insns.data());
+    a.license = bk::sys::user_ptr("GPL");
+    a.attach_btf_id = attach_id;
+    a.attach_btf_obj_fd = static_cast<std::uint32_t>(attach_fd);
+    log[0] = 0;
+    a.log_buf = bk::sys::user_ptr(log.data());
+    a.log_size = static_cast<std::uint32_t>(log.size());
+    a.log_level = 1;
+    const long fd = bk::sys::bpf(BPF_PROG_LOAD, &a, sizeof(a));
+    return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+// The verifier's verdict: the last line of its log before the statistics ("processed N insns ...").
+std::string verdict_line(const char* log) {
+    std::string_view l(log), best;
+    while (!l.empty()) {
+        const auto nl = l.find('\n');
+        const std::string_view line = l.substr(0, nl);
+        if (!line.empty() && !line.starts_with("processed ") && !line.starts_with("verification time")) best = line;
+        l = nl == std::string_view::npos ? std::string_view{} : l.substr(nl + 1);
+    }
+    return std::string(best);
+}
+
+int run_fentry(char** first, char** last) {
+    auto kernel = bk::file_targets::running_kernel();
+    if (!kernel) return std::printf("FAIL open the running kernel: %s\n", kernel.error().message().c_str()), 1;
+    const bk::btf& vmlinux = (*kernel)->vmlinux();
+    // The module BTFs, read through their fds: where the functions to attach to are found.
+    struct module_btf {
+        std::string name;
+        int fd;
+        std::vector<char> bytes;
+        bk::btf parsed;
+    };
+    std::vector<module_btf> modules;
+    for (const auto& [name, id] : kernel_btf_ids()) {
+        if (name == "vmlinux") continue;
+        module_btf m{name, bk::sys::btf_get_fd_by_id(id), {}, {}};
+        if (m.fd < 0 || !read_btf_through_fd(m.fd, m.bytes)) continue;
+        modules.push_back(std::move(m));
+    }
+    for (auto& m : modules) {
+        auto b = bk::btf::parse(bk::byte_span(m.bytes.data(), m.bytes.size()), &vmlinux);
+        if (b) m.parsed = std::move(*b);
+    }
+    auto objects = load_objects(first, last);
+    std::vector<char> log(1 << 16);
+    int programs = 0;
+    for (auto& o : objects) {
+        if (o.path.empty()) continue;
+        std::vector<char> image = o.bytes;
+        bk::relocation_scratch scratch;
+        auto sum = bk::relocate_object(o.obj, image, (*kernel)->targets(), scratch, {}, [](const bk::relocation_report&) {});
+        check(sum && sum->errors == 0 && sum->poisoned == 0 && sum->ok > 0,
+              "b fentry: " + o.path + " relocated: " + (sum ? std::to_string(sum->ok) + " ok, " + std::to_string(sum->poisoned) + " poisoned, " +
+                                                            std::to_string(sum->errors) + " errors" : sum.error().message()));
+        (void)o.obj.for_each_program([&](const bk::program& p) {
+            if (p.is_subprog || !p.section_name.starts_with("fentry/")) return;
+            ++programs;
+            const std::string fn(p.section_name.substr(7));
+            const module_btf* owner = nullptr;
+            std::uint32_t func_id = 0;
+            for (const auto& m : modules) {
+                for (std::uint32_t id = vmlinux.type_count(); id < m.parsed.type_count() && func_id == 0; ++id) {
+                    if (m.parsed[id].kind() == bk::kind::func && m.parsed[id].name() == fn) func_id = id, owner = &m;
+                }
+                if (owner) break;
+            }
+            const std::string what = "b fentry: " + std::string(p.name) + " on " + fn;
+            if (!owner) return fail(what + ": no module BTF has FUNC " + fn);
+            const auto sec = o.obj.file().section(p.section_index);
+            const std::size_t at = static_cast<std::size_t>(sec.offset) + std::size_t{p.first_insn} * 8, n = std::size_t{p.insn_count} * 8;
+            const int fd = load_fentry(std::span<const char>(image.data() + at, n), func_id, owner->fd, log);
+            check(fd >= 0, what + " [" + owner->name + " #" + std::to_string(func_id) + "]: relocated, the verifier " +
+                               (fd >= 0 ? "accepts it" : "rejects it (errno " + std::to_string(-fd) + "): " + verdict_line(log.data())));
+            if (fd >= 0) ::close(fd);
+            const int raw = load_fentry(std::span<const char>(o.bytes.data() + at, n), func_id, owner->fd, log);
+            check(raw < 0, what + ": as compiled, the verifier " +
+                               (raw < 0 ? "rejects it: " + verdict_line(log.data()) : std::string("accepts it")));
+            if (raw >= 0) ::close(raw);
+        });
+    }
+    check(programs > 0, "b fentry: " + std::to_string(programs) + " fentry programs");
+    for (auto& m : modules) ::close(m.fd);
+    std::printf("vm_check fentry: %d checks, %d failed\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const std::string_view mode = argc > 1 ? argv[1] : "";
     if (mode == "encode" && argc > 2) return run_encode(argv + 2, argv + argc);
+    if (mode == "fentry" && argc > 2) return run_fentry(argv + 2, argv + argc);
     if (mode == "ids") {
         for (const auto& [name, id] : kernel_btf_ids()) std::printf("%s %u\n", name.c_str(), id);
         return 0;
     }
     if (mode == "reload" && argc > 4) return run_reload(argv[2], argv[3], argv + 4, argv + argc);
-    std::fprintf(stderr, "usage: %s encode OBJECT... | ids | reload lazy|read|cached CMD OBJECT...\n", argv[0]);
+    std::fprintf(stderr, "usage: %s encode OBJECT... | ids | fentry OBJECT... | reload lazy|read|cached CMD OBJECT...\n", argv[0]);
     return 2;
 }
