@@ -51,3 +51,14 @@ done
 bin/vm_check reload lazy "rmmod veth" obj/module_core.bpf.o > /out/d-unloaded.txt 2>&1
 echo "exit $?" >> /out/d-unloaded.txt
 insmod ko/veth.ko
+
+step "c: a type in several modules"
+while read -r ko; do
+    insmod "ko/$ko" || echo "insmod $ko failed"
+done < modules-later.order >> /out/insmod.txt 2>&1
+ls /sys/kernel/btf > /out/sysfs-btf-later.txt
+bin/btfkit relocate --json --libbpf --fd-encoding none obj/module_core.bpf.o > /out/c2-btfkit.json 2> /out/c2-btfkit.err
+bin/btfkit relocate obj/module_core.bpf.o > /out/c2-btfkit-fd.txt 2>&1
+if [ -x bin/libbpf-oracle ]; then
+    bin/libbpf-oracle obj/module_core.bpf.o > /out/c2-libbpf.json 2> /out/c2-libbpf.err
+fi
