@@ -11,7 +11,7 @@ while read -r ko; do
 done < modules.order > /out/insmod.txt 2>&1
 uname -r > /out/uname.txt
 ls /sys/kernel/btf > /out/sysfs-btf.txt
-# The module BTF the kernel shows against the one the corpus extracted from the .ko file.
+# The module BTF the kernel shows against the .BTF of the .ko file (tests/vm/run extracted it).
 for f in btf/*; do
     m=${f#btf/}
     if cmp -s "$f" "/sys/kernel/btf/$m"; then echo "same $m"; else echo "differs $m"; fi
