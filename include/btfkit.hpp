@@ -16,3 +16,4 @@
 #include "btfkit/core/relocate.hpp"
 #include "btfkit/candidates.hpp"
 #include "btfkit/index_cache.hpp"
+#include "btfkit/os/module_name.hpp"

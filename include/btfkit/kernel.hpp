@@ -36,6 +36,7 @@
 #include "candidates.hpp"
 #include "error.hpp"
 #include "index_cache.hpp"
+#include "os/module_name.hpp"
 
 namespace btfkit {
 
@@ -531,12 +532,7 @@ public:
     [[nodiscard]] const std::string& index_cache_note() const noexcept { return cache_note_; }
 
     // "foo.ko", "foo.ko.xz", "/sys/kernel/btf/foo" -> "foo" (dashes become underscores, as the kernel names them).
-    [[nodiscard]] static std::string module_name_of(const std::string& path) {
-        std::string n = path.substr(path.find_last_of('/') + 1);
-        if (const auto k = n.find(".ko"); k != std::string::npos) n.resize(k);
-        std::replace(n.begin(), n.end(), '-', '_');
-        return n;
-    }
+    [[nodiscard]] static std::string module_name_of(const std::string& path) { return btfkit::module_name_of(path); }
 
 private:
     // The identities of a list of files, as one key. A second thread (started at construction) takes
