@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,10 +60,9 @@ struct command {
     std::string_view summary{};
     int (*main)(std::span<char* const> args) = nullptr;  // the arguments after the command's name
     std::string (*help)() = nullptr;                     // usage line, summary and every option
-    std::string (*usage)() = nullptr;                    // "usage: btfkit NAME ..." line
 };
 
-namespace detail {
+namespace command_detail {
 
 inline constexpr std::string_view help_name = "--help", help_alias = "-h", help_text = "print this help and exit";
 
@@ -77,7 +77,7 @@ void append_synopsis(std::string& s, std::span<const option<A>> options) {
     }
 }
 
-// "usage: btfkit relocate OBJECT... [--json] [-q] [-o OUT] ... [--btf FILE] [--module FILE]..."
+// "usage: btfkit relocate OBJECT... [--json] [--quiet] [-o OUT] ... [--btf FILE] [--module FILE]..."
 template <class A>
 std::string usage_line(const command_spec<A>& c) {
     std::string s = "usage: btfkit ";
@@ -131,17 +131,15 @@ std::string help_page(const command_spec<A>& c) {
     return s;
 }
 
-inline void write_stderr(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stderr); }
-
 template <class A>
-int usage_error(const command_spec<A>& c, std::string_view what, std::string_view detail = {}) {
+int usage_error(const command_spec<A>& c, std::string_view what, std::string_view subject = {}) {
     std::string s = "btfkit ";
     s.append(c.name);
     s += ": ";
     s.append(what);
-    if (!detail.empty()) { s += ": "; s.append(detail); }
+    if (!subject.empty()) { s += ": "; s.append(subject); }
     s += '\n' + usage_line(c) + "(`btfkit " + std::string(c.name) + " --help` explains each option)\n";
-    write_stderr(s);
+    std::fwrite(s.data(), 1, s.size(), stderr);
     return exit_usage;
 }
 
@@ -155,80 +153,84 @@ const option<A>* find_option(const command_spec<A>& c, std::string_view name) {
     return nullptr;
 }
 
-// The outcome of parsing: run the command, or leave with `exit_code` (help printed, or a usage error).
-struct parse_outcome {
-    bool run = false;
-    int exit_code = 0;
-};
+// Applies the option at args[i] to `a`, taking its argument (and advancing i) if it has one. Returns an
+// exit status if parsing ends here: --help printed (0), or a usage error.
+template <class A>
+std::optional<int> take_option(const command_spec<A>& c, std::span<char* const> args, std::size_t& i, A& a,
+                               std::vector<const option<A>*>& seen) {
+    const std::string_view s = args[i];
+    if (s == help_name || s == help_alias) {
+        const std::string h = help_page(c);
+        std::fwrite(h.data(), 1, h.size(), stdout);
+        return 0;
+    }
+    // "--name=value" for long options; a short one takes its argument from the next word.
+    const std::size_t eq = s.starts_with("--") ? s.find('=') : std::string_view::npos;
+    const std::string_view name = s.substr(0, eq);
+    const option<A>* o = find_option(c, name);
+    if (o == nullptr) return usage_error(c, "unknown option", name);
+    std::string_view value;
+    if (o->arg.empty()) {
+        if (eq != std::string_view::npos) return usage_error(c, "option takes no argument", s);
+    } else if (eq != std::string_view::npos) {
+        value = s.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+        value = args[++i];
+    } else {
+        return usage_error(c, "option needs an argument", std::string(name) + ' ' + std::string(o->arg));
+    }
+    if (!o->repeatable && !o->arg.empty() && std::find(seen.begin(), seen.end(), o) != seen.end()) {
+        return usage_error(c, "option given twice", o->name);
+    }
+    seen.push_back(o);
+    if (const problem p = o->apply(a, value); !p.empty()) {
+        return usage_error(c, o->arg.empty() ? std::string(name) : std::string(name) + ' ' + std::string(value), p);
+    }
+    return std::nullopt;
+}
 
 // Applies `args` to `a` in command-line order, so that a later option overrides an earlier one where
 // they touch the same setting (`--fd-encoding id --libbpf`). `--` ends the options; "-" is an operand.
+// Returns an exit status if the command is not to run.
 template <class A>
-parse_outcome parse(const command_spec<A>& c, std::span<char* const> args, A& a) {
+std::optional<int> parse(const command_spec<A>& c, std::span<char* const> args, A& a) {
     std::vector<const option<A>*> seen;
     bool options_done = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view s = args[i];
-        if (options_done || s.size() < 2 || s[0] != '-') {
-            if (c.operands == nullptr) return {false, usage_error(c, "unexpected argument", s)};
+        if (!options_done && s == "--") {
+            options_done = true;
+        } else if (!options_done && s.size() > 1 && s[0] == '-') {
+            if (const auto stop = take_option(c, args, i, a, seen)) return stop;
+        } else if (c.operands != nullptr) {
             (a.*c.operands).push_back(s);
-            continue;
-        }
-        if (s == "--") { options_done = true; continue; }
-        if (s == help_name || s == help_alias) {
-            const std::string h = help_page(c);
-            std::fwrite(h.data(), 1, h.size(), stdout);
-            return {false, 0};
-        }
-        // "--name=value" for long options; a short one takes its argument from the next word.
-        const std::size_t eq = s.starts_with("--") ? s.find('=') : std::string_view::npos;
-        const std::string_view name = s.substr(0, eq);
-        const option<A>* o = find_option(c, name);
-        if (o == nullptr) return {false, usage_error(c, "unknown option", name)};
-        std::string_view value;
-        if (o->arg.empty()) {
-            if (eq != std::string_view::npos) return {false, usage_error(c, "option takes no argument", s)};
-        } else if (eq != std::string_view::npos) {
-            value = s.substr(eq + 1);
-        } else if (i + 1 < args.size()) {
-            value = args[++i];
         } else {
-            return {false, usage_error(c, "option needs an argument", std::string(name) + ' ' + std::string(o->arg))};
-        }
-        if (!o->repeatable && !o->arg.empty() && std::find(seen.begin(), seen.end(), o) != seen.end()) {
-            return {false, usage_error(c, "option given twice", o->name)};
-        }
-        seen.push_back(o);
-        if (const problem p = o->apply(a, value); !p.empty()) {
-            return {false, usage_error(c, o->arg.empty() ? std::string(name) : std::string(name) + ' ' + std::string(value), p)};
+            return usage_error(c, "unexpected argument", s);
         }
     }
-    if (c.operands != nullptr && (a.*c.operands).empty()) return {false, usage_error(c, "missing " + std::string(c.operand))};
+    if (c.operands != nullptr && (a.*c.operands).empty()) return usage_error(c, "missing " + std::string(c.operand));
     if (c.check != nullptr) {
-        if (const problem p = c.check(a); !p.empty()) return {false, usage_error(c, p)};
+        if (const problem p = c.check(a); !p.empty()) return usage_error(c, p);
     }
-    return {true, 0};
+    return std::nullopt;
 }
 
 template <const auto& spec>
 int main_of(std::span<char* const> args) {
     typename std::remove_cvref_t<decltype(spec)>::args_type a{};
-    const parse_outcome p = parse(spec, args, a);
-    return p.run ? spec.run(a) : p.exit_code;
+    if (const auto stop = parse(spec, args, a)) return *stop;
+    return spec.run(a);
 }
 
 template <const auto& spec>
 std::string help_of() { return help_page(spec); }
 
-template <const auto& spec>
-std::string usage_of() { return usage_line(spec); }
-
-}  // namespace detail
+}  // namespace command_detail
 
 // The table entry for a command_spec with static storage duration.
 template <const auto& spec>
 constexpr command make_command() {
-    return {spec.name, spec.summary, &detail::main_of<spec>, &detail::help_of<spec>, &detail::usage_of<spec>};
+    return {spec.name, spec.summary, &command_detail::main_of<spec>, &command_detail::help_of<spec>};
 }
 
 }  // namespace btfkit::cli
