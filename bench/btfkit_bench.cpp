@@ -316,7 +316,7 @@ void w2_libbpf(State& st, std::size_t module_count, std::size_t name_count) {
     struct btf* local = btf__new(in.blob.data(), static_cast<__u32>(in.blob.size()));
     if (local == nullptr) die("btf__new of the local BTF failed");
     std::vector<std::string> mod_names;
-    for (const auto& p : in.modules) mod_names.push_back(btfkit::file_targets::module_name_of(p));
+    for (const auto& p : in.modules) mod_names.push_back(btfkit::module_name_of(p));
     std::size_t found = 0;
     meter m(st);
     for (auto _ : st) {

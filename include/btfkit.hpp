@@ -28,3 +28,4 @@
 #include "btfkit/targets/prefetch_plan.hpp"
 #include "btfkit/targets/target_set.hpp"
 #include "btfkit/targets/index_cache.hpp"
+#include "btfkit/targets/module_name.hpp"

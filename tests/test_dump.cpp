@@ -2,9 +2,6 @@
 // CLI errors and usage; `btfkit stat` counts against bpftool's dump.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,11 +19,10 @@
 #include <vector>
 
 #include "blob_builder.hpp"
+#include "process.hpp"
 #include "btfkit/format/btf.hpp"
 #include "btfkit/format/dump.hpp"
 #include "btfkit/kernel.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -61,54 +57,13 @@ void write_file(const fs::path& p, std::string_view data) {
     REQUIRE(f.good());
 }
 
-std::string read_file(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
+std::string read_file(const fs::path& p) { return testing::read_text(p); }
 
-// Starts argv[0] (looked up in PATH) with stdout and stderr sent to files.
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-}
+using testing::run_result;
+using testing::spawn;
+using testing::wait_for;
 
-// Exit status, or 128 + signal, or -1 if it could not run.
-int wait_for(pid_t pid) {
-    if (pid < 0) return -1;
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) return -1;
-    }
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-}
-
-struct run_result {
-    int status = -1;
-    std::string out, err;
-};
-
-run_result run(const std::vector<std::string>& args) {
-    static int n = 0;
-    const auto out = scratch_file("run" + std::to_string(n) + ".out");
-    const auto err = scratch_file("run" + std::to_string(n++) + ".err");
-    run_result r;
-    r.status = wait_for(spawn(args, out, err));
-    r.out = read_file(out);
-    r.err = read_file(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-}
+run_result run(const std::vector<std::string>& args) { return testing::run(args, scratch()); }
 
 bool have_bpftool() {
     static const bool have = run({"bpftool", "version"}).status == 0;
@@ -598,19 +553,16 @@ TEST_CASE("errors: exit status 1 and a message naming the file") {
     }
 }
 
-TEST_CASE("usage: help and unknown commands exit 2 with usage on stderr") {
+// Help and the other usage errors of every command: test_cli.cpp.
+TEST_CASE("usage: no command, an unknown one, or bad arguments exit 2 with usage on stderr") {
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {tool}, {tool, "help"}, {tool, "--help"}, {tool, "-h"}, {tool, "frobnicate"}, {tool, "dump"},
-             {tool, "dump", "--help"}, {tool, "stat", "-h"}, {tool, "dump", "--bogus", "x"}, {tool, "dump", "x", "-B"}}) {
+             {tool}, {tool, "frobnicate"}, {tool, "dump"}, {tool, "dump", "--bogus", "x"}, {tool, "dump", "x", "-B"}}) {
         INFO("args: ", args.size() > 1 ? args[1] : "", args.size() > 2 ? " " + args[2] : "");
         const run_result r = run(args);
         CHECK(r.status == 2);
         CHECK(r.out.empty());
         CHECK(r.err.find("usage: btfkit") != std::string::npos);
     }
-    const run_result r = run({tool, "help"});
-    CHECK(r.err.find("dump") != std::string::npos);
-    CHECK(r.err.find("stat") != std::string::npos);
 }
 
 TEST_CASE("stat: counts per kind equal those in bpftool's dump") {

@@ -1,5 +1,4 @@
-// Shared pieces of the btfkit CLI: the subcommand table entry, loading BTF from raw or ELF files,
-// error reporting and buffered stdout.
+// Shared pieces of the btfkit CLI: loading BTF from raw or ELF files, error reporting, buffered stdout.
 #pragma once
 
 #include <chrono>
@@ -15,25 +14,9 @@
 #include "btfkit/format/elf.hpp"
 #include "btfkit/error.hpp"
 #include "btfkit/kernel.hpp"
+#include "command.hpp"
 
 namespace btfkit::cli {
-
-// A subcommand; `run` gets argv from the command name on and returns the exit status.
-struct command {
-    std::string_view name;
-    int (*run)(int argc, char** argv);
-    std::string_view usage;    // arguments after the name
-    std::string_view summary;  // one line
-};
-
-// Defined in tools/cmd_<name>.cpp.
-extern const command dump_command;
-extern const command stat_command;
-extern const command relocate_command;
-extern const command find_command;
-
-inline constexpr int exit_error = 1;
-inline constexpr int exit_usage = 2;
 
 // "btfkit: FILE: message" on stderr; exit_error.
 inline int report(const error& e) {
@@ -52,18 +35,6 @@ inline int report(const error& e) {
     return exit_error;
 }
 
-inline int usage_error(const command& c, std::string_view problem = {}) {
-    std::string msg;
-    if (!problem.empty()) { msg = "btfkit "; msg.append(c.name); msg += ": "; msg.append(problem); msg += '\n'; }
-    msg += "usage: btfkit ";
-    msg.append(c.name);
-    msg += ' ';
-    msg.append(c.usage);
-    msg += '\n';
-    std::fwrite(msg.data(), 1, msg.size(), stderr);
-    return exit_usage;
-}
-
 enum class btf_source : std::uint8_t { raw, elf };
 
 // One file's BTF: the mapping, where the blob sits in it, and the parsed view borrowing both.
@@ -79,8 +50,8 @@ struct btf_file {
 
 [[nodiscard]] inline bool is_raw_btf(byte_span d) noexcept {
     if (d.size() < 2) return false;
-    return detail::load<std::uint16_t>(d.data(), byte_order::little) == btf_magic ||
-           detail::load<std::uint16_t>(d.data(), byte_order::big) == btf_magic;
+    return btfkit::detail::load<std::uint16_t>(d.data(), byte_order::little) == btf_magic ||
+           btfkit::detail::load<std::uint16_t>(d.data(), byte_order::big) == btf_magic;
 }
 
 // Maps `path` (raw BTF, or ELF with a .BTF section) and parses it over `base`. Errors name the file;
@@ -122,35 +93,17 @@ inline constexpr std::string_view sysfs_vmlinux = "/sys/kernel/btf/vmlinux";
     return path.starts_with("/sys/kernel/btf/") && path != sysfs_vmlinux ? sysfs_vmlinux : std::string_view{};
 }
 
-// FILE... with an optional `--base BASE`, `--base=BASE` or `-B BASE` anywhere; `--` ends options.
+// `FILE... [--base BASE]`: the arguments of commands that read BTF files (dump, stat).
 struct file_args {
     std::vector<std::string_view> files;
     std::string_view base;
-    std::string_view problem;  // non-empty: a usage error
 };
 
-[[nodiscard]] inline file_args parse_file_args(int argc, char** argv) {
-    file_args a;
-    bool options = true;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view s = argv[i];
-        if (options && s == "--") {
-            options = false;
-        } else if (options && (s == "--base" || s == "-B")) {
-            if (i + 1 >= argc) { a.problem = "missing argument to --base"; return a; }
-            a.base = argv[++i];
-        } else if (options && s.starts_with("--base=")) {
-            a.base = s.substr(7);
-        } else if (options && s.size() > 1 && s[0] == '-') {
-            a.problem = "unknown option";
-            return a;
-        } else {
-            a.files.push_back(s);
-        }
-    }
-    if (a.files.empty()) a.problem = "missing FILE";
-    return a;
-}
+inline constexpr option<file_args> file_options[] = {
+    {.name = "--base", .alias = "-B", .arg = "BASE",
+     .help = "parse FILE as split BTF over BASE (default for /sys/kernel/btf/MODULE: /sys/kernel/btf/vmlinux)",
+     .apply = [](file_args& a, std::string_view v) { a.base = v; return ok; }},
+};
 
 // Loads the base named on the command line, or the default one for `first_file`, into `out`.
 [[nodiscard]] inline status load_base(const file_args& a, std::optional<btf_file>& out) {

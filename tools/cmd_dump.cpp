@@ -7,9 +7,7 @@
 namespace btfkit::cli {
 namespace {
 
-int run_dump(int argc, char** argv) {
-    const file_args a = parse_file_args(argc, argv);
-    if (!a.problem.empty()) return usage_error(dump_command, a.problem);
+int run_dump(file_args& a) {
     std::optional<btf_file> base;
     if (auto s = load_base(a, base); !s) return report(s.error());
     stdout_sink out;
@@ -25,10 +23,17 @@ int run_dump(int argc, char** argv) {
     return out.finish();
 }
 
+constexpr command_spec<file_args> spec{
+    .name = "dump",
+    .summary = "print BTF types as `bpftool btf dump file FILE` does (raw format); FILE is raw BTF or ELF",
+    .operand = "FILE",
+    .operands = &file_args::files,
+    .options = file_options,
+    .run = run_dump,
+};
+
 }  // namespace
 
-extern const command dump_command{
-    "dump", run_dump, "FILE... [--base BASE | -B BASE]",
-    "print BTF types as `bpftool btf dump file FILE` does (raw format); FILE is raw BTF or ELF"};
+extern constinit const command dump_command = make_command<spec>();
 
 }  // namespace btfkit::cli

@@ -1,5 +1,5 @@
-// `btfkit find NAME... [--kind K] [targets] [--json]`: every type with that essential name, in vmlinux
-// and in every module (modules are always searched, unlike libbpf's candidate search).
+// `btfkit find NAME...`: every type with that essential name, in vmlinux and in every module (modules
+// are always searched, unlike libbpf's candidate search); exit status 1 when a NAME has none, as grep.
 #include <cctype>
 #include <cstdio>
 #include <string>
@@ -20,38 +20,23 @@ namespace {
     return true;
 }
 
-int run_find(int argc, char** argv) {
-    target_args t;
+struct find_args {
+    target_args targets;
     std::vector<std::string_view> names;
-    std::string_view want_kind, problem;
+    std::string_view kind;  // "" = every kind
     bool json = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view s = argv[i];
-        if (take_target_option(argc, argv, i, t, problem)) {
-            if (!problem.empty()) return usage_error(find_command, problem);
-        } else if (s == "--kind") {
-            if (i + 1 >= argc) return usage_error(find_command, "--kind needs an argument");
-            want_kind = argv[++i];
-        } else if (s == "--json") {
-            json = true;
-        } else if (s.size() > 1 && s[0] == '-') {
-            return usage_error(find_command, "unknown option");
-        } else {
-            names.push_back(s);
-        }
-    }
-    if (names.empty()) return usage_error(find_command, "missing NAME");
-    if (!want_kind.empty()) {
-        bool known = false;
-        for (std::uint8_t k = 1; k <= kind_max; ++k) known |= kind_matches(static_cast<kind>(k), want_kind);
-        if (!known) return usage_error(find_command, "unknown kind (use a bpftool kind name: struct, union, enum, typedef, ...)");
-    }
+};
+
+int run_find(find_args& a) {
+    const std::vector<std::string_view>& names = a.names;
+    const std::string_view want_kind = a.kind;
+    const bool json = a.json;
     std::vector<std::string_view> essentials;
     for (const std::string_view name : names) essentials.push_back(essential_name(name));
-    auto targets = open_targets(t, essentials);  // the names are looked for while the targets open
+    auto targets = open_targets(a.targets, essentials);  // the names are looked for while the targets open
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
-    std::string out;
+    std::string out, missing;
     std::vector<candidate> found;
     for (std::size_t i = 0; i < names.size(); ++i) {
         const std::string_view name = names[i];
@@ -88,19 +73,46 @@ int run_find(int argc, char** argv) {
             first = false;
         }
         if (json) out += "]}\n";
+        if (first) {  // nothing printed for this name: say so, as grep's status does
+            missing += "btfkit find: " + std::string(name) + ": not found";
+            if (!want_kind.empty()) missing += " as " + std::string(want_kind);
+            missing += '\n';
+        }
     }
     for (const auto& w : set.warnings()) std::fprintf(stderr, "btfkit: warning: %s\n", w.c_str());
     stdout_sink sink;
     sink.append(out.data(), out.size());
     keep_until_exit(std::move(*targets));
-    return sink.finish();
+    const int s = sink.finish();
+    std::fwrite(missing.data(), 1, missing.size(), stderr);
+    return s != 0 ? s : missing.empty() ? 0 : exit_error;
 }
+
+constexpr option<find_args> options[] = {
+    {.name = "--kind", .arg = "K", .help = "only types of kind K (bpftool's names, any case: struct, union, enum, typedef, ...)",
+     .apply = [](find_args& a, std::string_view v) {
+         for (std::uint8_t k = 1; k <= kind_max; ++k) {
+             if (kind_matches(static_cast<kind>(k), v)) { a.kind = v; return ok; }
+         }
+         return problem("unknown kind (bpftool kind names: struct, union, enum, typedef, ...)");
+     }},
+    {.name = "--json", .help = "one JSON document per NAME: {\"name\", \"candidates\": [{\"btf\", \"type_id\", \"kind\", \"name\"}]}",
+     .apply = [](find_args& a, std::string_view) { a.json = true; return ok; }},
+};
+
+constexpr command_spec<find_args> spec{
+    .name = "find",
+    .summary = "list every type with that essential name in vmlinux and all modules: NAME BTF TYPE_ID KIND FULL_NAME",
+    .details = "A NAME with no type (of kind K) is reported on stderr, and the exit status is then 1, as grep's.",
+    .operand = "NAME",
+    .operands = &find_args::names,
+    .options = options,
+    .shared = target_group<find_args>,
+    .run = run_find,
+};
 
 }  // namespace
 
-const command find_command{
-    "find", run_find,
-    "NAME... [--kind K] [--btf FILE] [--module FILE]... [--modules-dir DIR] [--index-cache FILE|DIR/|off] [--json]",
-    "list every type with that essential name in vmlinux and all modules: NAME BTF TYPE_ID KIND FULL_NAME"};
+extern constinit const command find_command = make_command<spec>();
 
 }  // namespace btfkit::cli

@@ -1,5 +1,5 @@
-// `btfkit relocate OBJECT... [targets] [--fd-encoding none|fd|id] [-o OUT | --out-dir DIR] [--json]`:
-// applies CO-RE relocations against one opened target, printing a libbpf-like log or JSON lines.
+// `btfkit relocate OBJECT...`: applies CO-RE relocations against one opened target, printing a
+// libbpf-like log or JSON lines, and writes the patched objects.
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -118,46 +118,7 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
     return {};
 }
 
-int run_relocate(int argc, char** argv) {
-    relocate_args a;
-    std::string_view problem;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view s = argv[i];
-        if (take_target_option(argc, argv, i, a.targets, problem)) {
-            if (!problem.empty()) return usage_error(relocate_command, problem);
-        } else if (s == "--json") {
-            a.json = true;
-        } else if (s == "-q" || s == "--quiet") {
-            a.quiet = true;
-        } else if (s == "-o" || s == "--out-dir" || s == "--fd-encoding") {
-            if (i + 1 >= argc) return usage_error(relocate_command, "option needs an argument");
-            const std::string_view v = argv[++i];
-            if (s == "-o") a.out = v;
-            else if (s == "--out-dir") a.out_dir = v;
-            else if (v == "none") a.options.encoding = fd_encoding::none;
-            else if (v == "fd") a.options.encoding = fd_encoding::btf_fd;
-            else if (v == "id") a.options.encoding = fd_encoding::btf_id;
-            else return usage_error(relocate_command, "--fd-encoding takes none, fd or id");
-        } else if (s == "--all-targets") {
-            a.options.search_all_targets = true;
-        } else if (s == "--libbpf") {
-            // libbpf's behaviour exactly: no extensions.
-            a.options.fwd_extension = false;
-            a.options.encoding = fd_encoding::none;
-        } else if (s == "--no-fwd-extension") {
-            a.options.fwd_extension = false;
-        } else if (s == "--stop-at-error") {
-            a.options.stop_at_first_error = true;
-        } else if (s.size() > 1 && s[0] == '-') {
-            return usage_error(relocate_command, "unknown option");
-        } else {
-            a.objects.push_back(s);
-        }
-    }
-    if (a.objects.empty()) return usage_error(relocate_command, "missing OBJECT");
-    if (!a.out.empty() && a.objects.size() != 1) return usage_error(relocate_command, "-o takes one OBJECT; use --out-dir for several");
-    if (!a.out.empty() && !a.out_dir.empty()) return usage_error(relocate_command, "-o and --out-dir exclude each other");
-
+int run_relocate(relocate_args& a) {
     auto targets = open_targets(a.targets);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
@@ -221,12 +182,56 @@ int run_relocate(int argc, char** argv) {
     return s != 0 ? s : status_code;
 }
 
+constexpr option<relocate_args> options[] = {
+    {.name = "--json", .help = "one JSON document per object, one per line (see docs/cli.md)",
+     .apply = [](relocate_args& a, std::string_view) { a.json = true; return ok; }},
+    {.name = "--quiet", .alias = "-q", .help = "print only each object's summary line",
+     .apply = [](relocate_args& a, std::string_view) { a.quiet = true; return ok; }},
+    {.name = "-o", .arg = "OUT", .help = "write the relocated object to OUT (one OBJECT)",
+     .apply = [](relocate_args& a, std::string_view v) { a.out = v; return ok; }},
+    {.name = "--out-dir", .arg = "DIR", .help = "write each relocated object to DIR/BASENAME",
+     .apply = [](relocate_args& a, std::string_view v) { a.out_dir = v; return ok; }},
+    {.name = "--fd-encoding", .arg = "none|fd|id", .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd)",
+     .apply = [](relocate_args& a, std::string_view v) {
+         if (v == "none") a.options.encoding = fd_encoding::none;
+         else if (v == "fd") a.options.encoding = fd_encoding::btf_fd;
+         else if (v == "id") a.options.encoding = fd_encoding::btf_id;
+         else return problem("takes none, fd or id");
+         return ok;
+     }},
+    {.name = "--all-targets", .help = "search the modules even when vmlinux has a candidate",
+     .apply = [](relocate_args& a, std::string_view) { a.options.search_all_targets = true; return ok; }},
+    {.name = "--libbpf", .help = "libbpf's behaviour exactly: no FWD extension, no fd encoding",
+     .apply = [](relocate_args& a, std::string_view) {
+         a.options.fwd_extension = false;
+         a.options.encoding = fd_encoding::none;
+         return ok;
+     }},
+    {.name = "--no-fwd-extension", .help = "a local FWD matches target FWDs only, as in libbpf",
+     .apply = [](relocate_args& a, std::string_view) { a.options.fwd_extension = false; return ok; }},
+    {.name = "--stop-at-error", .help = "stop an object at its first failing relocation, as libbpf does",
+     .apply = [](relocate_args& a, std::string_view) { a.options.stop_at_first_error = true; return ok; }},
+};
+
+problem check(const relocate_args& a) {
+    if (!a.out.empty() && a.objects.size() != 1) return "-o takes one OBJECT; use --out-dir for several";
+    if (!a.out.empty() && !a.out_dir.empty()) return "-o and --out-dir exclude each other";
+    return ok;
+}
+
+constexpr command_spec<relocate_args> spec{
+    .name = "relocate",
+    .summary = "apply CO-RE relocations against the running kernel (or the given BTF and modules), as libbpf would",
+    .operand = "OBJECT",
+    .operands = &relocate_args::objects,
+    .options = options,
+    .shared = target_group<relocate_args>,
+    .check = check,
+    .run = run_relocate,
+};
+
 }  // namespace
 
-const command relocate_command{
-    "relocate", run_relocate,
-    "OBJECT... [--btf FILE] [--module FILE]... [--modules-dir DIR] [--index-cache FILE|DIR/|off] [--fd-encoding none|fd|id] [--all-targets] "
-    "[--libbpf] [-o OUT | --out-dir DIR] [--json] [-q]",
-    "apply CO-RE relocations against the running kernel (or the given BTF and modules), as libbpf would"};
+extern constinit const command relocate_command = make_command<spec>();
 
 }  // namespace btfkit::cli

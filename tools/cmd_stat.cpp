@@ -47,9 +47,7 @@ void append_stat(std::string& s, const btf_file& f, const btf_file* base) {
     appendf(s, "parse: %.3f ms\n", f.parse_ms);
 }
 
-int run_stat(int argc, char** argv) {
-    const file_args a = parse_file_args(argc, argv);
-    if (!a.problem.empty()) return usage_error(stat_command, a.problem);
+int run_stat(file_args& a) {
     std::optional<btf_file> base;
     if (auto st = load_base(a, base); !st) return report(st.error());
     stdout_sink out;
@@ -70,10 +68,17 @@ int run_stat(int argc, char** argv) {
     return out.finish();
 }
 
+constexpr command_spec<file_args> spec{
+    .name = "stat",
+    .summary = "BTF header, type counts per kind, string table size and parse time",
+    .operand = "FILE",
+    .operands = &file_args::files,
+    .options = file_options,
+    .run = run_stat,
+};
+
 }  // namespace
 
-extern const command stat_command{
-    "stat", run_stat, "FILE... [--base BASE | -B BASE]",
-    "BTF header, type counts per kind, string table size and parse time"};
+extern constinit const command stat_command = make_command<spec>();
 
 }  // namespace btfkit::cli

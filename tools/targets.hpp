@@ -1,4 +1,5 @@
-// Target options shared by `relocate` and `find`: --btf, --module, --modules-dir; default: the running kernel.
+// Target options shared by the commands that look types up (`relocate`, `find`): --btf, --module,
+// --modules-dir, --index-cache; by default the running kernel.
 #pragma once
 
 #include <cstdlib>
@@ -14,35 +15,31 @@
 namespace btfkit::cli {
 
 struct target_args {
-    std::string btf;                   // --btf FILE (raw BTF or ELF)
-    std::vector<std::string> modules;  // --module FILE...
-    std::vector<std::string> module_dirs;
-    bool kernel_dir_given = false;
-    std::string index_cache;           // --index-cache FILE|DIR/|off ("" = the default)
+    std::string btf;                       // --btf FILE (raw BTF or ELF)
+    std::vector<std::string> modules;      // --module FILE...
+    std::vector<std::string> module_dirs;  // --modules-dir DIR...
+    std::string index_cache;               // --index-cache FILE|DIR/|off ("" = the default)
 };
 
-// Consumes a target option at argv[i] (advancing i past its argument); false if argv[i] is not one.
-// `problem` is set when the option lacks its argument.
-[[nodiscard]] inline bool take_target_option(int argc, char** argv, int& i, target_args& t, std::string_view& problem) {
-    const std::string_view s = argv[i];
-    auto value = [&](std::string& out) {
-        if (i + 1 >= argc) {
-            problem = "option needs an argument";
-            return true;
-        }
-        out = argv[++i];
-        return true;
-    };
-    if (s == "--btf") return value(t.btf);
-    if (s.starts_with("--btf=")) { t.btf = std::string(s.substr(6)); return true; }
-    if (s == "--module") { std::string m; value(m); if (problem.empty()) t.modules.push_back(m); return true; }
-    if (s.starts_with("--module=")) { t.modules.emplace_back(s.substr(9)); return true; }
-    if (s == "--modules-dir") { std::string d; value(d); if (problem.empty()) t.module_dirs.push_back(d); return true; }
-    if (s.starts_with("--modules-dir=")) { t.module_dirs.emplace_back(s.substr(14)); return true; }
-    if (s == "--index-cache") return value(t.index_cache);
-    if (s.starts_with("--index-cache=")) { t.index_cache = std::string(s.substr(14)); return true; }
-    return false;
-}
+// The target options, declared once for every command whose arguments A hold a `target_args targets`.
+template <class A>
+inline constexpr option<A> target_option_list[] = {
+    {.name = "--btf", .arg = "FILE",
+     .help = "target BTF: raw, or the .BTF of an ELF file; alone: that BTF only (libbpf's btf_custom_path)",
+     .apply = [](A& a, std::string_view v) { a.targets.btf = v; return ok; }},
+    {.name = "--module", .arg = "FILE", .repeatable = true,
+     .help = "a module's BTF (raw split BTF or .ko), before those of --modules-dir",
+     .apply = [](A& a, std::string_view v) { a.targets.modules.emplace_back(v); return ok; }},
+    {.name = "--modules-dir", .arg = "DIR", .repeatable = true,
+     .help = "every file in DIR but vmlinux is a module, in name order",
+     .apply = [](A& a, std::string_view v) { a.targets.module_dirs.emplace_back(v); return ok; }},
+    {.name = "--index-cache", .arg = "FILE|DIR/|off",
+     .help = "where the name indexes are kept between runs (default: $XDG_CACHE_HOME/btfkit/)",
+     .apply = [](A& a, std::string_view v) { a.targets.index_cache = v; return ok; }},
+};
+
+template <class A>
+inline constexpr option_group<A> target_group{"targets (default: the running kernel and its modules)", target_option_list<A>};
 
 // The index cache file for these targets ("" for none). --index-cache FILE, or a directory (ending in
 // '/'), or "off"; by default $BTFKIT_INDEX_CACHE (a directory, or "off"), else $XDG_CACHE_HOME/btfkit/,

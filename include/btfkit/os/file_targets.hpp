@@ -15,6 +15,7 @@
 #include "../runtime/parallel_parse.hpp"
 #include "../runtime/threads.hpp"
 #include "../targets/index_cache.hpp"
+#include "../targets/module_name.hpp"
 #include "../targets/target_set.hpp"
 #include "bpf.hpp"
 #include "files.hpp"
@@ -101,7 +102,7 @@ public:
         t->set_ = std::make_unique<target_set>(*t->vmlinux_, false);
         t->set_->keep_vmlinux_hashes(std::move(hashes));
         t->kernel_ = kernel;
-        for (const auto& p : module_paths) t->set_->add_module(module_name_of(p));
+        for (const auto& p : module_paths) t->set_->add_module(btfkit::module_name_of(p));
         t->set_->set_loader(load);
         if (kernel) {
             t->set_->set_upper_resolver([self](std::uint32_t m, fd_encoding enc) { return self->kernel_upper(m, enc); });
@@ -150,13 +151,6 @@ public:
     // Why the cache file was not used or not written, if it was not ("" otherwise).
     [[nodiscard]] const std::string& index_cache_note() const noexcept { return cache_note_; }
 
-    // "foo.ko", "foo.ko.xz", "/sys/kernel/btf/foo" -> "foo" (dashes become underscores, as the kernel names them).
-    [[nodiscard]] static std::string module_name_of(const std::string& path) {
-        std::string n = path.substr(path.find_last_of('/') + 1);
-        if (const auto k = n.find(".ko"); k != std::string::npos) n.resize(k);
-        std::replace(n.begin(), n.end(), '-', '_');
-        return n;
-    }
 
 private:
     // The identities of a list of files, as one key. A second thread (started at construction) takes
