@@ -307,7 +307,7 @@ run_output btfkit_library(const std::vector<std::string>& objects, const std::st
         out.stderr_text = targets.error().message();
         return out;
     }
-    const btfkit::target_set& set = (*targets)->targets();
+    btfkit::target_set& set = (*targets)->targets();
     btfkit::relocate_options opts;
     opts.fwd_extension = false;
     opts.encoding = btfkit::fd_encoding::none;

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "cli_config.h"
+#include "btfkit/kernel.hpp"
+#include "cli.hpp"
 #include "command.hpp"
 
 namespace btfkit::cli {
