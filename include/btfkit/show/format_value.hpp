@@ -249,7 +249,7 @@ private:
         case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::type_tag: {
             // Kernel BTF has no resolved ids, so the kernel skips the chain and keeps the outer id.
             const std::uint32_t r = skip_chain(b_, t.ref(), true);
-            if (r == 0) return fail(error(errc::unsupported, "typedef/modifier chain ends in void").at_type(t.id()));
+            if (r == 0 || r == no_type) return fail(error(errc::unsupported, "typedef/modifier chain ends in void").at_type(t.id()));
             return show(b_[r], type_id, data, bits_offset);
         }
         case kind::var: case kind::datasec:
@@ -444,7 +444,7 @@ private:
     constexpr void array_body(const type& t, std::uint32_t type_id, std::int64_t data, std::uint8_t bits_offset) noexcept {
         const array_info a = t.array();
         const std::uint32_t elem_id = skip_chain(b_, a.type, true);
-        if (elem_id == 0) return fail(error(errc::unsupported, "array elements of type void").at_type(t.id()));
+        if (elem_id == 0 || elem_id == no_type) return fail(error(errc::unsupported, "array elements of type void").at_type(t.id()));
         const type elem = b_[elem_id];
         std::uint32_t elem_size = 0;
         if (compat_) {

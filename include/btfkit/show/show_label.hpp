@@ -143,15 +143,18 @@ inline constexpr int kernel_label_max_iter = 10;               // BTF_SHOW_MAX_I
     return false;
 }
 
-// Follows CONST/VOLATILE/RESTRICT/TYPE_TAG (and TYPEDEF when `typedefs`); 0 if the chain is bad or long.
+inline constexpr std::uint32_t no_type = 0xffffffffu;
+
+// Follows CONST/VOLATILE/RESTRICT/TYPE_TAG (and TYPEDEF when `typedefs`); no_type if the chain has a bad
+// id or is longer than MAX_RESOLVE_DEPTH (0, void, is a valid end).
 [[nodiscard]] constexpr std::uint32_t skip_chain(const btf& b, std::uint32_t id, bool typedefs) noexcept {
     for (std::uint32_t i = 0; i <= kernel_max_resolve_depth; ++i) {
-        if (!b.valid_id(id)) return 0;
+        if (!b.valid_id(id)) return no_type;
         const kind k = b.kind_of(id);
         if (!is_typedef_or_modifier(k) || (!typedefs && k == kind::typedef_)) return id;
         id = b[id].ref();
     }
-    return 0;
+    return no_type;
 }
 
 // The kernel's btf_show_name(): "[.member = ](prefix name *[])" then the opening bracket, at most 79
@@ -197,7 +200,7 @@ constexpr void show_label(const btf& b, std::uint32_t id, std::string_view membe
         }
         if (next == 0) break;
         const std::uint32_t q = skip_chain(b, next, false);
-        if (q == 0) return;  // the kernel would read a bad id here
+        if (q == no_type) return;  // the kernel would read a bad id here
         t = b[q];
     }
     if (i == kernel_label_max_iter) return;
