@@ -16,6 +16,7 @@ constexpr const command* commands[] = {
     &btfkit::cli::stat_command,
     &btfkit::cli::relocate_command,
     &btfkit::cli::find_command,
+    &btfkit::cli::print_command,
 };
 
 int usage() {

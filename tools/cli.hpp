@@ -31,6 +31,7 @@ extern const command dump_command;
 extern const command stat_command;
 extern const command relocate_command;
 extern const command find_command;
+extern const command print_command;
 
 inline constexpr int exit_error = 1;
 inline constexpr int exit_usage = 2;
