@@ -9,6 +9,7 @@
 #include <string>
 
 #include "blob_builder.hpp"
+#include "btfkit/show/format_json.hpp"
 #include "btfkit/show/format_value.hpp"
 #include "../fuzz/print_driver.hpp"
 
@@ -79,7 +80,33 @@ static_assert(contains(ct_le, ".p = (int *[])[") && contains(ct_le, "0x000000000
 // Kernel compat: no '[', and element 0 for every element.
 static_assert(contains(ct_compat, ".p = (int *[])0x0000000000001000,") && !contains(ct_compat, "0x0000000000002000"));
 
+constexpr printed json_sample(byte_order order) {
+    const auto blob = sample_blob(order);
+    auto b = btf::parse(blob.span());
+    printed out;
+    if (!b) return out;
+    const auto value = sample_value(order);
+    bounded_buffer sink(out.text.data(), out.text.size());
+    const auto r = format_json(*b, sample_struct, byte_span(value.data(), value.size()), sink);
+    out.ok = r.has_value();
+    out.length = r.has_value() ? *r : 0;
+    return out;
+}
+constexpr auto json_le = json_sample(byte_order::little);
+constexpr auto json_be = json_sample(byte_order::big);
+static_assert(json_le.ok && json_be.ok);
+static_assert(contains(json_le, "{\"a\":-5,\"b\":\"0x5\",\"p\":[4096,8192,12288],\"name\":\"hi\"}"));
+
 }  // namespace
+
+TEST_CASE("print --json: constant evaluation gives the run-time text, in both byte orders") {
+    for (const auto order : {byte_order::little, byte_order::big}) {
+        const printed rt = json_sample(order);
+        const printed& ct = order == byte_order::little ? json_le : json_be;
+        REQUIRE(rt.ok);
+        CHECK(std::string_view(rt.text.data(), rt.length) == std::string_view(ct.text.data(), ct.length));
+    }
+}
 
 TEST_CASE("print: constant evaluation gives the run-time text, in both byte orders") {
     for (const auto order : {byte_order::little, byte_order::big}) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "btfkit/show/format_json.hpp"
 #include "btfkit/show/format_value.hpp"
 #include "cli.hpp"
 
@@ -94,7 +95,6 @@ result<std::string> read_input(std::string_view path) {
 int run_print(int argc, char** argv) {
     const print_args a = parse_print_args(argc, argv);
     if (!a.problem.empty()) return usage_error(print_command, a.problem);
-    if (a.json) return report(error(errc::unsupported, "--json is not implemented yet"));
     std::optional<btf_file> base;
     const std::string_view base_path = a.base.empty() ? default_base(a.btf_path) : a.base;
     if (!base_path.empty()) {
@@ -109,7 +109,18 @@ int run_print(int argc, char** argv) {
     auto bytes = read_input(a.input);
     if (!bytes) return report(bytes.error());
     stdout_sink out;
-    auto r = format_value(f->types, *id, byte_span(bytes->data(), bytes->size()), a.flags, out);
+    const byte_span value(bytes->data(), bytes->size());
+    if (a.json) {
+        // bpftool's "formatted" value; the text flags do not apply
+        auto r = format_json(f->types, *id, value, out);
+        if (!r) {
+            (void)out.finish();
+            return report(r.error().about(a.type));
+        }
+        out.append("\n", 1);
+        return out.finish();
+    }
+    auto r = format_value(f->types, *id, value, a.flags, out);
     if (!r) {
         (void)out.finish();
         return report(r.error().about(a.type));
@@ -123,7 +134,7 @@ int run_print(int argc, char** argv) {
 
 extern const command print_command{
     "print", run_print,
-    "--btf FILE [--base FILE] --type NAME|ID [--compact] [--noname] [--ptr-raw] [--zero] [--kernel-compat] [FILE|-]",
-    "print a value's bytes (FILE or stdin) as the kernel's bpf_snprintf_btf() does"};
+    "--btf FILE [--base FILE] --type NAME|ID [--compact] [--noname] [--ptr-raw] [--zero] [--kernel-compat] [--json] [FILE|-]",
+    "print a value's bytes (FILE or stdin) as the kernel's bpf_snprintf_btf() does, or with --json as bpftool map dump -j"};
 
 }  // namespace btfkit::cli

@@ -15,7 +15,6 @@ namespace btfkit {
 namespace detail {
 
 inline constexpr std::uint32_t show_max_depth = 64;                 // nesting of aggregates by value
-inline constexpr std::uint64_t show_max_steps = std::uint64_t{1} << 24;  // members and elements visited
 inline constexpr std::uint16_t int_char_encoding = 2;               // BTF_INT_CHAR
 
 // Every type reached by value from `id` can be shown without the kernel reaching a missing show routine:

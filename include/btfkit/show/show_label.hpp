@@ -98,6 +98,7 @@ inline constexpr std::uint32_t kernel_ptr_size = 8;
 inline constexpr std::uint32_t kernel_max_resolve_depth = 32;  // MAX_RESOLVE_DEPTH
 inline constexpr std::size_t kernel_label_size = 80;           // BTF_SHOW_NAME_SIZE: labels keep 79 bytes
 inline constexpr int kernel_label_max_iter = 10;               // BTF_SHOW_MAX_ITER
+inline constexpr std::uint64_t show_max_steps = std::uint64_t{1} << 24;  // members and elements a printer visits
 
 [[nodiscard]] constexpr bool is_typedef_or_modifier(kind k) noexcept {
     return k == kind::typedef_ || k == kind::volatile_ || k == kind::const_ || k == kind::restrict_ ||
