@@ -14,5 +14,8 @@
 #include "btfkit/core/match.hpp"
 #include "btfkit/core/calc.hpp"
 #include "btfkit/core/relocate.hpp"
+#include "btfkit/show/show_label.hpp"
+#include "btfkit/show/format_value.hpp"
+#include "btfkit/show/format_json.hpp"
 #include "btfkit/candidates.hpp"
 #include "btfkit/index_cache.hpp"
