@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "btfkit/show/format_json.hpp"
 #include "btfkit/show/format_value.hpp"
 
 namespace btfkit::testing {
@@ -32,23 +33,30 @@ inline bool run_print(byte_span in, std::string& why) {
     const std::size_t n = in.size() < sizeof(value) ? in.size() : sizeof(value);
     for (std::size_t i = 0; i < sizeof(value); ++i) value[i] = i < n ? in[i] : 0;
     const std::uint32_t id = b->type_count() > 1 ? 1 + selector % (b->type_count() - 1) : selector;
+    // A small visit budget keeps each input fast; the budget's own check is part of what runs.
+    constexpr std::uint64_t steps = 1 << 16;
     for (const std::uint32_t f : {flags & (show_kernel_flags | show_kernel_compat), (flags ^ 0xff) & show_kernel_flags}) {
         capped_string full;
-        const auto r = format_value(*b, id, byte_span(value, sizeof(value)), f, full);
+        const auto r = format_value(*b, id, byte_span(value, sizeof(value)), f, full, steps);
         char small[257];
         bounded_buffer cut(small, sizeof(small));
-        const auto r2 = format_value(*b, id, byte_span(value, sizeof(value)), f, cut);
+        const auto r2 = format_value(*b, id, byte_span(value, sizeof(value)), f, cut, steps);
         if (r.has_value() != r2.has_value()) { why = "the sink changed the outcome"; return false; }
         if (!r) {
             if (r.error().message().empty()) { why = "an error without a message"; return false; }
             continue;
         }
+        // Each visit writes at most an indent, a label, a value and delimiters; a value is at most a string.
+        if (full.total > (steps + 1) * (192 + std::uint64_t{b->strings_size()})) { why = "output longer than the visit budget allows"; return false; }
         if (*r != full.total || *r != *r2 || cut.length() != *r) { why = "reported length differs from the bytes written"; return false; }
         if (full.text.substr(0, cut.text().size()) != cut.text() || cut.text().size() != (*r < 256 ? *r : 256)) {
             why = "a short buffer does not hold the output's first bytes";
             return false;
         }
     }
+    capped_string json;
+    const auto j = format_json(*b, id, byte_span(value, sizeof(value)), json, steps);
+    if (j ? *j != json.total : j.error().message().empty()) { why = "format_json: length or error message wrong"; return false; }
     return true;
 }
 

@@ -112,7 +112,8 @@ TEST_CASE("print --json: format_json matches bpftool map dump -j") {
     for (std::uint32_t id = 1; id < b.type_count(); ++id) {
         const bk::kind k = b.kind_of(id);
         if (k == bk::kind::var || k == bk::kind::datasec || k == bk::kind::func || k == bk::kind::func_proto || k == bk::kind::fwd) continue;
-        if (!bk::detail::check_json_printable(b, id)) continue;
+        std::uint64_t budget = bk::show_default_steps;
+        if (!bk::detail::check_json_printable(b, id, budget)) continue;
         auto size = b.resolve_size(id);
         if (!size || *size == 0 || *size > 8192) continue;
         candidates.push_back(id);

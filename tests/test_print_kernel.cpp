@@ -85,7 +85,8 @@ TEST_CASE("print: format_value matches the running kernel's bpf_snprintf_btf") {
     std::vector<std::uint32_t> all, composite;
     int refused = 0;
     for (std::uint32_t id = 1; id < b.type_count(); ++id) {
-        if (!bk::detail::check_printable(b, id)) {
+        std::uint64_t budget = bk::show_default_steps;
+        if (!bk::detail::check_printable(b, id, budget)) {
             ++refused;
             const bk::kind k = b.kind_of(id);
             CHECK((k == bk::kind::var || k == bk::kind::datasec || bk::detail::is_typedef_or_modifier(k)));

@@ -16,7 +16,9 @@ namespace detail {
 
 // The kinds bpftool's dumper prints without failing, reached by value from `id`; bpftool fails
 // mid-value on FWD, FLOAT, FUNC_PROTO and the like, so those are refused before any output.
-[[nodiscard]] constexpr status check_json_printable(const btf& b, std::uint32_t id, std::uint32_t depth = 0) noexcept {
+[[nodiscard]] constexpr status check_json_printable(const btf& b, std::uint32_t id, std::uint64_t& budget, std::uint32_t depth = 0) noexcept {
+    if (budget == 0) return error(errc::too_deep, "the type has more members and elements than the printer visits").at_type(id);
+    --budget;
     if (depth > 64) return error(errc::too_deep, "types nest deeper than the printer allows").at_type(id).limit(64);
     for (std::uint32_t i = 0;; ++i) {
         if (!b.valid_id(id)) return error(errc::bad_type_id, "value type id past the end").at_type(id).limit(b.type_count());
@@ -41,7 +43,7 @@ namespace detail {
         for (std::uint32_t j = 0; j < ms.size(); ++j) {
             const member m = ms[j];
             if (m.bitfield_size != 0) continue;  // printed from the bits alone
-            const status s = check_json_printable(b, m.type, depth + 1);
+            const status s = check_json_printable(b, m.type, budget, depth + 1);
             if (!s) return error(s.error()).at_index("member", j);
         }
         return {};
@@ -51,7 +53,7 @@ namespace detail {
         if (auto r = b.resolve_size(t.array().type); r) size = *r;
         else return error(r.error()).at_type(id);
         (void)size;
-        return check_json_printable(b, t.array().type, depth + 1);
+        return check_json_printable(b, t.array().type, budget, depth + 1);
     }
     default:
         return error(errc::unsupported, "kind bpftool's dumper does not print").at_type(id).got(static_cast<std::uint8_t>(t.kind()));
@@ -62,7 +64,8 @@ namespace detail {
 template <byte_sink S>
 class json_printer {
 public:
-    constexpr json_printer(const btf& b, byte_span bytes, S& sink) noexcept : b_(b), bytes_(bytes), sink_(sink) {}
+    constexpr json_printer(const btf& b, byte_span bytes, S& sink, std::uint64_t max_steps) noexcept
+        : b_(b), bytes_(bytes), sink_(sink), max_steps_(max_steps) {}
 
     constexpr status run(std::uint32_t id) noexcept {
         value(id, 0, 0);
@@ -75,6 +78,7 @@ private:
     const btf& b_;
     byte_span bytes_;
     S& sink_;
+    std::uint64_t max_steps_;
     std::size_t length_ = 0;
     bool comma_ = false;
     bool failed_ = false;
@@ -251,7 +255,7 @@ private:
 
     constexpr void value(std::uint32_t id, std::uint32_t bit_offset, std::uint64_t at) noexcept {
         if (failed_) return;
-        if (++steps_ > show_max_steps) return fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(show_max_steps));
+        if (++steps_ > max_steps_) return fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(max_steps_));
         // btf__resolve_type(): typedefs and modifiers
         for (int i = 0; i < 33; ++i) {
             const kind k = b_.kind_of(id);
@@ -324,14 +328,17 @@ private:
 // Writes the value in `bytes` of type `type_id` to `sink` as bpftool's BTF dumper writes it into
 // `bpftool map dump -j` ("formatted" → "value"), returning the length written. Refused before any output:
 // a bad id, a void chain, and kinds bpftool's dumper fails on (FWD, FLOAT, FUNC_PROTO, VAR, DATASEC...).
+// `max_steps` bounds the members and elements visited (and the type nodes checked first).
 template <byte_sink S>
-[[nodiscard]] constexpr result<std::size_t> format_json(const btf& b, std::uint32_t type_id, byte_span bytes, S& sink) noexcept {
+[[nodiscard]] constexpr result<std::size_t> format_json(const btf& b, std::uint32_t type_id, byte_span bytes, S& sink,
+                                                        std::uint64_t max_steps = show_default_steps) noexcept {
     if (type_id == 0 || !b.valid_id(type_id))
         return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
-    BTFKIT_TRY(detail::check_json_printable(b, type_id));
+    std::uint64_t budget = max_steps;
+    BTFKIT_TRY(detail::check_json_printable(b, type_id, budget));
     if (auto size = b.resolve_size(type_id); size && bytes.size() < *size)
         return error(errc::truncated, "the value is shorter than its type").at_type(type_id).got(bytes.size()).limit(*size);
-    detail::json_printer<S> p(b, bytes, sink);
+    detail::json_printer<S> p(b, bytes, sink, max_steps);
     BTFKIT_TRY(p.run(type_id));
     return p.length();
 }

@@ -19,7 +19,9 @@ inline constexpr std::uint16_t int_char_encoding = 2;               // BTF_INT_C
 
 // Every type reached by value from `id` can be shown without the kernel reaching a missing show routine:
 // no VAR/DATASEC, no chain ending in void, valid ids, bounded nesting (so no loop on cyclic types).
-[[nodiscard]] constexpr status check_printable(const btf& b, std::uint32_t id, std::uint32_t depth = 0) noexcept {
+[[nodiscard]] constexpr status check_printable(const btf& b, std::uint32_t id, std::uint64_t& budget, std::uint32_t depth = 0) noexcept {
+    if (budget == 0) return error(errc::too_deep, "the type has more members and elements than the printer visits").at_type(id);
+    --budget;
     if (depth > show_max_depth) return error(errc::too_deep, "types nest deeper than the printer allows").at_type(id).limit(show_max_depth);
     for (std::uint32_t i = 0;; ++i) {
         if (!b.valid_id(id)) return error(errc::bad_type_id, "value type id past the end").at_type(id).limit(b.type_count());
@@ -39,13 +41,13 @@ inline constexpr std::uint16_t int_char_encoding = 2;               // BTF_INT_C
         if (!b.data().empty() && t.offset() + btf_type_header_size + 12ull * ms.size() > b.data().size())
             return error(errc::truncated, "members past the end of the BTF").at_type(id);
         for (std::uint32_t j = 0; j < ms.size(); ++j) {
-            const status s = check_printable(b, ms[j].type, depth + 1);
+            const status s = check_printable(b, ms[j].type, budget, depth + 1);
             if (!s) return error(s.error()).at_index("member", j);
         }
         return {};
     }
     case kind::array:
-        return check_printable(b, t.array().type, depth + 1);
+        return check_printable(b, t.array().type, budget, depth + 1);
     case kind::ptr:
         if (!b.valid_id(t.ref())) return error(errc::bad_type_id, "pointer target past the end").at_type(id).got(t.ref());
         return {};
@@ -58,8 +60,8 @@ inline constexpr std::uint16_t int_char_encoding = 2;               // BTF_INT_C
 template <byte_sink S>
 class value_printer {
 public:
-    constexpr value_printer(const btf& b, byte_span bytes, std::uint32_t flags, S& sink) noexcept
-        : b_(b), bytes_(bytes), flags_(flags), sink_(sink), compat_((flags & show_kernel_compat) != 0) {}
+    constexpr value_printer(const btf& b, byte_span bytes, std::uint32_t flags, S& sink, std::uint64_t max_steps) noexcept
+        : b_(b), bytes_(bytes), flags_(flags), sink_(sink), compat_((flags & show_kernel_compat) != 0), max_steps_(max_steps) {}
 
     constexpr status run(std::uint32_t id) noexcept {
         show(b_[id], id, 0, 0);
@@ -75,6 +77,7 @@ private:
     std::uint32_t flags_;
     S& sink_;
     bool compat_;
+    std::uint64_t max_steps_;
     std::size_t length_ = 0;
     bool failed_ = false;
     error fatal_{};
@@ -230,8 +233,8 @@ private:
         end_type();
     }
     constexpr bool step() noexcept {
-        if (++steps_ > show_max_steps) {
-            fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(show_max_steps));
+        if (++steps_ > max_steps_) {
+            fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(max_steps_));
             return false;
         }
         return !failed_;
@@ -520,16 +523,19 @@ private:
 // (show_compact | show_noname | show_ptr_raw | show_zero, the kernel's BTF_F_*), returning the length
 // written. show_kernel_compat reproduces the kernel's bugs too (docs/print.md). Refused before any
 // output: a bad id, VAR/DATASEC, a chain ending in void, nesting past 64, bytes shorter than the type.
+// `max_steps` bounds the members and elements visited (and the type nodes checked first).
 template <byte_sink S>
 [[nodiscard]] constexpr result<std::size_t> format_value(const btf& b, std::uint32_t type_id, byte_span bytes,
-                                                         std::uint32_t flags, S& sink) noexcept {
+                                                         std::uint32_t flags, S& sink,
+                                                         std::uint64_t max_steps = show_default_steps) noexcept {
     if (type_id == 0 || !b.valid_id(type_id))
         return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
-    BTFKIT_TRY(detail::check_printable(b, type_id));
+    std::uint64_t budget = max_steps;
+    BTFKIT_TRY(detail::check_printable(b, type_id, budget));
     std::uint32_t size = 0;
     if (detail::kernel_size(b, type_id, size) && bytes.size() < size)
         return error(errc::truncated, "the value is shorter than its type").at_type(type_id).got(bytes.size()).limit(size);
-    detail::value_printer<S> p(b, bytes, flags, sink);
+    detail::value_printer<S> p(b, bytes, flags, sink, max_steps);
     BTFKIT_TRY(p.run(type_id));
     return p.length();
 }

@@ -18,6 +18,8 @@ inline constexpr std::uint32_t show_ptr_raw = 1u << 2;   // BTF_F_PTR_RAW: point
 inline constexpr std::uint32_t show_zero = 1u << 3;      // BTF_F_ZERO: zero-valued members too
 inline constexpr std::uint32_t show_kernel_compat = 1u << 8;  // reproduce the kernel's bugs (docs/print.md)
 inline constexpr std::uint32_t show_kernel_flags = show_compact | show_noname | show_ptr_raw | show_zero;
+// How many members and elements a printer visits (and type nodes its checks walk) before it gives up.
+inline constexpr std::uint64_t show_default_steps = std::uint64_t{1} << 22;
 
 // snprintf's contract over a caller's buffer: keeps the first size-1 bytes, NUL-terminated, and counts
 // every byte offered, so length() is what a large enough buffer would have held.
@@ -98,7 +100,6 @@ inline constexpr std::uint32_t kernel_ptr_size = 8;
 inline constexpr std::uint32_t kernel_max_resolve_depth = 32;  // MAX_RESOLVE_DEPTH
 inline constexpr std::size_t kernel_label_size = 80;           // BTF_SHOW_NAME_SIZE: labels keep 79 bytes
 inline constexpr int kernel_label_max_iter = 10;               // BTF_SHOW_MAX_ITER
-inline constexpr std::uint64_t show_max_steps = std::uint64_t{1} << 24;  // members and elements a printer visits
 
 [[nodiscard]] constexpr bool is_typedef_or_modifier(kind k) noexcept {
     return k == kind::typedef_ || k == kind::volatile_ || k == kind::const_ || k == kind::restrict_ ||
