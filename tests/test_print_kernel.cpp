@@ -121,7 +121,7 @@ TEST_CASE("print: format_value matches the running kernel's bpf_snprintf_btf") {
             case 1: v = static_cast<char>(r); break;
             case 2: v = r % 10 == 0 ? static_cast<char>(r >> 8) : 0; break;
             case 3: v = r % 6 == 0 ? 0 : static_cast<char>(0x20 + (r >> 8) % 0x60); break;
-            default: v = blob[(c * 7919u + i) % blob.size()]; break;
+            default: v = blob[(static_cast<std::size_t>(c) * 7919u + i) % blob.size()]; break;
             }
             bytes[i] = v;
         }
