@@ -171,3 +171,57 @@ TEST_CASE("print: format_value matches the running kernel's bpf_snprintf_btf") {
                               << n.default_same << " identical, " << n.default_documented
                               << " on documented differences; " << refused << " types refused");
 }
+
+TEST_CASE("print: every printable vmlinux type once, against the kernel") {
+    const std::string object = BTFKIT_PRINT_ORACLE;
+    if (object.empty() || !std::filesystem::exists(object) || !std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
+        MESSAGE("skipping: no oracle program or no kernel BTF");
+        return;
+    }
+    std::string why;
+    auto kernel = print_oracle::kernel_printer::open(object, why);
+    if (!kernel) {
+        MESSAGE("skipping: cannot run the oracle here: " << why);
+        return;
+    }
+    auto file = bk::mapped_file::open("/sys/kernel/btf/vmlinux");
+    REQUIRE(file.has_value());
+    auto parsed = bk::btf::parse(file->bytes());
+    REQUIRE(parsed.has_value());
+    const bk::btf& b = *parsed;
+    std::mt19937_64 rng(0x0e7e'47f0);
+    std::string bytes(print_oracle::in_size, '\0');
+    std::vector<char> ours(print_oracle::out_size);
+    int per_kind[bk::kind_max + 1] = {};
+    int total = 0, same = 0;
+    for (std::uint32_t id = 1; id < b.type_count(); ++id) {
+        std::uint64_t budget = bk::show_default_steps;
+        if (!bk::detail::check_printable(b, id, budget)) continue;
+        std::uint32_t size = 0;
+        if (bk::detail::kernel_size(b, id, size) && size > print_oracle::in_size) continue;
+        if (!bk::detail::kernel_size(b, id, size)) size = 16;
+        for (std::size_t i = 0; i < size; ++i) {
+            const auto r = rng();
+            bytes[i] = r % 3 == 0 ? static_cast<char>(r >> 8) : 0;
+        }
+        // Raw pointers, so that every byte compares; the other flags vary.
+        const std::uint32_t flags = bk::show_ptr_raw | static_cast<std::uint32_t>(rng() % 16);
+        const std::string_view value(bytes.data(), size);
+        const print_oracle::answer k = kernel->print(id, value, flags, static_cast<std::uint32_t>(print_oracle::out_size));
+        bk::bounded_buffer compat(ours.data(), ours.size());
+        const auto r = bk::format_value(b, id, bk::byte_span(value.data(), value.size()), flags | bk::show_kernel_compat, compat);
+        REQUIRE(r.has_value());
+        ++total;
+        ++per_kind[static_cast<std::uint8_t>(b.kind_of(id))];
+        if (static_cast<long>(*r) == k.ret && compat.text() == k.text) ++same;
+        else FAIL_CHECK("type " << id << " flags " << flags << ": differs from the kernel");
+    }
+    std::string kinds;
+    for (int k = 1; k <= bk::kind_max; ++k) {
+        if (per_kind[k] == 0) continue;
+        kinds += ' ';
+        kinds += bk::kind_name(static_cast<bk::kind>(k));
+        kinds += '=' + std::to_string(per_kind[k]);
+    }
+    MESSAGE("every type: " << same << " of " << total << " identical to the kernel;" << kinds);
+}
