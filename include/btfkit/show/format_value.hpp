@@ -240,8 +240,16 @@ private:
         return !failed_;
     }
 
+    // A zero-test pass that has found a value to show has its answer. The kernel walks on, which moves
+    // its safe copy (whose stale bytes kernel_compat reads) and, inside an array element, may clear the
+    // array-member bit (the element's label then shows): so only the default stops, and only when that
+    // bit is already clear.
+    [[nodiscard]] constexpr bool check_answered() const noexcept {
+        return !compat_ && depth_check_ != 0 && depth_to_show_ >= depth_check_ && !array_member_;
+    }
+
     constexpr void show(const type& t, std::uint32_t type_id, std::int64_t data, std::uint8_t bits_offset) noexcept {
-        if (!step()) return;
+        if (check_answered() || !step()) return;
         switch (t.kind()) {
         case kind::int_: return int_show(t, type_id, data, bits_offset);
         case kind::ptr: return ptr_show(t, type_id, data);
@@ -464,7 +472,7 @@ private:
         array_encoding_ = encoding;
         array_terminated_ = false;
         if (!start_aggr_type(t, type_id, data)) return;
-        for (std::uint32_t i = 0; i < a.nelems && !failed_; ++i) {
+        for (std::uint32_t i = 0; i < a.nelems && !failed_ && !check_answered(); ++i) {
             array_member_ = true;
             has_member_ = false;
             show(elem, a.type, data, bits_offset);
@@ -498,7 +506,7 @@ private:
     constexpr void struct_body(const type& t, std::uint32_t type_id, std::int64_t data) noexcept {
         if (!start_aggr_type(t, type_id, data)) return;
         const auto ms = t.members();
-        for (std::uint32_t i = 0; i < ms.size() && !failed_; ++i) {
+        for (std::uint32_t i = 0; i < ms.size() && !failed_ && !check_answered(); ++i) {
             const member m = ms[i];
             has_member_ = true;
             member_ = m;

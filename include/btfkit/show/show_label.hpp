@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
+#include <type_traits>
 
 #include "../format/btf.hpp"
 #include "../format/dump.hpp"
@@ -32,7 +34,11 @@ public:
         if (size_ != 0 && kept_ < size_ - 1) {
             const std::size_t room = size_ - 1 - kept_;
             const std::size_t k = n < room ? n : room;
-            for (std::size_t i = 0; i < k; ++i) buf_[kept_ + i] = p[i];
+            if (std::is_constant_evaluated()) {
+                for (std::size_t i = 0; i < k; ++i) buf_[kept_ + i] = p[i];
+            } else if (k != 0) {
+                std::memcpy(buf_ + kept_, p, k);
+            }
             kept_ += k;
             buf_[kept_] = '\0';
         }
@@ -58,7 +64,13 @@ public:
         if (n_ < N) buf_[n_++] = c;
     }
     constexpr void put(std::string_view s) noexcept {
-        for (const char c : s) put(c);
+        const std::size_t k = s.size() < N - n_ ? s.size() : N - n_;
+        if (std::is_constant_evaluated()) {
+            for (std::size_t i = 0; i < k; ++i) buf_[n_ + i] = s[i];
+        } else if (k != 0) {
+            std::memcpy(buf_ + n_, s.data(), k);
+        }
+        n_ += k;
     }
     constexpr void put_unsigned(std::uint64_t v) noexcept {
         char d[20];
@@ -92,7 +104,7 @@ public:
     constexpr void clear() noexcept { n_ = 0; }
 
 private:
-    char buf_[N]{};
+    char buf_[N]{};  // zeroed: constant evaluation needs it
     std::size_t n_ = 0;
 };
 
