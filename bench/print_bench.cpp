@@ -172,8 +172,8 @@ void print_bpftool_json(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(print_btfkit_text)->Unit(benchmark::kMillisecond);
-BENCHMARK(print_btfkit_json)->Unit(benchmark::kMillisecond);
+BENCHMARK(print_btfkit_text)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(print_btfkit_json)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(print_bpftool_json)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();
