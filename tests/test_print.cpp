@@ -1,14 +1,19 @@
 // format_value without the kernel: constant evaluation, the documented default/compat differences, the
-// refusals, short buffers, and the fuzz seeds and regressions replayed through fuzz_print's driver.
+// refusals, short buffers, the fuzz seeds and regressions replayed through fuzz_print's driver, and the
+// `btfkit print` command.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
 #include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
 #include "blob_builder.hpp"
+#include "temp_dir.hpp"
 #include "btfkit/show/format_json.hpp"
 #include "btfkit/show/format_value.hpp"
 #include "../fuzz/print_driver.hpp"
@@ -192,4 +197,62 @@ TEST_CASE("print: fuzz seeds and regressions replay through fuzz_print's driver"
         }
     }
     CHECK(files > 50);
+}
+
+namespace {
+
+struct tool_run {
+    int status = -1;
+    std::string out;
+};
+tool_run run_tool(const std::string& args) {
+    tool_run r;
+    std::FILE* p = ::popen((std::string("'") + BTFKIT_TOOL + "' " + args + " 2>/dev/null").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("print: the btfkit print command writes what format_value and format_json write") {
+    testing::temp_dir dir("btfkit-print");
+    const auto blob = sample_blob(byte_order::little);
+    const auto value = sample_value(byte_order::little);
+    const std::string btf_path = (dir.path / "sample.btf").string(), value_path = (dir.path / "value.bin").string();
+    std::ofstream(btf_path, std::ios::binary).write(blob.bytes().data(), static_cast<std::streamsize>(blob.size()));
+    std::ofstream(value_path, std::ios::binary).write(value.data(), static_cast<std::streamsize>(value.size()));
+    auto b = btf::parse(blob.span());
+    REQUIRE(b.has_value());
+
+    for (const std::uint32_t flags : {0u, show_ptr_raw, show_ptr_raw | show_compact, show_ptr_raw | show_kernel_compat, show_ptr_raw | show_noname | show_zero}) {
+        std::string args = "print --btf '" + btf_path + "' --type 'struct s'";
+        if (flags & show_compact) args += " --compact";
+        if (flags & show_noname) args += " --noname";
+        if (flags & show_ptr_raw) args += " --ptr-raw";
+        if (flags & show_zero) args += " --zero";
+        if (flags & show_kernel_compat) args += " --kernel-compat";
+        std::string want;
+        REQUIRE(format_value(*b, sample_struct, byte_span(value.data(), value.size()), flags, want).has_value());
+        if (flags & show_compact) want += '\n';
+        const tool_run r = run_tool(args + " '" + value_path + "'");
+        CHECK(r.status == 0);
+        if (flags & show_ptr_raw) CHECK(r.out == want);
+        else CHECK(r.out.size() == want.size());  // hashed pointers: same shape
+        const tool_run from_stdin = run_tool(args + " - < '" + value_path + "'");
+        CHECK(from_stdin.out == r.out);
+    }
+    std::string json;
+    REQUIRE(format_json(*b, sample_struct, byte_span(value.data(), value.size()), json).has_value());
+    const tool_run j = run_tool("print --btf '" + btf_path + "' --type " + std::to_string(sample_struct) + " --json '" + value_path + "'");
+    CHECK(j.status == 0);
+    CHECK(j.out == json + "\n");
+
+    CHECK(run_tool("print --btf '" + btf_path + "' --type nosuch '" + value_path + "'").status == 1);
+    CHECK(run_tool("print --btf '" + btf_path + "' --type 'struct s' /dev/null").status == 1);  // too short
+    CHECK(run_tool("print --btf '" + btf_path + "' '" + value_path + "'").status == 2);         // no --type
 }
