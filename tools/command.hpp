@@ -48,6 +48,7 @@ struct command_spec {
     std::string_view details{};                               // more for --help, or ""
     std::string_view operand{};                               // "OBJECT" (one or more), or "" for none
     std::vector<std::string_view> A::*operands = nullptr;    // where the operands go
+    bool operand_optional = false;                            // at most one operand, which may be left out
     std::span<const option<A>> options{};
     option_group<A> shared{};
     problem (*check)(const A&) = nullptr;                     // rules across options, run after parsing
@@ -82,7 +83,11 @@ template <class A>
 std::string usage_line(const command_spec<A>& c) {
     std::string s = "usage: btfkit ";
     s.append(c.name);
-    if (!c.operand.empty()) { s += ' '; s.append(c.operand); s += "..."; }
+    if (!c.operand.empty()) {
+        s += c.operand_optional ? " [" : " ";
+        s.append(c.operand);
+        s += c.operand_optional ? "]" : "...";
+    }
     append_synopsis(s, c.options);
     append_synopsis(s, c.shared.options);
     s += '\n';
@@ -208,7 +213,8 @@ std::optional<int> parse(const command_spec<A>& c, std::span<char* const> args, 
             return usage_error(c, "unexpected argument", s);
         }
     }
-    if (c.operands != nullptr && (a.*c.operands).empty()) return usage_error(c, "missing " + std::string(c.operand));
+    if (c.operands != nullptr && !c.operand_optional && (a.*c.operands).empty()) return usage_error(c, "missing " + std::string(c.operand));
+    if (c.operands != nullptr && c.operand_optional && (a.*c.operands).size() > 1) return usage_error(c, "more than one " + std::string(c.operand));
     if (c.check != nullptr) {
         if (const problem p = c.check(a); !p.empty()) return usage_error(c, p);
     }

@@ -1,0 +1,346 @@
+// format_json(): a value's bytes as bpftool prints a BTF-typed map value in `bpftool map dump -j` (the
+// value inside "formatted"), byte for byte, into any sink; allocation-free, usable in constant evaluation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "../error.hpp"
+#include "../format/btf.hpp"
+#include "show_label.hpp"
+
+namespace btfkit {
+
+namespace detail {
+
+// The kinds bpftool's dumper prints without failing, reached by value from `id`; bpftool fails
+// mid-value on FWD, FLOAT, FUNC_PROTO and the like, so those are refused before any output.
+[[nodiscard]] constexpr status check_json_printable(const btf& b, std::uint32_t id, std::uint64_t& budget, std::uint32_t depth = 0) noexcept {
+    if (budget == 0) return error(errc::too_deep, "the type has more members and elements than the printer visits").at_type(id);
+    --budget;
+    if (depth > 64) return error(errc::too_deep, "types nest deeper than the printer allows").at_type(id).limit(64);
+    for (std::uint32_t i = 0;; ++i) {
+        if (!b.valid_id(id)) return error(errc::bad_type_id, "value type id past the end").at_type(id).limit(b.type_count());
+        if (id == 0) return error(errc::unsupported, "value of type void (a typedef or modifier chain ends in void)");
+        const kind k = b.kind_of(id);
+        if (k != kind::typedef_ && k != kind::volatile_ && k != kind::const_ && k != kind::restrict_) break;
+        if (i == kernel_max_resolve_depth) return error(errc::type_loop, "typedef/modifier chain too long").at_type(id);
+        id = b[id].ref();
+    }
+    const type t = b[id];
+    switch (t.kind()) {
+    case kind::int_:
+        if (t.int_encoding() > int_bool || t.int_encoding() == 3) return error(errc::unsupported, "INT encoding bpftool does not print").at_type(id);
+        return {};
+    case kind::ptr: return {};
+    case kind::enum_:
+        if (t.size() != 1 && t.size() != 2 && t.size() != 4 && t.size() != 8) return error(errc::unsupported, "ENUM size bpftool does not print").at_type(id).got(t.size());
+        return {};
+    case kind::enum64: return {};
+    case kind::struct_: case kind::union_: {
+        const auto ms = t.members();
+        for (std::uint32_t j = 0; j < ms.size(); ++j) {
+            const member m = ms[j];
+            if (m.bitfield_size != 0) continue;  // printed from the bits alone
+            const status s = check_json_printable(b, m.type, budget, depth + 1);
+            if (!s) return error(s.error()).at_index("member", j);
+        }
+        return {};
+    }
+    case kind::array: {
+        std::uint64_t size = 0;
+        if (auto r = b.resolve_size(t.array().type); r) size = *r;
+        else return error(r.error()).at_type(id);
+        (void)size;
+        return check_json_printable(b, t.array().type, budget, depth + 1);
+    }
+    default:
+        return error(errc::unsupported, "kind bpftool's dumper does not print").at_type(id).got(static_cast<std::uint8_t>(t.kind()));
+    }
+}
+
+// bpftool's json_writer in its compact form: a separator owed before the next item.
+template <byte_sink S>
+class json_printer {
+public:
+    constexpr json_printer(const btf& b, byte_span bytes, S& sink, std::uint64_t max_steps) noexcept
+        : b_(b), bytes_(bytes), sink_(sink), max_steps_(max_steps) {}
+
+    constexpr status run(std::uint32_t id) noexcept {
+        value(id, 0, 0);
+        if (failed_) return fatal_;
+        return {};
+    }
+    [[nodiscard]] constexpr std::size_t length() const noexcept { return length_; }
+
+private:
+    const btf& b_;
+    byte_span bytes_;
+    S& sink_;
+    std::uint64_t max_steps_;
+    std::size_t length_ = 0;
+    bool comma_ = false;
+    bool failed_ = false;
+    error fatal_{};
+    std::uint64_t steps_ = 0;
+
+    constexpr void put(std::string_view s) noexcept {
+        sink_.append(s.data(), s.size());
+        length_ += s.size();
+    }
+    constexpr void item() noexcept {
+        if (comma_) put(",");
+        comma_ = true;
+    }
+    constexpr void begin(char c) noexcept {
+        item();
+        const char s[1] = {c};
+        put({s, 1});
+        comma_ = false;
+    }
+    constexpr void end(char c) noexcept {
+        const char s[1] = {c};
+        put({s, 1});
+        comma_ = true;
+    }
+    // jsonw_puts(): these escapes only (a backslash as bpftool writes it); every other byte as it is.
+    constexpr void quoted(std::string_view s) noexcept {
+        put("\"");
+        std::size_t from = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            std::string_view esc;
+            switch (s[i]) {
+            case '\t': esc = "\\t"; break;
+            case '\n': esc = "\\n"; break;
+            case '\r': esc = "\\r"; break;
+            case '\f': esc = "\\f"; break;
+            case '\b': esc = "\\b"; break;
+            case '\\': esc = "\\n"; break;  // sic: bpftool's json_writer writes a backslash as \n
+            case '"': esc = "\\\""; break;
+            default: continue;
+            }
+            put(s.substr(from, i - from));
+            put(esc);
+            from = i + 1;
+        }
+        put(s.substr(from));
+        put("\"");
+    }
+    constexpr void name(std::string_view n) noexcept {
+        item();
+        comma_ = false;
+        quoted(n);
+        put(":");
+    }
+    template <std::size_t N>
+    constexpr void raw(const small_text<N>& t) noexcept {
+        item();
+        put(t.view());
+    }
+    constexpr void fail(const error& e) noexcept {
+        if (!failed_) { failed_ = true; fatal_ = e; }
+    }
+    constexpr bool load(std::uint64_t at, std::size_t n, std::uint64_t& v) noexcept {
+        v = 0;
+        if (at > bytes_.size() || n > bytes_.size() - at) {
+            fail(error(errc::out_of_range, "a value's bytes lie past its end").got(at + n).limit(bytes_.size()));
+            return false;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t k = b_.order() == byte_order::little ? at + n - 1 - i : at + i;
+            v = (v << 8) | static_cast<unsigned char>(bytes_[k]);
+        }
+        return true;
+    }
+
+    // btf_dumper_bitfield(): quoted hex of nr_bits bits at bit_offset (< 8) from `at`.
+    constexpr void bitfield(std::uint32_t nr_bits, std::uint32_t bit_offset, std::uint64_t at) noexcept {
+        const std::uint32_t bits = bit_offset + nr_bits;
+        std::size_t nbytes = (bits + 7) / 8;
+        if (nbytes > 16) nbytes = 16;
+        unsigned char raw16[16] = {};
+        if (at > bytes_.size() || nbytes > bytes_.size() - at) {
+            return fail(error(errc::out_of_range, "a bitfield lies past the value's end").got(at + nbytes).limit(bytes_.size()));
+        }
+        for (std::size_t i = 0; i < nbytes; ++i) raw16[i] = static_cast<unsigned char>(bytes_[at + i]);
+        std::uint64_t hi = 0, lo = 0;
+        const bool le = b_.order() == byte_order::little;
+        for (int i = 7; i >= 0; --i) {
+            lo = (lo << 8) | raw16[le ? i : 15 - i];
+            hi = (hi << 8) | raw16[le ? 8 + i : 7 - i];
+        }
+        // As a 128-bit number: drop the bits above the field, then those below it.
+        const unsigned left = le ? 128 - (bits > 128 ? 128 : bits) : bit_offset;
+        const unsigned right = 128 - (nr_bits > 128 ? 128 : nr_bits);
+        auto shl = [](std::uint64_t v, unsigned n) { return n >= 64 ? 0 : v << n; };
+        auto shr = [](std::uint64_t v, unsigned n) { return n >= 64 ? 0 : v >> n; };
+        if (left >= 64) { hi = shl(lo, left - 64); lo = 0; }
+        else { hi = shl(hi, left) | shr(lo, 64 - left); lo = shl(lo, left); }
+        if (right >= 64) { lo = shr(hi, right - 64); hi = 0; }
+        else { lo = shr(lo, right) | shl(hi, 64 - right); hi = shr(hi, right); }
+        int128(hi, lo);
+    }
+    constexpr void int128(std::uint64_t hi, std::uint64_t lo) noexcept {
+        small_text<40> t;
+        t.put("\"0x");
+        if (hi != 0) { t.put_hex(hi); t.put_hex(lo, 16); }
+        else t.put_hex(lo);
+        t.put('"');
+        raw(t);
+    }
+
+    constexpr void int_value(const type& t, std::uint32_t bit_offset, std::uint64_t at) noexcept {
+        const std::uint32_t nr_bits = t.int_bits();
+        if (bit_offset != 0 || t.int_offset() != 0 || (nr_bits & 7) != 0) {
+            const std::uint32_t total = bit_offset + t.int_offset();
+            return bitfield(nr_bits, total & 7, at + total / 8);
+        }
+        std::uint64_t v = 0;
+        if (nr_bits == 128) {
+            std::uint64_t a = 0, c = 0;
+            if (!load(at, 8, a) || !load(at + 8, 8, c)) return;
+            return b_.order() == byte_order::little ? int128(c, a) : int128(a, c);
+        }
+        small_text<40> out;
+        const std::uint8_t enc = t.int_encoding();
+        if (enc == int_bool) {
+            // bpftool reads one byte whatever the bool's size
+            if (!load(at, 1, v)) return;
+            item();
+            return put(v != 0 ? "true" : "false");
+        }
+        if (nr_bits != 8 && nr_bits != 16 && nr_bits != 32 && nr_bits != 64) return bitfield(nr_bits, 0, at);
+        if (!load(at, nr_bits / 8, v)) return;
+        if (enc == int_char) {
+            const auto c = static_cast<unsigned char>(v);
+            if (c >= 0x20 && c < 0x7f) {
+                out.put('"');
+                out.put(static_cast<char>(c));
+                out.put('"');
+            } else {
+                out.put("\"\\u00");
+                out.put_hex(c, 2);
+                out.put('"');
+            }
+        } else if (enc == int_signed) {
+            const unsigned shift = 64 - nr_bits;
+            out.put_signed(static_cast<std::int64_t>(v << shift) >> shift);
+        } else {
+            out.put_unsigned(v);
+        }
+        raw(out);
+    }
+
+    constexpr bool is_string_array(const array_info& a, std::uint64_t at) const noexcept {
+        if (a.nelems == 0) return false;
+        std::uint32_t e = a.type;
+        for (int i = 0; i < 33 && b_.valid_id(e); ++i) {
+            const kind k = b_.kind_of(e);
+            if (k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
+            e = b_[e].ref();
+        }
+        if (!b_.valid_id(e)) return false;
+        const type et = b_[e];
+        if (et.kind() != kind::int_ || et.size() != 1) return false;
+        if (et.int_encoding() != int_char && et.name() != "char") return false;
+        for (std::uint64_t i = 0; i < a.nelems; ++i) {
+            if (at + i >= bytes_.size()) return false;
+            const auto c = static_cast<signed char>(bytes_[at + i]);
+            if (c == 0) return true;
+            if (c <= 0x1f || c >= 0x7f) return false;
+        }
+        return false;
+    }
+
+    constexpr void value(std::uint32_t id, std::uint32_t bit_offset, std::uint64_t at) noexcept {
+        if (failed_) return;
+        if (++steps_ > max_steps_) return fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(max_steps_));
+        // btf__resolve_type(): typedefs and modifiers
+        for (int i = 0; i < 33; ++i) {
+            const kind k = b_.kind_of(id);
+            if (k != kind::typedef_ && k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
+            id = b_[id].ref();
+        }
+        const type t = b_[id];
+        switch (t.kind()) {
+        case kind::int_: return int_value(t, bit_offset, at);
+        case kind::ptr: {
+            std::uint64_t p = 0;
+            if (!load(at, kernel_ptr_size, p)) return;
+            small_text<24> out;
+            out.put_unsigned(p);
+            return raw(out);
+        }
+        case kind::enum_: case kind::enum64: {
+            const bool is64 = t.kind() == kind::enum64;
+            const std::size_t n = is64 ? 8 : t.size();
+            std::uint64_t v = 0;
+            if (!load(at, n, v)) return;
+            const unsigned shift = static_cast<unsigned>(64 - 8 * n);
+            if (!is64) v = static_cast<std::uint64_t>(static_cast<std::int64_t>(v << shift) >> shift);
+            for (const enumerator e : t.enumerators()) {
+                // bpftool compares with the enumerator as a signed 32-bit value (ENUM) or its two halves
+                const bool match = is64 ? v == ((std::uint64_t{e.hi32} << 32) | e.lo32)
+                                        : static_cast<std::int64_t>(v) == static_cast<std::int32_t>(e.lo32);
+                if (match) {
+                    item();
+                    return quoted(b_.string(e.name_off));
+                }
+            }
+            small_text<24> out;
+            out.put_signed(static_cast<std::int64_t>(v));
+            return raw(out);
+        }
+        case kind::array: {
+            const array_info a = t.array();
+            if (is_string_array(a, at)) {
+                std::size_t len = 0;
+                while (bytes_[at + len] != 0) ++len;
+                item();
+                return quoted(std::string_view(bytes_.data() + at, len));
+            }
+            auto es = b_.resolve_size(a.type);
+            if (!es) return fail(error(es.error()).at_type(id));
+            begin('[');
+            for (std::uint32_t i = 0; i < a.nelems && !failed_; ++i) value(a.type, 0, at + i * *es);
+            return end(']');
+        }
+        case kind::struct_: case kind::union_: {
+            begin('{');
+            for (const member m : t.members()) {
+                if (failed_) break;
+                name(b_.string(m.name_off));
+                const std::uint64_t mat = at + m.bit_offset / 8;
+                if (m.bitfield_size != 0) bitfield(m.bitfield_size, m.bit_offset & 7, mat);
+                else value(m.type, m.bit_offset & 7, mat);
+            }
+            return end('}');
+        }
+        default:
+            return fail(error(errc::unsupported, "kind bpftool's dumper does not print").at_type(id));
+        }
+    }
+};
+
+}  // namespace detail
+
+// Writes the value in `bytes` of type `type_id` to `sink` as bpftool's BTF dumper writes it into
+// `bpftool map dump -j` ("formatted" → "value"), returning the length written. Refused before any output:
+// a bad id, a void chain, and kinds bpftool's dumper fails on (FWD, FLOAT, FUNC_PROTO, VAR, DATASEC...).
+// `max_steps` bounds the members and elements visited (and the type nodes checked first).
+template <byte_sink S>
+[[nodiscard]] constexpr result<std::size_t> format_json(const btf& b, std::uint32_t type_id, byte_span bytes, S& sink,
+                                                        std::uint64_t max_steps = show_default_steps) noexcept {
+    if (type_id == 0 || !b.valid_id(type_id))
+        return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
+    std::uint64_t budget = max_steps;
+    BTFKIT_TRY(detail::check_json_printable(b, type_id, budget));
+    if (auto size = b.resolve_size(type_id); size && bytes.size() < *size)
+        return error(errc::truncated, "the value is shorter than its type").at_type(type_id).got(bytes.size()).limit(*size);
+    detail::json_printer<S> p(b, bytes, sink, max_steps);
+    BTFKIT_TRY(p.run(type_id));
+    return p.length();
+}
+
+}  // namespace btfkit
