@@ -68,6 +68,7 @@ struct listed_option {
     std::vector<std::string> names;  // every spelling
     std::string arg;                 // placeholder, or "" for a flag
     bool repeatable = false;
+    bool required = false;           // "(required)" ends its help
 };
 
 std::vector<listed_option> options_of(const std::string& help) {
@@ -76,6 +77,7 @@ std::vector<listed_option> options_of(const std::string& help) {
         if (!l.starts_with("  -")) continue;
         std::string label = l.substr(2, l.find("  ", 2) - 2);
         listed_option o;
+        o.required = l.ends_with(" (required)");
         if (label.ends_with(" ...")) { o.repeatable = true; label.resize(label.size() - 4); }
         if (const std::size_t sp = label.rfind(' '); sp != std::string::npos && label[sp + 1] != '-') {
             o.arg = label.substr(sp + 1);
@@ -183,7 +185,8 @@ TEST_CASE("cli: every option a command's help lists is accepted in each spelling
             if (o.names.front() == "-h") continue;
             const std::string& name = o.names.back();
             INFO("btfkit ", c, " ", name, " ", o.arg);
-            CHECK(usage.find("[" + name + (o.arg.empty() ? "]" : " " + o.arg + "]") + (o.repeatable ? "..." : "")) != std::string::npos);
+            const std::string synopsis = name + (o.arg.empty() ? "" : " " + o.arg);
+            CHECK(usage.find(o.required ? " " + synopsis : "[" + synopsis + "]" + (o.repeatable ? "..." : "")) != std::string::npos);
             std::vector<std::vector<std::string>> spellings;
             for (const std::string& n : o.names) {
                 if (o.arg.empty()) spellings.push_back({n});
@@ -196,6 +199,12 @@ TEST_CASE("cli: every option a command's help lists is accepted in each spelling
                 for (const auto& x : operands_of(c)) args.push_back(x);
                 args.insert(args.end(), spelling.begin(), spelling.end());
                 for (const auto& x : quiet_targets(c, name)) args.push_back(x);
+                for (const listed_option& other : options_of(help)) {  // the required options, each once
+                    if (other.required && other.names.back() != name && !(other.names.back() == "--btf" && !quiet_targets(c, name).empty())) {
+                        args.push_back(other.names.back());
+                        args.push_back(value_for(other.arg));
+                    }
+                }
                 const bt::run_result r = btfkit(args);
                 INFO("spelling: ", spelling.front(), " -> ", r.status, ": ", r.err);
                 CHECK_FALSE(usage_error(r));
@@ -231,8 +240,20 @@ TEST_CASE("cli: usage errors exit 2 with the problem, the usage line and nothing
         if (!operands.empty()) {
             const std::string operand = usage.substr(std::string("usage: btfkit " + c + " ").size(), usage.find("...") - (std::string("usage: btfkit " + c + " ").size()));
             expect_usage_error({}, "missing " + operand);
+        } else if (const std::string head = "usage: btfkit " + c + " ["; usage.starts_with(head) && usage[head.size()] != '-') {
+            // An optional operand: one at most.
+            const std::string operand = usage.substr(head.size(), usage.find(']') - head.size());
+            expect_usage_error({"one", "two"}, "more than one " + operand);
         } else {
             expect_usage_error({"extra"}, "unexpected argument: extra");
+        }
+        for (const listed_option& o : options_of(help)) {  // a required option left out
+            if (!o.required) continue;
+            std::vector<std::string> others = with_operands({});
+            for (const listed_option& p : options_of(help)) {
+                if (p.required && p.names.back() != o.names.back()) others.insert(others.end(), {p.names.back(), value_for(p.arg)});
+            }
+            expect_usage_error(others, "missing " + o.names.back() + (o.arg.empty() ? "" : " " + o.arg));
         }
         for (const listed_option& o : options_of(help)) {
             if (o.names.front() == "-h") continue;

@@ -28,11 +28,11 @@ problem set_flag(print_args& a, std::string_view) {
 }
 
 constexpr option<print_args> print_options[] = {
-    {.name = "--btf", .arg = "FILE", .help = "the BTF the type is in (raw BTF or an ELF file's .BTF)",
+    {.name = "--btf", .arg = "FILE", .required = true, .help = "the BTF the type is in (raw BTF or an ELF file's .BTF)",
      .apply = [](print_args& a, std::string_view v) { a.btf_path = v; return ok; }},
     {.name = "--base", .alias = "-B", .arg = "BASE", .help = "parse --btf as split BTF over BASE (default for /sys/kernel/btf/MODULE: vmlinux)",
      .apply = [](print_args& a, std::string_view v) { a.base = v; return ok; }},
-    {.name = "--type", .arg = "NAME|ID", .help = "the value's type: an id, a name, or \"struct NAME\" / \"union NAME\" / \"enum NAME\"",
+    {.name = "--type", .arg = "NAME|ID", .required = true, .help = "the value's type: an id, a name, or \"struct NAME\" / \"union NAME\" / \"enum NAME\"",
      .apply = [](print_args& a, std::string_view v) { a.type = v; return ok; }},
     {.name = "--compact", .help = "BTF_F_COMPACT: no newlines or indentation", .apply = set_flag<show_compact>},
     {.name = "--noname", .help = "BTF_F_NONAME: no member names or type labels", .apply = set_flag<show_noname>},
@@ -44,11 +44,6 @@ constexpr option<print_args> print_options[] = {
      .apply = [](print_args& a, std::string_view) { a.json = true; return ok; }},
 };
 
-problem check_print(const print_args& a) {
-    if (a.btf_path.empty()) return "missing --btf FILE";
-    if (a.type.empty()) return "missing --type NAME|ID";
-    return ok;
-}
 
 // A type id, or the first type of a value kind with this name ("struct foo", "union foo" and "enum foo"
 // pick the kind).
@@ -137,7 +132,6 @@ constexpr command_spec<print_args> spec{
     .operands = &print_args::input,
     .operand_optional = true,
     .options = print_options,
-    .check = check_print,
     .run = run_print,
 };
 

@@ -28,6 +28,7 @@ struct option {
     std::string_view alias{};  // a second spelling ("-o"), or ""
     std::string_view arg{};    // the argument's placeholder ("DIR"); "" for a flag
     bool repeatable = false;   // may be given again (values add up); else giving it twice is an error
+    bool required = false;     // must be given (shown without brackets in the usage line)
     std::string_view help{};   // one line
     problem (*apply)(A&, std::string_view value) = nullptr;  // value is "" for a flag
 };
@@ -70,10 +71,10 @@ inline constexpr std::string_view help_name = "--help", help_alias = "-h", help_
 template <class A>
 void append_synopsis(std::string& s, std::span<const option<A>> options) {
     for (const option<A>& o : options) {
-        s += " [";
+        s += o.required ? " " : " [";
         s.append(o.name);
         if (!o.arg.empty()) { s += ' '; s.append(o.arg); }
-        s += ']';
+        if (!o.required) s += ']';
         if (o.repeatable) s += "...";
     }
 }
@@ -125,7 +126,7 @@ std::string help_page(const command_spec<A>& c) {
     s += '\n';
     if (!c.details.empty()) { s.append(c.details); s += '\n'; }
     s += "\noptions:\n";
-    for (const auto& o : c.options) append_row(s, option_label(o), o.help, width);
+    for (const auto& o : c.options) append_row(s, option_label(o), o.required ? std::string(o.help) + " (required)" : o.help, width);
     append_row(s, help_label, help_text, width);
     if (!c.shared.options.empty()) {
         s += '\n';
@@ -215,6 +216,11 @@ std::optional<int> parse(const command_spec<A>& c, std::span<char* const> args, 
     }
     if (c.operands != nullptr && !c.operand_optional && (a.*c.operands).empty()) return usage_error(c, "missing " + std::string(c.operand));
     if (c.operands != nullptr && c.operand_optional && (a.*c.operands).size() > 1) return usage_error(c, "more than one " + std::string(c.operand));
+    for (const option<A>& o : c.options) {
+        if (o.required && std::find(seen.begin(), seen.end(), &o) == seen.end()) {
+            return usage_error(c, "missing " + std::string(o.name) + (o.arg.empty() ? "" : " " + std::string(o.arg)));
+        }
+    }
     if (c.check != nullptr) {
         if (const problem p = c.check(a); !p.empty()) return usage_error(c, p);
     }

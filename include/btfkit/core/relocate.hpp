@@ -2,6 +2,7 @@
 // candidate cache, and runs each record through the stages (spec, match, calc, patch).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
@@ -122,6 +123,112 @@ constexpr status collect_programs(const bpf_object& obj, relocation_scratch& s) 
 
 }  // namespace detail
 
+namespace detail {
+
+// The candidates of the record's local type, searched once per object and shared by all its
+// relocations (libbpf's candidate cache).
+template <class Targets>
+constexpr result<relocation_scratch::cand_list*> candidates_of(Targets& targets, const type& local_t, std::uint32_t type_id,
+                                                               const relocate_options& opts, relocation_scratch& s) {
+    relocation_scratch::cand_list& list = s.lists[type_id];
+    if (list.searched) return &list;
+    if (local_t.name().empty()) return error(errc::unsupported, "candidate search for an anonymous type").at_type(type_id);
+    list.begin = static_cast<std::uint32_t>(s.cands.size());
+    BTFKIT_TRY(collect_candidates(targets, local_t, essential_name(local_t.name()), opts, s.cands));
+    list.len = static_cast<std::uint32_t>(s.cands.size()) - list.begin;
+    list.searched = true;
+    return &list;
+}
+
+// Stages 2 and 3 over the candidate list: the first match decides, later matches must agree
+// (libbpf's bpf_core_calc_relo_insn); the list keeps only the matches for later relocations of the
+// type. No match: the values of "no target" (poisoned, or 0 for existence checks).
+constexpr status decide(const core_relo& rec, relocation_scratch::cand_list& list, const relocate_options& opts,
+                        relocation_scratch& s, relocation_report& rep, relo_res& res) {
+    const core_spec& local_spec = s.specs[0];
+    core_spec& cand_spec = s.specs[1];
+    core_spec& targ_spec = s.specs[2];
+    const match_options mopts{opts.fwd_extension};
+    std::uint32_t matched = 0;
+    rep.candidates = list.len;
+    s.matched.clear();
+    s.matched.resize(list.len, 0);
+    for (std::uint32_t i = 0; i < list.len; ++i) {
+        const candidate c = s.cands[list.begin + i];
+        auto m = match_spec(local_spec, *c.owner, c.id, cand_spec, mopts);
+        if (!m) return m.error().at_index("candidate", i);
+        if (!*m) continue;
+        relo_res cr{};
+        BTFKIT_TRY(calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension, rules_of(opts.compat)));
+        if (matched == 0) {
+            res = cr;
+            targ_spec = cand_spec;
+            rep.has_target = true;
+            rep.target = c.target;
+            rep.target_type_id = cand_spec.root_type_id;
+        } else if (cand_spec.bit_offset != targ_spec.bit_offset) {
+            return error(errc::ambiguous, "field offset ambiguity between candidates").got(cand_spec.bit_offset).limit(targ_spec.bit_offset);
+        } else if (cr.poison != res.poison || cr.new_val != res.new_val ||
+                   (rec.kind == relo_kind::type_id_target && opts.encoding != fd_encoding::none && c.target != rep.target)) {
+            return error(errc::ambiguous, "relocation decision ambiguity between candidates").got(cr.new_val).limit(res.new_val);
+        }
+        s.matched[i] = 1;
+        ++matched;
+    }
+    rep.matched = matched;
+    if (matched == 0) return calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension, rules_of(opts.compat));
+    std::uint32_t k = 0;
+    for (std::uint32_t i = 0; i < list.len; ++i) {
+        if (s.matched[i]) s.cands[list.begin + k++] = s.cands[list.begin + i];
+    }
+    list.len = matched;
+    return {};
+}
+
+// One CO-RE record through every stage: candidates, local spec, match and values, the module marker
+// of TYPE_ID_TARGET, and the patch of `code` (the instructions of the record's section, in `order`).
+// Fills `rep` as it goes; an error is the record's outcome (the report says where).
+template <class Targets>
+constexpr status relocate_record(const core_relo& rec, std::span<char> code, byte_order order, Targets& targets,
+                                 relocation_scratch& s, const relocate_options& opts, relocation_report& rep) {
+    const btf& local = *s.specs[0].owner;
+    const type local_t = local[rec.type_id];
+    relocation_scratch::cand_list* list = nullptr;
+    if (rec.kind != relo_kind::type_id_local) {
+        auto l = candidates_of(targets, local_t, rec.type_id, opts, s);
+        if (!l) return l.error();
+        list = *l;
+    }
+    BTFKIT_TRY(parse_spec(local, rec.type_id, rep.access, rec.kind, s.specs[0]));
+    relo_res res{};
+    if (rec.kind == relo_kind::type_id_local) {
+        res.validate = false;
+        res.orig_val = res.new_val = s.specs[0].root_type_id;
+    } else {
+        BTFKIT_TRY(decide(rec, *list, opts, s, rep, res));
+    }
+    // Module BTF marker for TYPE_ID_TARGET (the extension libbpf never merged).
+    if (rec.kind == relo_kind::type_id_target && rep.has_target && !res.poison && rep.target != 0 && opts.encoding != fd_encoding::none) {
+        auto up = targets.upper_bits(rep.target, opts.encoding);
+        if (up) {
+            rep.upper = *up;
+            res.new_val = (res.new_val & 0xffffffffu) | (std::uint64_t{*up} << 32);
+        }
+        rep.upper_unavailable = !up || *up == 0;
+    }
+    rep.res = res;
+    rep.target_spec = rep.has_target ? &s.specs[2] : nullptr;
+    if (rec.insn_off >= code.size()) {
+        return error(errc::out_of_range, "relocated instruction past the end of its section").got(rec.insn_off).limit(code.size());
+    }
+    auto p = patch_insn(code.subspan(rec.insn_off), order, res);
+    if (!p) return p.error();
+    rep.patch = *p;
+    return {};
+}
+
+}  // namespace detail
+
 // Relocates every CO-RE site of `obj` against `targets`, patching `image` (a writable copy of the
 // object's bytes). Calls `on_report(const relocation_report&)` per relocation.
 template <class Targets, class OnReport>
@@ -134,18 +241,15 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
     const btf& local = obj.btf();
     scratch.reset(local.type_count());
     BTFKIT_TRY(detail::collect_programs(obj, scratch));
-    core_spec& local_spec = scratch.specs[0];
-    core_spec& cand_spec = scratch.specs[1];
-    core_spec& targ_spec = scratch.specs[2];
-    const match_options mopts{opts.fwd_extension};
     std::uint32_t global = 0;
-
     for (const auto block : obj.ext().core_relos()) {
         const std::uint32_t sec_idx = block.elf_index();
         if (block.section_name().empty() || sec_idx == 0) {
             return error(errc::not_found, "CO-RE records name a section the object does not have").in_section(".BTF.ext core_relo").got(block.section_name_off());
         }
         const elf_section sec = obj.file().section(sec_idx);
+        const std::size_t at = std::min<std::size_t>(static_cast<std::size_t>(sec.offset), image.size());
+        const std::span<char> code = image.subspan(at, std::min<std::size_t>(static_cast<std::size_t>(sec.size), image.size() - at));
         for (std::uint32_t ri = 0; ri < block.size(); ++ri, ++global) {
             const core_relo rec = block[ri];
             relocation_report rep;
@@ -164,150 +268,19 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
             }
             ++sum.total;
             rep.program = prog->name;
-            const type local_t = local[rec.type_id];
-            rep.local_type_name = local_t.name();
-            local_spec.reset(&local, rec.type_id, rec.kind);  // a failure before parse_spec reports an empty spec, not the last one
-            rep.local_spec = &local_spec;
-
-            auto fail = [&](const error& e) {
+            rep.local_type_name = local[rec.type_id].name();
+            scratch.specs[0].reset(&local, rec.type_id, rec.kind);  // a failure before parse_spec reports an empty spec
+            rep.local_spec = &scratch.specs[0];
+            if (const status st = detail::relocate_record(rec, code, obj.file().order(), targets, scratch, opts, rep); !st) {
                 rep.outcome = relo_outcome::error;
-                rep.err = e;  // the report itself says section, instruction and relocation index
+                rep.err = st.error();  // the report itself says section, instruction and relocation index
                 ++sum.errors;
                 on_report(rep);
-            };
-
-            // Candidates: cached per local type id across the whole object, like libbpf.
-            relocation_scratch::cand_list* list = nullptr;
-            if (rec.kind != relo_kind::type_id_local) {
-                list = &scratch.lists[rec.type_id];
-                if (!list->searched) {
-                    if (rep.local_type_name.empty()) {
-                        fail(error(errc::unsupported, "candidate search for an anonymous type").at_type(rec.type_id));
-                        if (opts.stop_at_first_error) return sum;
-                        continue;
-                    }
-                    list->begin = static_cast<std::uint32_t>(scratch.cands.size());
-                    status st = collect_candidates(targets, local_t, essential_name(rep.local_type_name), opts, scratch.cands);
-                    if (!st) {
-                        fail(st.error());
-                        if (opts.stop_at_first_error) return sum;
-                        continue;
-                    }
-                    list->len = static_cast<std::uint32_t>(scratch.cands.size()) - list->begin;
-                    list->searched = true;
-                }
-            }
-
-            status st = parse_spec(local, rec.type_id, rep.access, rec.kind, local_spec);
-            if (!st) {
-                fail(st.error());
                 if (opts.stop_at_first_error) return sum;
                 continue;
             }
-
-            relo_res res{};
-            bool have_target = false;
-            if (rec.kind == relo_kind::type_id_local) {
-                res.validate = false;
-                res.orig_val = res.new_val = local_spec.root_type_id;
-            } else {
-                if (rep.local_type_name.empty()) {
-                    fail(error(errc::unsupported, "relocation of an anonymous type").at_type(rec.type_id));
-                    if (opts.stop_at_first_error) return sum;
-                    continue;
-                }
-                std::uint32_t j = 0;
-                bool failed = false;
-                rep.candidates = list->len;
-                scratch.matched.clear();
-                scratch.matched.resize(list->len, 0);
-                for (std::uint32_t i = 0; i < list->len && !failed; ++i) {
-                    const candidate c = scratch.cands[list->begin + i];
-                    auto m = match_spec(local_spec, *c.owner, c.id, cand_spec, mopts);
-                    if (!m) {
-                        fail(m.error().at_index("candidate", i));
-                        failed = true;
-                        break;
-                    }
-                    if (!*m) continue;
-                    relo_res cr{};
-                    st = calc_relo(rec.kind, local_spec, &cand_spec, cr, opts.fwd_extension, rules_of(opts.compat));
-                    if (!st) {
-                        fail(st.error());
-                        failed = true;
-                        break;
-                    }
-                    if (j == 0) {
-                        res = cr;
-                        targ_spec = cand_spec;
-                        rep.has_target = true;
-                        rep.target = c.target;
-                        rep.target_type_id = cand_spec.root_type_id;
-                        have_target = true;
-                    } else if (cand_spec.bit_offset != targ_spec.bit_offset) {
-                        fail(error(errc::ambiguous, "field offset ambiguity between candidates").got(cand_spec.bit_offset).limit(targ_spec.bit_offset));
-                        failed = true;
-                        break;
-                    } else if (cr.poison != res.poison || cr.new_val != res.new_val ||
-                               (rec.kind == relo_kind::type_id_target && opts.encoding != fd_encoding::none && c.target != rep.target)) {
-                        fail(error(errc::ambiguous, "relocation decision ambiguity between candidates").got(cr.new_val).limit(res.new_val));
-                        failed = true;
-                        break;
-                    }
-                    scratch.matched[i] = 1;
-                    ++j;
-                }
-                if (failed) {
-                    if (opts.stop_at_first_error) return sum;
-                    continue;
-                }
-                rep.matched = j;
-                if (j > 0) {  // keep only the matching candidates for later relocations of this type
-                    std::uint32_t k = 0;
-                    for (std::uint32_t i = 0; i < list->len; ++i) {
-                        if (scratch.matched[i]) scratch.cands[list->begin + k++] = scratch.cands[list->begin + i];
-                    }
-                    list->len = j;
-                } else {
-                    st = calc_relo(rec.kind, local_spec, nullptr, res, opts.fwd_extension, rules_of(opts.compat));
-                    if (!st) {
-                        fail(st.error());
-                        if (opts.stop_at_first_error) return sum;
-                        continue;
-                    }
-                }
-            }
-
-            // Module BTF marker for TYPE_ID_TARGET (the extension libbpf never merged).
-            if (rec.kind == relo_kind::type_id_target && have_target && !res.poison && rep.target != 0 &&
-                opts.encoding != fd_encoding::none) {
-                auto up = targets.upper_bits(rep.target, opts.encoding);
-                if (up) {
-                    rep.upper = *up;
-                    res.new_val = (res.new_val & 0xffffffffu) | (std::uint64_t{*up} << 32);
-                }
-                rep.upper_unavailable = !up || *up == 0;
-            }
-            rep.res = res;
-            rep.target_spec = have_target ? &targ_spec : nullptr;
-
-            const std::size_t at = static_cast<std::size_t>(sec.offset) + rec.insn_off;
-            const std::size_t end = static_cast<std::size_t>(sec.offset + sec.size);
-            if (rec.insn_off >= sec.size) {
-                fail(error(errc::out_of_range, "relocated instruction past the end of its section").got(rec.insn_off).limit(sec.size));
-                if (opts.stop_at_first_error) return sum;
-                continue;
-            }
-            auto p = patch_insn(image.subspan(at, end - at), obj.file().order(), res);
-            if (!p) {
-                fail(p.error());
-                if (opts.stop_at_first_error) return sum;
-                continue;
-            }
-            rep.patch = *p;
-            rep.outcome = p->poisoned ? relo_outcome::poisoned : relo_outcome::ok;
-            if (p->poisoned) ++sum.poisoned;
-            else ++sum.ok;
+            rep.outcome = rep.patch.poisoned ? relo_outcome::poisoned : relo_outcome::ok;
+            ++(rep.patch.poisoned ? sum.poisoned : sum.ok);
             on_report(rep);
         }
     }
