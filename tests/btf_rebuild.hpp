@@ -82,8 +82,10 @@ struct rebuild_counts {
 
 // Every own type of `src` into `b` (which must continue src's numbering): typed where expressible,
 // else copied; `copy_all` copies every type (strings by content, base strings by offset).
-inline rebuild_counts rebuild(const btf& src, btf_builder& b, bool copy_all = false) {
+// `keep_strings` first adds src's own string table as it is.
+inline rebuild_counts rebuild(const btf& src, btf_builder& b, bool copy_all = false, bool keep_strings = false) {
     rebuild_counts n;
+    if (keep_strings) b.add_strings(src.own_strings());
     const std::uint32_t first_str = src.first_string();
     for (const type t : src.types()) {
         if (!copy_all && typed_expressible(t)) {

@@ -8,14 +8,19 @@
 
 #include <linux/bpf.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "btfkit.hpp"
+#include "btfkit/kernel.hpp"
 #include "btf_rebuild.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -206,4 +211,298 @@ TEST_CASE("constexpr builder checks hold at run time too") {
     CHECK(e.message() == "section BTF builder: type #2: member 1: refers to a type past the end (got 99, limit 3) [bad type id]");
     CHECK(error_of_wide_bitfield().message().find("type #2: member 0: member bitfield size does not fit 8 bits") != std::string::npos);
     CHECK(error_of_nul_in_name() == errc::bad_string);
+}
+
+namespace {
+
+const fs::path corpus = BTFKIT_CORPUS_DIR;
+
+std::vector<char> read_bytes(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+void write_bytes(const fs::path& p, const std::vector<char>& data) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f.write(data.data(), static_cast<std::streamsize>(data.size()));
+    REQUIRE(f.good());
+}
+byte_span span_of(const std::vector<char>& v) { return {v.data(), v.size()}; }
+byte_order other(byte_order o) { return o == byte_order::little ? byte_order::big : byte_order::little; }
+
+// Round trips counted over a set of inputs.
+struct tally {
+    std::size_t files = 0, types = 0, typed = 0, copied = 0, canonical = 0, identical_typed = 0, identical_copy = 0, identical_kept = 0;
+    void report(const std::string& what) const {
+        MESSAGE(what << ": " << files << " BTFs, " << types << " types (" << typed << " written through the typed adds, " << copied
+                     << " copied); " << canonical << " in the canonical layout, of which byte-identical: " << identical_typed
+                     << " rebuilt through the typed adds, " << identical_copy << " through copy_type (strings in first-use order), "
+                     << identical_kept << " through the typed adds with the source's string table kept");
+    }
+};
+
+enum class path { typed, copy, typed_kept_strings };
+
+// A rebuilt BTF, parsed over its base (kept alive with its bytes).
+struct written {
+    std::vector<char> bytes;
+    btf parsed;
+};
+
+// Rebuilds `src` (own types) over `base` (null: a base BTF) in `order`, typed or copied; checks that
+// it encodes, parses and has the same types as `src`.
+std::unique_ptr<written> round_trip(const std::string& name, const btf& src, const btf* base, const string_index* base_strings,
+                                    byte_order order, path how, tally& t) {
+    btf_builder b = base != nullptr ? btf_builder(*base, base_strings) : btf_builder(order);
+    const auto n = testing::rebuild(src, b, how == path::copy, how == path::typed_kept_strings);
+    auto bytes = b.encode(order);
+    if (!bytes) {
+        FAIL_CHECK(name << ": " << bytes.error().message());
+        return nullptr;
+    }
+    auto out = std::make_unique<written>();
+    out->bytes = std::move(*bytes);
+    auto parsed = btf::parse(span_of(out->bytes), base);
+    if (!parsed) {
+        FAIL_CHECK(name << ": the written BTF does not parse: " << parsed.error().message());
+        return nullptr;
+    }
+    out->parsed = std::move(*parsed);
+    const auto d = testing::first_difference(src, out->parsed);
+    CHECK_MESSAGE(d.empty(), name << ": " << d.message());
+    if (order == src.order() && how == path::typed) {
+        t.types += src.own_count();
+        t.typed += n.typed;
+        t.copied += n.copied;
+    }
+    if (order == src.order() && testing::canonical_layout(src)) {
+        const byte_span in = src.data();
+        const bool same = in.size() == out->bytes.size() && std::equal(in.begin(), in.end(), out->bytes.begin());
+        (how == path::typed ? t.identical_typed : how == path::copy ? t.identical_copy : t.identical_kept) += same ? 1 : 0;
+    }
+    return out;
+}
+
+// A base BTF through the typed adds and copy_type in its order, and the typed adds in the other
+// order; returns the rebuilds in {its order, the other}.
+std::array<std::unique_ptr<written>, 2> round_trip_base(const std::string& name, const btf& src, tally& t) {
+    ++t.files;
+    t.canonical += testing::canonical_layout(src) ? 1 : 0;
+    auto same = round_trip(name, src, nullptr, nullptr, src.order(), path::typed, t);
+    round_trip(name + " (copy_type)", src, nullptr, nullptr, src.order(), path::copy, t);
+    round_trip(name + " (strings kept)", src, nullptr, nullptr, src.order(), path::typed_kept_strings, t);
+    auto swapped = round_trip(name + " (other byte order)", src, nullptr, nullptr, other(src.order()), path::typed, t);
+    return {std::move(same), std::move(swapped)};
+}
+
+}  // namespace
+
+TEST_CASE("round trip: the Debian vmlinux and all its modules as split BTF, both byte orders") {
+    if (!fs::exists(corpus / "vmlinux")) {
+        MESSAGE("corpus not fetched (bench/corpus/fetch): skipped");
+        return;
+    }
+    const auto vmlinux_bytes = read_bytes(corpus / "vmlinux");
+    const auto vmlinux = btf::parse(span_of(vmlinux_bytes));
+    REQUIRE(vmlinux);
+    tally base_tally, module_tally;
+    const auto bases = round_trip_base("vmlinux", *vmlinux, base_tally);
+    REQUIRE(bases[0]);
+    REQUIRE(bases[1]);
+    base_tally.report("Debian vmlinux");
+    // Modules over the original base (typed and copied) and over the rebuilt base in the other order.
+    const auto index = string_index::of(*vmlinux);
+    const auto index_swapped = string_index::of(bases[1]->parsed);
+    std::vector<fs::path> modules;
+    for (const auto& e : fs::directory_iterator(corpus / "modules")) modules.push_back(e.path());
+    std::sort(modules.begin(), modules.end());
+    CHECK(modules.size() > 4000);
+    for (const fs::path& m : modules) {
+        const auto bytes = read_bytes(m);
+        const auto mod = btf::parse(span_of(bytes), &*vmlinux);
+        REQUIRE_MESSAGE(mod, m.filename().string() << ": " << mod.error().message());
+        const std::string name = m.filename().string();
+        ++module_tally.files;
+        module_tally.canonical += testing::canonical_layout(*mod) ? 1 : 0;
+        round_trip(name, *mod, &*vmlinux, &index, mod->order(), path::typed, module_tally);
+        round_trip(name + " (copy_type)", *mod, &*vmlinux, &index, mod->order(), path::copy, module_tally);
+        round_trip(name + " (strings kept)", *mod, &*vmlinux, &index, mod->order(), path::typed_kept_strings, module_tally);
+        round_trip(name + " (other byte order)", *mod, &bases[1]->parsed, &index_swapped, other(mod->order()), path::typed, module_tally);
+    }
+    module_tally.report("Debian modules");
+    CHECK(module_tally.files == modules.size());
+    for (const tally* t : {&base_tally, &module_tally}) {
+        CHECK(t->copied == 0);  // every corpus type is one the typed adds can write
+        CHECK(t->identical_kept == t->canonical);
+    }
+}
+
+TEST_CASE("round trip: the running kernel's BTF and the libbpf-tools objects' .BTF") {
+    tally kernel_tally, object_tally;
+    if (::access("/sys/kernel/btf/vmlinux", R_OK) == 0) {
+        const auto bytes = read_bytes("/sys/kernel/btf/vmlinux");
+        const auto vmlinux = btf::parse(span_of(bytes));
+        REQUIRE(vmlinux);
+        const auto bases = round_trip_base("/sys/kernel/btf/vmlinux", *vmlinux, kernel_tally);
+        // Its modules, when the kernel has any.
+        const auto index = string_index::of(*vmlinux);
+        for (const auto& e : fs::directory_iterator("/sys/kernel/btf")) {
+            if (e.path().filename() == "vmlinux") continue;
+            const auto mb = read_bytes(e.path());
+            const auto mod = btf::parse(span_of(mb), &*vmlinux);
+            REQUIRE(mod);
+            ++kernel_tally.files;
+            kernel_tally.canonical += testing::canonical_layout(*mod) ? 1 : 0;
+            round_trip(e.path().string(), *mod, &*vmlinux, &index, mod->order(), path::typed, kernel_tally);
+            round_trip(e.path().string() + " (copy_type)", *mod, &*vmlinux, &index, mod->order(), path::copy, kernel_tally);
+            round_trip(e.path().string() + " (strings kept)", *mod, &*vmlinux, &index, mod->order(), path::typed_kept_strings, kernel_tally);
+        }
+        kernel_tally.report("running kernel");
+        CHECK(kernel_tally.copied == 0);
+        CHECK(kernel_tally.identical_kept == kernel_tally.canonical);
+    } else {
+        MESSAGE("/sys/kernel/btf/vmlinux not readable: skipped");
+    }
+    if (fs::exists(corpus / "bpf")) {
+        std::vector<fs::path> objects;
+        for (const auto& e : fs::directory_iterator(corpus / "bpf")) objects.push_back(e.path());
+        std::sort(objects.begin(), objects.end());
+        CHECK(objects.size() >= 50);
+        for (const fs::path& o : objects) {
+            const auto bytes = read_bytes(o);
+            const auto raw = find_btf(span_of(bytes));
+            REQUIRE_MESSAGE(raw, o.filename().string());
+            const auto b = btf::parse(*raw);
+            REQUIRE_MESSAGE(b, o.filename().string() << ": " << b.error().message());
+            round_trip_base(o.filename().string(), *b, object_tally);
+        }
+        object_tally.report("libbpf-tools objects");
+        CHECK(object_tally.copied == 0);
+        CHECK(object_tally.identical_kept == object_tally.canonical);
+    }
+}
+
+namespace {
+
+// bpftool's raw dump of a BTF file ("" and a failed check if it fails).
+std::string bpftool_dump(const fs::path& file, const fs::path& base, const fs::path& out) {
+    std::string cmd = "bpftool btf dump file '" + file.string() + "'";
+    if (!base.empty()) cmd += " --base-btf '" + base.string() + "'";
+    cmd += " > '" + out.string() + "' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    const auto bytes = read_bytes(out);
+    CHECK_MESSAGE(rc == 0, cmd << ": " << std::string(bytes.begin(), bytes.end()).substr(0, 500));
+    return {bytes.begin(), bytes.end()};
+}
+
+bool have_bpftool() { return std::system("bpftool version > /dev/null 2>&1") == 0; }
+
+// The running kernel's verdict on loading `data` as BTF: 0 or -errno.
+int kernel_btf_load(const std::vector<char>& data) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.btf = sys::user_ptr(data.data());
+    a.btf_size = static_cast<std::uint32_t>(data.size());
+    const long fd = sys::bpf(BPF_BTF_LOAD, &a, sizeof(a));
+    if (fd < 0) return -errno;
+    ::close(static_cast<int>(fd));
+    return 0;
+}
+
+// `src` rebuilt through the typed adds, strings in first-use order (so not the source's bytes).
+std::vector<char> rewritten(const btf& src, const btf* base, byte_order order) {
+    btf_builder b = base != nullptr ? btf_builder(*base) : btf_builder(order);
+    testing::rebuild(src, b);
+    auto bytes = b.encode(order);
+    REQUIRE_MESSAGE(bytes, bytes.error().message());
+    return std::move(*bytes);
+}
+
+}  // namespace
+
+TEST_CASE("oracles: bpftool dumps written BTF as it dumps the source; the kernel loads it as it loads the source") {
+    if (!have_bpftool()) {
+        MESSAGE("bpftool not installed: skipped");
+        return;
+    }
+    testing::temp_dir dir("btfkit-test-btf-write");
+    std::size_t dumped = 0, loaded = 0, refused = 0;
+    const bool kernel = ::geteuid() == 0 && fs::exists("/sys/kernel/btf/vmlinux");
+    // Base BTFs in both byte orders (bpftool reads either).
+    std::vector<fs::path> bases;
+    if (fs::exists(corpus / "vmlinux")) bases.push_back(corpus / "vmlinux");
+    if (fs::exists("/sys/kernel/btf/vmlinux")) bases.push_back("/sys/kernel/btf/vmlinux");
+    for (const fs::path& p : bases) {
+        const auto bytes = read_bytes(p);
+        const auto src = btf::parse(span_of(bytes));
+        REQUIRE(src);
+        const std::string want = bpftool_dump(p, {}, dir.path / "want.txt");
+        for (const byte_order order : {byte_order::little, byte_order::big}) {
+            const auto out = rewritten(*src, nullptr, order);
+            write_bytes(dir.path / "out.btf", out);
+            CHECK_MESSAGE(bpftool_dump(dir.path / "out.btf", {}, dir.path / "got.txt") == want, p.string());
+            ++dumped;
+        }
+    }
+    // Debian modules whose rewrite is not their own bytes (strings in another order), over their base.
+    if (fs::exists(corpus / "vmlinux")) {
+        const auto vbytes = read_bytes(corpus / "vmlinux");
+        const auto vmlinux = btf::parse(span_of(vbytes));
+        REQUIRE(vmlinux);
+        const auto index = string_index::of(*vmlinux);
+        std::vector<fs::path> modules;
+        for (const auto& e : fs::directory_iterator(corpus / "modules")) modules.push_back(e.path());
+        std::sort(modules.begin(), modules.end());
+        std::size_t checked = 0;
+        for (const fs::path& m : modules) {
+            const auto bytes = read_bytes(m);
+            const auto mod = btf::parse(span_of(bytes), &*vmlinux);
+            REQUIRE(mod);
+            btf_builder b(*vmlinux, &index);
+            testing::rebuild(*mod, b);
+            const auto out = b.encode();
+            REQUIRE(out);
+            if (*out == bytes) continue;
+            write_bytes(dir.path / "mod.btf", *out);
+            CHECK_MESSAGE(bpftool_dump(dir.path / "mod.btf", corpus / "vmlinux", dir.path / "got.txt") ==
+                              bpftool_dump(m, corpus / "vmlinux", dir.path / "want.txt"), m.filename().string());
+            ++dumped;
+            if (++checked == 12) break;
+        }
+        CHECK(checked == 12);
+    }
+    // Every libbpf-tools object's .BTF, in both orders; the kernel loads the native one as it loads the source.
+    if (fs::exists(corpus / "bpf")) {
+        for (const auto& e : fs::directory_iterator(corpus / "bpf")) {
+            const auto bytes = read_bytes(e.path());
+            const auto raw = find_btf(span_of(bytes));
+            REQUIRE(raw);
+            const auto src = btf::parse(*raw);
+            REQUIRE(src);
+            const std::string want = bpftool_dump(e.path(), {}, dir.path / "want.txt");
+            for (const byte_order order : {byte_order::little, byte_order::big}) {
+                const auto out = rewritten(*src, nullptr, order);
+                write_bytes(dir.path / "obj.btf", out);
+                CHECK_MESSAGE(bpftool_dump(dir.path / "obj.btf", {}, dir.path / "got.txt") == want, e.path().filename().string());
+                ++dumped;
+                if (kernel && order == native_order) {
+                    const std::vector<char> original(raw->begin(), raw->end());
+                    const int verdict = kernel_btf_load(original);
+                    CHECK_MESSAGE(kernel_btf_load(out) == verdict, e.path().filename().string() << ": kernel verdict " << verdict);
+                    (verdict == 0 ? loaded : refused) += 1;
+                }
+            }
+        }
+    }
+    // The running kernel's own BTF, rewritten, through the kernel's BTF checker.
+    if (kernel) {
+        const auto bytes = read_bytes("/sys/kernel/btf/vmlinux");
+        const auto src = btf::parse(span_of(bytes));
+        REQUIRE(src);
+        const int verdict = kernel_btf_load(bytes);
+        CHECK(kernel_btf_load(rewritten(*src, nullptr, native_order)) == verdict);
+        loaded += verdict == 0 ? 1 : 0;
+        MESSAGE("the kernel's verdict on its own BTF as a loaded BTF: " << verdict);
+    }
+    MESSAGE(dumped << " written BTFs dumped by bpftool as their sources; " << loaded << " loaded by the kernel as their sources, "
+                   << refused << " refused with the sources' errno");
 }

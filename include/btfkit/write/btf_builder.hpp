@@ -96,6 +96,17 @@ public:
         return *r;
     }
 
+    // Adds each string of a NUL-terminated table, in its order: a source's own table, so that offsets
+    // that other sections hold (.BTF.ext line info) stay where they were when it holds each string once.
+    constexpr void add_strings(byte_span table) {
+        for (std::size_t i = 0; i < table.size();) {
+            std::size_t e = i;
+            while (e < table.size() && table[e] != '\0') ++e;
+            add_string(std::string_view(table.data() + i, e - i));
+            i = e + 1;
+        }
+    }
+
     // INT: encoding is int_signed / int_char / int_bool; bits 0 means size * 8.
     constexpr std::uint32_t add_int(std::string_view name, std::uint32_t size, std::uint8_t encoding,
                                     std::uint32_t bits = 0, std::uint32_t offset = 0) {
