@@ -12,7 +12,7 @@ namespace btfkit::testing {
 namespace write_detail {
 
 // `src` (own types) rebuilt over `base` (null: base BTF) in `order` must encode, parse over `base`
-// and have src's types; with src's string table kept and the same table written, the same bytes.
+// and have src's types.
 template <class Fail>
 void round_trip(const Fail& fail, const btf& src, const btf* base, byte_order order, bool copy_all, bool keep_strings) {
     btf_builder b = base != nullptr ? btf_builder(*base) : btf_builder(order);
@@ -28,10 +28,6 @@ void round_trip(const Fail& fail, const btf& src, const btf* base, byte_order or
         return;
     }
     if (!first_difference(src, *back).empty()) fail("the written BTF has other types than its source");
-    if (keep_strings && order == src.order() && canonical_layout(src) && std::ranges::equal(b.strings().bytes(), src.own_strings()) &&
-        !std::ranges::equal(*bytes, src.data())) {
-        fail("the written BTF is not its canonical source byte for byte");
-    }
     // What was written is canonical: writing it again gives it back.
     btf_builder again = base != nullptr ? btf_builder(*base) : btf_builder(order);
     rebuild(*back, again, copy_all, true);
@@ -39,11 +35,27 @@ void round_trip(const Fail& fail, const btf& src, const btf* base, byte_order or
     if (!twice || *twice != *bytes) fail("rewriting the written BTF changes it");
 }
 
+// A canonical `src` whose string table the builder writes as it is: copy_type with ids and string
+// offsets unchanged writes `src` byte for byte. (The typed adds may not: a name offset into the
+// middle of a string, or at a NUL, is written as the offset of its content.)
+template <class Fail>
+void copies_exactly(const Fail& fail, const btf& src, const btf* base) {
+    if (!canonical_layout(src)) return;
+    btf_builder b = base != nullptr ? btf_builder(*base) : btf_builder(src.order());
+    b.add_strings(src.own_strings());
+    if (!std::ranges::equal(b.strings().bytes(), src.own_strings())) return;
+    auto same = [](std::uint32_t v) { return v; };
+    for (const type t : src.types()) b.copy_type(t, same, same);
+    const auto bytes = b.encode();
+    if (!bytes || !std::ranges::equal(*bytes, src.data())) fail("copy_type does not write a canonical source byte for byte");
+}
+
 template <class Fail>
 void round_trips(const Fail& fail, const btf& src, const btf* base, const btf* base_swapped) {
     round_trip(fail, src, base, src.order(), false, false);
     round_trip(fail, src, base, src.order(), true, false);
     round_trip(fail, src, base, src.order(), false, true);
+    copies_exactly(fail, src, base);
     const byte_order other = src.order() == byte_order::little ? byte_order::big : byte_order::little;
     if (base == nullptr || base_swapped != nullptr) round_trip(fail, src, base_swapped, other, false, false);
 }

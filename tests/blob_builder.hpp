@@ -100,8 +100,12 @@ public:
         blob_ = b_.encode_unchecked(order_);
         if (raw_.empty()) return;
         const std::size_t types_end = btf_header_size + detail::load<std::uint32_t>(blob_.data() + 12, order_);
-        std::vector<char> words(4 * raw_.size());
-        for (std::size_t i = 0; i < raw_.size(); ++i) detail::store<std::uint32_t>(words.data() + 4 * i, raw_[i], order_);
+        std::vector<char> words;
+        for (std::uint32_t w : raw_) {
+            char b[4]{};
+            detail::store<std::uint32_t>(b, w, order_);
+            for (char c : b) words.push_back(c);
+        }
         blob_.insert(blob_.begin() + static_cast<std::ptrdiff_t>(types_end), words.begin(), words.end());
         const auto type_len = static_cast<std::uint32_t>(types_end - btf_header_size + words.size());
         detail::store<std::uint32_t>(blob_.data() + 12, type_len, order_);

@@ -12,7 +12,7 @@
 namespace btfkit::testing {
 
 // Whether the typed adds can write `t` exactly: fields a kind does not define are zero, and INT has
-// a bit count and no bits above its 4-bit encoding.
+// a bit count and no bits outside its encoding, offset and bit count.
 [[nodiscard]] constexpr bool typed_expressible(const type& t) noexcept {
     const kind k = t.kind();
     const bool takes_kflag = k == kind::struct_ || k == kind::union_ || k == kind::enum_ || k == kind::enum64 ||
@@ -27,7 +27,7 @@ namespace btfkit::testing {
         return t.name_off() == 0;
     case kind::array: return t.name_off() == 0 && t.size() == 0;
     case kind::fwd: return t.size() == 0;
-    case kind::int_: return (t.int_data() >> 28) == 0 && t.int_bits() != 0;
+    case kind::int_: return (t.int_data() & 0xf000ff00u) == 0 && t.int_bits() != 0;  // bits 8-15 and 28-31: unused
     case kind::decl_tag: return t.decl_tag_component() >= -1;
     default: return k != kind::unknown;
     }

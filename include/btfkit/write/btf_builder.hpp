@@ -37,6 +37,17 @@ struct var_spec {
     std::uint32_t type = 0, offset = 0, size = 0;
 };
 
+namespace detail {
+template <class T>
+constexpr std::span<const T> list(std::initializer_list<T> l) noexcept { return {l.begin(), l.size()}; }
+constexpr bool any_bitfield(std::span<const member_spec> members) noexcept {
+    for (const member_spec& m : members) {
+        if (m.bitfield_size != 0) return true;
+    }
+    return false;
+}
+}  // namespace detail
+
 // FUNC and VAR linkage.
 inline constexpr std::uint32_t linkage_static = 0, linkage_global = 1, linkage_extern = 2;
 
@@ -125,28 +136,28 @@ public:
     }
     // STRUCT / UNION; kflag (members carry bitfield sizes) is set when some member has one.
     constexpr std::uint32_t add_struct(std::string_view name, std::uint32_t size, member_list members) {
-        return add_composite(kind::struct_, name, size, members, any_bitfield(members));
+        return add_composite(kind::struct_, name, size, members, detail::any_bitfield(members));
     }
     constexpr std::uint32_t add_struct(std::string_view name, std::uint32_t size, member_list members, bool kflag) {
         return add_composite(kind::struct_, name, size, members, kflag);
     }
     constexpr std::uint32_t add_union(std::string_view name, std::uint32_t size, member_list members) {
-        return add_composite(kind::union_, name, size, members, any_bitfield(members));
+        return add_composite(kind::union_, name, size, members, detail::any_bitfield(members));
     }
     constexpr std::uint32_t add_union(std::string_view name, std::uint32_t size, member_list members, bool kflag) {
         return add_composite(kind::union_, name, size, members, kflag);
     }
     constexpr std::uint32_t add_struct(std::string_view name, std::uint32_t size, std::initializer_list<member_spec> members) {
-        return add_struct(name, size, list(members));
+        return add_struct(name, size, detail::list(members));
     }
     constexpr std::uint32_t add_struct(std::string_view name, std::uint32_t size, std::initializer_list<member_spec> members, bool kflag) {
-        return add_struct(name, size, list(members), kflag);
+        return add_struct(name, size, detail::list(members), kflag);
     }
     constexpr std::uint32_t add_union(std::string_view name, std::uint32_t size, std::initializer_list<member_spec> members) {
-        return add_union(name, size, list(members));
+        return add_union(name, size, detail::list(members));
     }
     constexpr std::uint32_t add_union(std::string_view name, std::uint32_t size, std::initializer_list<member_spec> members, bool kflag) {
-        return add_union(name, size, list(members), kflag);
+        return add_union(name, size, detail::list(members), kflag);
     }
     // ENUM (kflag: signed); each value must fit 32 bits, unsigned or sign-extended.
     constexpr std::uint32_t add_enum(std::string_view name, std::uint32_t size, bool is_signed, enumerator_list values) {
@@ -169,10 +180,10 @@ public:
         return finish();
     }
     constexpr std::uint32_t add_enum(std::string_view name, std::uint32_t size, bool is_signed, std::initializer_list<enumerator_spec> values) {
-        return add_enum(name, size, is_signed, list(values));
+        return add_enum(name, size, is_signed, detail::list(values));
     }
     constexpr std::uint32_t add_enum64(std::string_view name, std::uint32_t size, bool is_signed, std::initializer_list<enumerator_spec> values) {
-        return add_enum64(name, size, is_signed, list(values));
+        return add_enum64(name, size, is_signed, detail::list(values));
     }
     constexpr std::uint32_t add_fwd(std::string_view name, bool is_union) {
         head(name, kind::fwd, 0, is_union, 0);
@@ -201,7 +212,7 @@ public:
         return finish();
     }
     constexpr std::uint32_t add_func_proto(std::uint32_t ret, std::initializer_list<param_spec> params) {
-        return add_func_proto(ret, list(params));
+        return add_func_proto(ret, detail::list(params));
     }
     constexpr std::uint32_t add_var(std::string_view name, std::uint32_t type, std::uint32_t linkage = linkage_global) {
         head(name, kind::var, 0, false, type);
@@ -214,7 +225,7 @@ public:
         return finish();
     }
     constexpr std::uint32_t add_datasec(std::string_view name, std::uint32_t size, std::initializer_list<var_spec> vars) {
-        return add_datasec(name, size, list(vars));
+        return add_datasec(name, size, detail::list(vars));
     }
     constexpr std::uint32_t add_float(std::string_view name, std::uint32_t size) {
         head(name, kind::float_, 0, false, size);
@@ -263,33 +274,23 @@ public:
     [[nodiscard]] constexpr std::vector<char> encode_unchecked(byte_order order) const {
         const auto type_len = static_cast<std::uint32_t>(4 * words_.size());
         const byte_span str = strings_.bytes();
-        std::vector<char> out(btf_header_size + std::size_t{type_len} + str.size());
-        char* p = out.data();
-        detail::store<std::uint16_t>(p, btf_magic, order);
-        p[2] = 1;  // version
-        detail::store<std::uint32_t>(p + 4, btf_header_size, order);
-        detail::store<std::uint32_t>(p + 8, 0, order);
-        detail::store<std::uint32_t>(p + 12, type_len, order);
-        detail::store<std::uint32_t>(p + 16, type_len, order);
-        detail::store<std::uint32_t>(p + 20, static_cast<std::uint32_t>(str.size()), order);
-        p += btf_header_size;
-        for (std::uint32_t w : words_) {
-            detail::store<std::uint32_t>(p, w, order);
-            p += 4;
-        }
-        for (char c : str) *p++ = c;
+        std::vector<char> out;  // grown by push_back: a sized vector is not constant-evaluable with every library
+        out.reserve(btf_header_size + std::size_t{type_len} + str.size());
+        auto put = [&out, order](auto v) {
+            char b[sizeof(v)]{};
+            detail::store(b, v, order);
+            for (char c : b) out.push_back(c);
+        };
+        put(btf_magic);
+        out.push_back(1);  // version
+        out.push_back(0);  // flags
+        for (std::uint32_t v : {btf_header_size, 0u, type_len, type_len, static_cast<std::uint32_t>(str.size())}) put(v);
+        for (std::uint32_t w : words_) put(w);
+        for (char c : str) out.push_back(c);
         return out;
     }
 
 private:
-    template <class T>
-    static constexpr std::span<const T> list(std::initializer_list<T> l) noexcept { return {l.begin(), l.size()}; }
-    static constexpr bool any_bitfield(member_list members) noexcept {
-        for (const member_spec& m : members) {
-            if (m.bitfield_size != 0) return true;
-        }
-        return false;
-    }
 
     [[nodiscard]] constexpr error bad_value(const char* what, std::uint64_t got, std::uint64_t limit) const {
         return error(errc::out_of_range, what).in_section("BTF builder").at_type(type_count() - 1).got(got).limit(limit);

@@ -46,11 +46,18 @@ public:
     constexpr void reserve(std::size_t strings) {
         std::size_t n = 16;
         while (n < 2 * strings) n *= 2;
-        if (n > slots_.size()) slots_.assign(n, 0);  // only while empty
+        if (n > slots_.size()) slots_ = zeros(n);  // only while empty
     }
     [[nodiscard]] constexpr std::size_t size() const noexcept { return count_; }
 
 private:
+    // push_back, not a sized constructor: that one is not constant-evaluable with every library.
+    static constexpr std::vector<std::uint32_t> zeros(std::size_t n) {
+        std::vector<std::uint32_t> v;
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) v.push_back(0);
+        return v;
+    }
     constexpr void place(std::uint32_t h, std::uint32_t off) {
         const std::size_t mask = slots_.size() - 1;
         std::size_t i = h & mask;
@@ -59,7 +66,7 @@ private:
     }
     template <class StringOf>
     constexpr void grow(StringOf&& string_of) {
-        std::vector<std::uint32_t> old(slots_.size() < 16 ? 16 : 2 * slots_.size(), 0);
+        std::vector<std::uint32_t> old = zeros(slots_.size() < 16 ? 16 : 2 * slots_.size());
         old.swap(slots_);
         for (std::uint32_t v : old) {
             if (v != 0) place(string_hash(string_of(v - 1)), v - 1);
