@@ -81,19 +81,17 @@ struct rebuild_counts {
 };
 
 // Every own type of `src` into `b` (which must continue src's numbering): typed where expressible,
-// else copied; `copy_all` copies every type (strings by content, base strings by offset).
+// else copied; `copy_all` copies every type. Strings go by content either way (a base string too).
 // `keep_strings` first adds src's own string table as it is.
 inline rebuild_counts rebuild(const btf& src, btf_builder& b, bool copy_all = false, bool keep_strings = false) {
     rebuild_counts n;
     if (keep_strings) b.add_strings(src.own_strings());
-    const std::uint32_t first_str = src.first_string();
     for (const type t : src.types()) {
         if (!copy_all && typed_expressible(t)) {
             add_typed(b, t);
             ++n.typed;
         } else {
-            b.copy_type(t, [](std::uint32_t id) { return id; },
-                        [&](std::uint32_t off) { return off < first_str ? off : b.add_string(src.string(off)); });
+            b.copy_type(t, [](std::uint32_t id) { return id; });
             ++n.copied;
         }
     }
