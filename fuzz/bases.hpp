@@ -28,7 +28,7 @@ constexpr blob_builder synthetic_base(byte_order order) {
     const auto v = b.add_ref(kind::volatile_, "", td);                                    // 11
     b.add_ref(kind::const_, "", v);                                                       // 12
     b.add_ref(kind::restrict_, "", p);                                                    // 13
-    const auto fp = b.add_func_proto(i, {{"x", i}, {"", 0}});                             // 14
+    const auto fp = b.add_func_proto(i, {{"z", i}, {"", 0}});                             // 14
     b.add_ref(kind::func, "fn", fp, 1);                                                   // 15
     const auto var = b.add_var("v", i, 1);                                                // 16
     b.add_datasec(".data", 4, {{var, 0, 4}});                                             // 17

@@ -1,4 +1,6 @@
-// Builds small BTF blobs in either byte order, in constant evaluation or at run time (tests, fuzz seeds).
+// Small BTF blobs for tests and fuzz seeds, in either byte order and in constant evaluation: the
+// library's btf_builder, encoded after every add, with the shorthands the tests use. Blobs that are
+// malformed on purpose still come out (encode_unchecked), and add_raw appends raw records.
 #pragma once
 
 #include <cstdint>
@@ -6,98 +8,65 @@
 #include <string_view>
 #include <vector>
 
-#include "btfkit/format/btf.hpp"
 #include "btfkit/bytes.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/write/btf_builder.hpp"
 
 namespace btfkit::testing {
 
-struct member_spec {
-    std::string_view name;
-    std::uint32_t type;
-    std::uint32_t bit_offset;
-    std::uint32_t bitfield_size;
-};
-struct enumerator_spec {
-    std::string_view name;
-    std::uint64_t value;
-};
-struct param_spec {
-    std::string_view name;
-    std::uint32_t type;
-};
-struct var_spec {
-    std::uint32_t type, offset, size;
-};
+using btfkit::enumerator_spec;
+using btfkit::member_spec;
+using btfkit::param_spec;
+using btfkit::var_spec;
 
 class blob_builder {
 public:
     // For split BTF, ids continue after `base_types` (count incl. void) and strings after `base_strings` bytes.
     constexpr explicit blob_builder(byte_order order, std::uint32_t base_types = 0, std::uint32_t base_strings = 0)
-        : order_(order), next_id_(base_types == 0 ? 1 : base_types), str_base_(base_strings) {
-        if (base_strings == 0) strings_.push_back('\0');
+        : order_(order), b_(order, split_base{base_types == 0 ? 1 : base_types, base_strings}) {
         rebuild();
     }
 
     [[nodiscard]] constexpr byte_span span() const noexcept { return {blob_.data(), blob_.size()}; }
     [[nodiscard]] constexpr std::size_t size() const noexcept { return blob_.size(); }
     [[nodiscard]] constexpr const std::vector<char>& bytes() const noexcept { return blob_; }
-    [[nodiscard]] constexpr std::uint32_t next_id() const noexcept { return next_id_; }
+    [[nodiscard]] constexpr std::uint32_t next_id() const noexcept { return b_.type_count() + raw_types_; }
+    // The library builder underneath; after adding through it directly, call rebuild().
+    [[nodiscard]] constexpr btf_builder& builder() noexcept { return b_; }
 
-    constexpr std::uint32_t add_string(std::string_view s) {
-        if (s.empty() && str_base_ == 0) return 0;
-        const auto off = static_cast<std::uint32_t>(str_base_ + strings_.size());
-        for (char c : s) strings_.push_back(c);
-        strings_.push_back('\0');
-        rebuild();
-        return off;
-    }
+    constexpr std::uint32_t add_string(std::string_view s) { return done(b_.add_string(s)); }
 
     constexpr std::uint32_t add_int(std::string_view name, std::uint32_t size, std::uint8_t encoding,
                                     std::uint32_t bits = 0, std::uint32_t offset = 0) {
-        const std::uint32_t nbits = bits ? bits : size * 8;
-        head(name, kind::int_, 0, false, size);
-        u32((std::uint32_t{encoding} << 24) | (offset << 16) | nbits);
-        return finish();
+        return done(b_.add_int(name, size, encoding, bits, offset));
     }
-    // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC (vlen = linkage), TYPE_TAG, VAR (+linkage), DECL_TAG (+idx)
+    // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT (no name), FUNC (vlen = linkage), TYPE_TAG
     constexpr std::uint32_t add_ref(kind k, std::string_view name, std::uint32_t type, std::uint32_t vlen = 0) {
-        head(name, k, vlen, false, type);
-        return finish();
+        switch (k) {
+        case kind::ptr: return done(b_.add_ptr(type));
+        case kind::typedef_: return done(b_.add_typedef(name, type));
+        case kind::volatile_: return done(b_.add_volatile(type));
+        case kind::const_: return done(b_.add_const(type));
+        case kind::restrict_: return done(b_.add_restrict(type));
+        case kind::func: return done(b_.add_func(name, type, vlen));
+        case kind::type_tag: return done(b_.add_type_tag(name, type));
+        default: throw "blob_builder::add_ref: not a reference kind";
+        }
     }
     constexpr std::uint32_t add_var(std::string_view name, std::uint32_t type, std::uint32_t linkage) {
-        head(name, kind::var, 0, false, type);
-        u32(linkage);
-        return finish();
+        return done(b_.add_var(name, type, linkage));
     }
     constexpr std::uint32_t add_decl_tag(std::string_view value, std::uint32_t type, std::int32_t component) {
-        head(value, kind::decl_tag, 0, false, type);
-        u32(static_cast<std::uint32_t>(component));
-        return finish();
+        return done(b_.add_decl_tag(value, type, component));
     }
-    constexpr std::uint32_t add_fwd(std::string_view name, bool is_union) {
-        head(name, kind::fwd, 0, is_union, 0);
-        return finish();
-    }
-    constexpr std::uint32_t add_float(std::string_view name, std::uint32_t size) {
-        head(name, kind::float_, 0, false, size);
-        return finish();
-    }
+    constexpr std::uint32_t add_fwd(std::string_view name, bool is_union) { return done(b_.add_fwd(name, is_union)); }
+    constexpr std::uint32_t add_float(std::string_view name, std::uint32_t size) { return done(b_.add_float(name, size)); }
     constexpr std::uint32_t add_array(std::uint32_t elem, std::uint32_t index, std::uint32_t nelems) {
-        head("", kind::array, 0, false, 0);
-        u32(elem);
-        u32(index);
-        u32(nelems);
-        return finish();
+        return done(b_.add_array(elem, index, nelems));
     }
     constexpr std::uint32_t add_struct(std::string_view name, std::uint32_t size, bool kflag,
                                        std::initializer_list<member_spec> members, bool is_union = false) {
-        head(name, is_union ? kind::union_ : kind::struct_, static_cast<std::uint32_t>(members.size()), kflag, size);
-        for (const auto& m : members) {
-            u32(add_string(m.name));
-            u32(m.type);
-            u32(kflag ? ((m.bitfield_size << 24) | m.bit_offset) : m.bit_offset);
-        }
-        return finish();
+        return done(is_union ? b_.add_union(name, size, members, kflag) : b_.add_struct(name, size, members, kflag));
     }
     constexpr std::uint32_t add_union(std::string_view name, std::uint32_t size, bool kflag,
                                       std::initializer_list<member_spec> members) {
@@ -105,82 +74,55 @@ public:
     }
     constexpr std::uint32_t add_enum(std::string_view name, std::uint32_t size, bool is_signed,
                                      std::initializer_list<enumerator_spec> values) {
-        head(name, kind::enum_, static_cast<std::uint32_t>(values.size()), is_signed, size);
-        for (const auto& v : values) {
-            u32(add_string(v.name));
-            u32(static_cast<std::uint32_t>(v.value));
-        }
-        return finish();
+        return done(b_.add_enum(name, size, is_signed, values));
     }
     constexpr std::uint32_t add_enum64(std::string_view name, std::uint32_t size, bool is_signed,
                                        std::initializer_list<enumerator_spec> values) {
-        head(name, kind::enum64, static_cast<std::uint32_t>(values.size()), is_signed, size);
-        for (const auto& v : values) {
-            u32(add_string(v.name));
-            u32(static_cast<std::uint32_t>(v.value));
-            u32(static_cast<std::uint32_t>(v.value >> 32));
-        }
-        return finish();
+        return done(b_.add_enum64(name, size, is_signed, values));
     }
     constexpr std::uint32_t add_func_proto(std::uint32_t ret, std::initializer_list<param_spec> params) {
-        head("", kind::func_proto, static_cast<std::uint32_t>(params.size()), false, ret);
-        for (const auto& p : params) {
-            u32(add_string(p.name));
-            u32(p.type);
-        }
-        return finish();
+        return done(b_.add_func_proto(ret, params));
     }
     constexpr std::uint32_t add_datasec(std::string_view name, std::uint32_t size, std::initializer_list<var_spec> vars) {
-        head(name, kind::datasec, static_cast<std::uint32_t>(vars.size()), false, size);
-        for (const auto& v : vars) {
-            u32(v.type);
-            u32(v.offset);
-            u32(v.size);
-        }
-        return finish();
+        return done(b_.add_datasec(name, size, vars));
     }
 
-    // Raw escape hatch for malformed records: appends words to the type section as one "type".
+    // Raw records for blobs the builder will not write (a vlen past the data, a name offset past the
+    // strings): the words go after the builder's records, as one "type"; nothing is added after them.
     constexpr std::uint32_t add_raw(std::initializer_list<std::uint32_t> words) {
-        for (auto w : words) u32(w);
-        return finish();
+        raw_.insert(raw_.end(), words.begin(), words.end());
+        ++raw_types_;
+        rebuild();
+        return next_id() - 1;
+    }
+
+    constexpr void rebuild() {
+        blob_ = b_.encode_unchecked(order_);
+        if (raw_.empty()) return;
+        const std::size_t types_end = btf_header_size + detail::load<std::uint32_t>(blob_.data() + 12, order_);
+        std::vector<char> words;
+        for (std::uint32_t w : raw_) {
+            char b[4]{};
+            detail::store<std::uint32_t>(b, w, order_);
+            for (char c : b) words.push_back(c);
+        }
+        blob_.insert(blob_.begin() + static_cast<std::ptrdiff_t>(types_end), words.begin(), words.end());
+        const auto type_len = static_cast<std::uint32_t>(types_end - btf_header_size + words.size());
+        detail::store<std::uint32_t>(blob_.data() + 12, type_len, order_);
+        detail::store<std::uint32_t>(blob_.data() + 16, type_len, order_);
     }
 
 private:
-    constexpr void head(std::string_view name, kind k, std::uint32_t vlen, bool kflag, std::uint32_t size_or_type) {
-        u32(add_string(name));
-        u32((kflag ? 0x80000000u : 0u) | (std::uint32_t{static_cast<std::uint8_t>(k)} << 24) | (vlen & 0xffff));
-        u32(size_or_type);
-    }
-    constexpr void u32(std::uint32_t v) {
-        char b[4]{};
-        detail::store<std::uint32_t>(b, v, order_);
-        for (char c : b) types_.push_back(c);
-    }
-    constexpr std::uint32_t finish() {
+    constexpr std::uint32_t done(std::uint32_t v) {
+        if (raw_types_ != 0) throw "blob_builder: raw records must come last";
         rebuild();
-        return next_id_++;
-    }
-    constexpr void rebuild() {
-        blob_.clear();
-        char h[24]{};
-        detail::store<std::uint16_t>(h, btf_magic, order_);
-        h[2] = 1;
-        detail::store<std::uint32_t>(h + 4, 24, order_);
-        detail::store<std::uint32_t>(h + 8, 0, order_);
-        detail::store<std::uint32_t>(h + 12, static_cast<std::uint32_t>(types_.size()), order_);
-        detail::store<std::uint32_t>(h + 16, static_cast<std::uint32_t>(types_.size()), order_);
-        detail::store<std::uint32_t>(h + 20, static_cast<std::uint32_t>(strings_.size()), order_);
-        for (char c : h) blob_.push_back(c);
-        for (char c : types_) blob_.push_back(c);
-        for (char c : strings_) blob_.push_back(c);
+        return v;
     }
 
     byte_order order_;
-    std::uint32_t next_id_;
-    std::uint32_t str_base_;
-    std::vector<char> types_{};
-    std::vector<char> strings_{};
+    btf_builder b_;
+    std::vector<std::uint32_t> raw_{};
+    std::uint32_t raw_types_ = 0;
     std::vector<char> blob_{};
 };
 

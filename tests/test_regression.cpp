@@ -15,6 +15,7 @@
 
 #include "../fuzz/drivers.hpp"
 #include "../fuzz/relocate_drivers.hpp"
+#include "../fuzz/write_drivers.hpp"
 #include "blob_builder.hpp"
 #include "btfkit/format/bpf_object.hpp"
 #include "btfkit/format/btf.hpp"
@@ -67,7 +68,7 @@ struct record_failure {
     void operator()(const char* what) const { FAIL_CHECK(*file << ": " << std::string(what)); }
 };
 
-// Runs all three fuzz drivers; returns every error they produced (parse errors and walk errors).
+// Runs the BTF, object, split and write fuzz drivers; returns every error they produced (parse errors and walk errors).
 std::vector<error> replay(const std::string& name, byte_span in) {
     std::vector<error> errors;
     const record_failure fail{&name};
@@ -76,6 +77,7 @@ std::vector<error> replay(const std::string& name, byte_span in) {
     testing::run_btf(w, in);
     testing::run_bpf_object(w, in);
     (void)testing::run_btf_split(fail, in, &errors);
+    testing::run_btf_write(fail, in);
     return errors;
 }
 
