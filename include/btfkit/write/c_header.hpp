@@ -24,7 +24,12 @@ namespace detail {
 // bpftool 7.5's sort key of one type (btf_type_rank, btf_type_sort_name, disambig hash).
 class c_sort_keys {
 public:
-    explicit c_sort_keys(const btf& b) noexcept : b_(b) {}
+    explicit c_sort_keys(const btf& b) : b_(b) {
+        for (int i = 0; i < 2; ++i) {
+            memo_[i].assign(b.type_count(), 0);
+            known_[i].assign(b.type_count(), false);
+        }
+    }
 
     [[nodiscard]] int rank(std::uint32_t id, bool has_name, unsigned depth = 0) const {
         constexpr int max_rank = 10;
@@ -72,7 +77,10 @@ public:
         return off == 0 ? h : hasher(h, str_hash(b_.string(off)));
     }
 
-    [[nodiscard]] std::uint64_t disambig_hash(std::uint32_t id, bool include_members, unsigned depth = 0) const {
+    // Memoised per (id, include_members): a struct's members are hashed once however often it is reached.
+    [[nodiscard]] std::uint64_t disambig_hash(std::uint32_t id, bool include_members, unsigned depth = 0) {
+        const int mi = include_members ? 1 : 0;
+        if (known_[mi][id]) return memo_[mi][id];
         if (depth > c_max_nesting) return 0;
         const type t = b_[id];
         std::uint64_t h = name_hasher(0, t.name_off());
@@ -100,36 +108,55 @@ public:
         default:
             break;
         }
+        memo_[mi][id] = h;
+        known_[mi][id] = true;
         return h;
     }
 
 private:
     const btf& b_;
+    std::vector<std::uint64_t> memo_[2];
+    std::vector<bool> known_[2];
 };
+
+// The rank in the top byte, then the first 7 bytes of the sort name big-endian (NUL-padded): ordered
+// as bpftool's comparison orders them, so most comparisons are one integer compare.
+[[nodiscard]] inline std::uint64_t c_sort_prefix(int rank, std::string_view s) noexcept {
+    std::uint64_t p = static_cast<std::uint64_t>(rank);
+    for (std::size_t i = 0; i < 7; ++i) p = (p << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+    return p;
+}
 
 // Every id (void included) in bpftool 7.5's order: rank, sort name, own name, disambiguation hash, id.
 [[nodiscard]] inline std::vector<std::uint32_t> c_sorted_ids(const btf& b) {
-    struct datum {
-        std::uint64_t hash;
-        std::string_view sort_name, own_name;
+    struct entry {
+        std::uint64_t prefix;
         std::uint32_t id;
-        int rank;
     };
-    const c_sort_keys keys(b);
+    struct tie_key {
+        std::string_view sort_name, own_name;
+        std::uint64_t hash;
+    };
+    c_sort_keys keys(b);
     const std::uint32_t n = b.type_count();
-    std::vector<datum> d(n);
+    std::vector<entry> e(n);
+    std::vector<tie_key> ties(n);
     for (std::uint32_t id = 0; id < n; ++id) {
-        d[id] = {keys.disambig_hash(id, true), keys.sort_name(id, false), b.string(b.name_off_of(id)), id, keys.rank(id, false)};
+        const std::string_view sort_name = keys.sort_name(id, false);
+        e[id] = {c_sort_prefix(keys.rank(id, false), sort_name), id};
+        ties[id] = {sort_name, b.string(b.name_off_of(id)), keys.disambig_hash(id, true)};
     }
-    std::sort(d.begin(), d.end(), [](const datum& x, const datum& y) {
-        if (x.rank != y.rank) return x.rank < y.rank;
-        if (const int c = x.sort_name.compare(y.sort_name); c != 0) return c < 0;
-        if (const int c = x.own_name.compare(y.own_name); c != 0) return c < 0;
-        if (x.hash != y.hash) return x.hash < y.hash;
+    std::sort(e.begin(), e.end(), [&ties](const entry& x, const entry& y) {
+        if (x.prefix != y.prefix) return x.prefix < y.prefix;
+        const tie_key& a = ties[x.id];
+        const tie_key& c = ties[y.id];
+        if (const int r = a.sort_name.compare(c.sort_name); r != 0) return r < 0;
+        if (const int r = a.own_name.compare(c.own_name); r != 0) return r < 0;
+        if (a.hash != c.hash) return a.hash < c.hash;
         return x.id < y.id;
     });
     std::vector<std::uint32_t> ids(n);
-    for (std::uint32_t i = 0; i < n; ++i) ids[i] = d[i].id;
+    for (std::uint32_t i = 0; i < n; ++i) ids[i] = e[i].id;
     return ids;
 }
 
@@ -154,27 +181,18 @@ public:
         }
     }
 
-    // bpftool 7.5's `extern` lines for the functions tagged bpf_kfunc, by name (Debian's 7.5 is built
-    // from Linux 6.12, before bpftool learnt __bpf_fastcall).
+    // bpftool 7.5's `extern` lines for the functions tagged bpf_kfunc, in the order of their tags
+    // (Debian's 7.5 is built from Linux 6.12: before bpftool sorted them and learnt __bpf_fastcall).
     void emit_kfuncs() {
         put("\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n"sv);
-        std::vector<std::uint32_t> kfuncs;
-        for (std::uint32_t id = 1; id < this->n_; ++id) {
+        for (std::uint32_t id = 1; id < this->n_ && !failed_; ++id) {
             if (b_.kind_of(id) != kind::decl_tag) continue;
-            const type t = b_[id];
-            if (t.decl_tag_component() != -1 || b_.kind_of(t.ref()) != kind::func) continue;
-            const std::string_view name = b_.string(t.name_off());
-            if (name == "bpf_kfunc") kfuncs.push_back(t.ref());
-        }
-        // glibc's qsort_r is a merge sort for these sizes: stable
-        std::stable_sort(kfuncs.begin(), kfuncs.end(), [this](std::uint32_t x, std::uint32_t y) {
-            return b_.string(b_.name_off_of(x)) < b_.string(b_.name_off_of(y));
-        });
-        for (const std::uint32_t f : kfuncs) {
+            const type tag = b_[id];
+            if (tag.decl_tag_component() != -1 || b_.string(tag.name_off()) != "bpf_kfunc") continue;
+            if (b_.kind_of(tag.ref()) != kind::func) continue;
+            const type f = b_[tag.ref()];
             put("extern "sv);
-            const type t = b_[f];
-            this->emit_type_decl(t.ref(), b_.string(t.name_off()), 0);
-            if (failed_) return;
+            this->emit_type_decl(f.ref(), b_.string(f.name_off()), 0);
             put(" __weak __ksym;\n"sv);
         }
         put("#endif\n\n"sv);
