@@ -8,12 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
 #include "../error.hpp"
 #include "../format/btf.hpp"
 #include "../format/dump.hpp"
+#include "../memory.hpp"
 
 namespace btfkit {
 
@@ -31,6 +33,50 @@ using namespace std::string_view_literals;
 inline constexpr unsigned c_max_nesting = 512;
 inline constexpr int c_einval = -22;  // libbpf's -EINVAL from btf__align_of
 
+// How often each name was used (btf_dump's type_names / ident_names): open addressing over views
+// into the string table, one probe sequence per use, no allocation per name.
+class c_name_counts {
+public:
+    void reserve(std::size_t names) {
+        std::size_t cap = 64;
+        while (cap < names * 2) cap *= 2;
+        slots_.assign(cap, slot{});
+    }
+    // The name's count after this use.
+    std::uint32_t bump(std::string_view name) {
+        if ((used_ + 1) * 2 > slots_.size()) grow();
+        slot* s = find(name);
+        if (s->count == 0) {
+            s->name = name.data();
+            s->len = static_cast<std::uint32_t>(name.size());
+            ++used_;
+        }
+        return ++s->count;
+    }
+
+private:
+    struct slot {
+        const char* name = nullptr;
+        std::uint32_t len = 0, count = 0;
+    };
+    [[nodiscard]] slot* find(std::string_view name) noexcept {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = std::hash<std::string_view>{}(name) & mask;; i = (i + 1) & mask) {
+            slot& s = slots_[i];
+            if (s.count == 0 || (s.len == name.size() && std::string_view(s.name, s.len) == name)) return &s;
+        }
+    }
+    void grow() {
+        std::vector<slot> old = std::move(slots_);
+        slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
+        for (const slot& o : old) {
+            if (o.count != 0) *find(std::string_view(o.name, o.len)) = o;
+        }
+    }
+    std::vector<slot> slots_;
+    std::size_t used_ = 0;
+};
+
 template <byte_sink S>
 class c_decl_writer {
 public:
@@ -38,8 +84,8 @@ public:
         : b_(b), w_(w), compat_(compat), n_(b.type_count()), state_(n_, 0), align_cache_(n_, align_unknown) {
         state_[0] = order_done | emit_done;  // void needs nothing
         ptr_sz_ = pointer_size();
-        type_names_.reserve(n_ / 4 + 16);
-        ident_names_.reserve(n_ / 2 + 16);
+        type_names_.reserve(1024);
+        ident_names_.reserve(4096);
         mark_referenced();
     }
 
@@ -51,7 +97,7 @@ protected:
     static constexpr std::uint8_t order_mask = 3, order_ing = 1, order_done = 2;
     static constexpr std::uint8_t emit_mask = 3 << 2, emit_ing = 1 << 2, emit_done = 2 << 2;
     static constexpr std::uint8_t fwd_emitted = 1 << 4, name_resolved = 1 << 5, referenced = 1 << 6;
-    static constexpr int align_unknown = -1000;
+    static constexpr std::int8_t align_unknown = -128;
 
     void fail(error e) {
         if (!failed_) error_ = std::move(e);
@@ -71,9 +117,9 @@ protected:
     }
 
     // --- names -------------------------------------------------------------------------------------
-    using name_map = std::unordered_map<std::string_view, std::uint32_t>;
+    using name_map = c_name_counts;
 
-    static std::uint32_t name_dups(name_map& m, std::string_view name) { return ++m[name]; }
+    static std::uint32_t name_dups(name_map& m, std::string_view name) { return m.bump(name); }
 
     // btf_dump_resolve_name: the first use of a name keeps it, later types with it get ___N.
     void put_resolved_name(std::uint32_t id, name_map& m) {
@@ -153,7 +199,7 @@ protected:
         case kind::array:
             return align_of(t.array().type, depth + 1);
         case kind::struct_: case kind::union_: {
-            int& cached = align_cache_[id];
+            std::int8_t& cached = align_cache_[id];
             if (cached != align_unknown) return cached;
             int max_align = 1, result = 0;
             bool done = false;
@@ -166,7 +212,7 @@ protected:
                 if (m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) { result = 1; done = true; }
             }
             if (!done) result = t.size() % static_cast<std::uint32_t>(max_align) != 0 ? 1 : max_align;
-            if (!failed_) cached = result;
+            if (!failed_ && result >= -127 && result <= 127) cached = static_cast<std::int8_t>(result);
             return result;
         }
         default:
@@ -615,8 +661,8 @@ protected:
     bpftool_compat compat_;
     std::uint32_t n_;
     int ptr_sz_ = 8;
-    std::vector<std::uint8_t> state_;
-    std::vector<int> align_cache_;
+    big_vector<std::uint8_t> state_;
+    big_vector<std::int8_t> align_cache_;  // a composite's alignment once known (align_unknown: not yet)
     std::unordered_map<std::uint32_t, std::uint32_t> dup_of_;  // type id -> its ___N (only for N > 1)
     std::unordered_map<std::uint32_t, std::string> owned_names_;
     name_map type_names_, ident_names_;
