@@ -35,7 +35,7 @@ const std::string tool = BTFKIT_TOOL;
 const std::string cdump_oracle = BTFKIT_LIBBPF_CDUMP;
 
 struct run_result {
-    int status = -1;
+    int status = -1;  // exit status; -1 when killed by a signal or not run
     std::string out;
 };
 
@@ -409,6 +409,43 @@ TEST_CASE("c header: the CLI writes what the library writes") {
     CHECK(run(quote(tool) + " dump " + quote(obj.string()) + " format x 2>/dev/null").status == 2);
     CHECK(run(quote(tool) + " dump " + quote(obj.string()) + " --types hist 2>/dev/null").status == 2);
     CHECK(run(quote(tool) + " dump " + quote(obj.string()) + " format c --bpftool-compat 6 2>/dev/null").status == 2);
+}
+
+// The regression corpus's valid blobs: what bpftool prints where it succeeds; where it fails, our error
+// after the same partial output; where it crashes or hangs (loops it follows without bound), no crash.
+TEST_CASE("c header: the regression corpus's valid BTF") {
+    const fs::path dir = fs::path(BTFKIT_SOURCE_DIR) / "tests" / "regression";
+    int same = 0, both_fail = 0, bpftool_crashes = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() != ".ok" || !e.path().filename().string().starts_with("btf-")) continue;
+        auto l = load(e.path());
+        for (const bpftool_compat c : both) {
+            if (bpftool_for(c).empty()) continue;
+            // bpftool follows some loops without bound: a crash or a hang (the timeout's 124) counts as one
+            const run_result want = run("timeout 20 " + quote(bpftool_for(c)) + " btf dump file " + quote(e.path().string()) + " format c 2>/dev/null");
+            const bool crashed = want.status < 0 || want.status >= 124;
+            std::string got;
+            const status st = write_c_header(*l->types, got, {.compat = c});
+            const std::string what = e.path().filename().string() + " bpftool " + name_of(c);
+            if (want.status == 0) {
+                CHECK_MESSAGE(st, what);
+                CHECK_MESSAGE(want.out == got, what, ": ", first_difference(want.out, got));
+                ++same;
+            } else if (!crashed) {
+                CHECK_MESSAGE(!st, what);
+                CHECK_MESSAGE(want.out == got, what, ": ", first_difference(want.out, got));
+                ++both_fail;
+            } else {
+                // ours ends: with a whole header where the loop does not matter to C (a decl tag on
+                // itself), else with the error that names the loop
+                if (st) CHECK_MESSAGE(got.ends_with("#endif /* __VMLINUX_H__ */\n"), what);
+                else CHECK_MESSAGE((st.error().code == errc::type_loop || st.error().code == errc::too_deep), what);
+                ++bpftool_crashes;
+            }
+        }
+    }
+    MESSAGE("regression blobs: ", same, " identical, ", both_fail, " failing alike, ", bpftool_crashes, " where bpftool crashes");
+    CHECK(same > 0);
 }
 
 TEST_CASE("c header: BTF that C cannot express gives an error that names the type") {
