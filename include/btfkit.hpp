@@ -9,6 +9,8 @@
 #include "btfkit/format/elf.hpp"
 #include "btfkit/format/bpf_object.hpp"
 #include "btfkit/format/dump.hpp"
+#include "btfkit/write/c_names.hpp"
+#include "btfkit/write/c_sort.hpp"
 #include "btfkit/write/c_decl.hpp"
 #include "btfkit/write/c_header.hpp"
 #include "btfkit/core/relo_rules.hpp"
