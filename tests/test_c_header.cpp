@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <span>
 #include <sys/wait.h>
+#include <thread>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -288,6 +289,18 @@ TEST_CASE("c header: the running kernel's vmlinux") {
     if (!readable(v)) { MESSAGE("no /sys/kernel/btf/vmlinux: skipped"); return; }
     auto l = load(v);
     CHECK(check_file(v, *l->types) >= 1);
+    // bpftool 7.5's sort in two halves on two threads, merged: the same bytes as bpftool
+    if (!bpftool75().empty() && l->types->type_count() >= detail::c_sort_split_min) {
+        std::string got;
+        auto two_threads = [](auto&& first, auto&& second) {
+            std::thread t([&second] { second(); });
+            first();
+            t.join();
+        };
+        REQUIRE(write_c_header(*l->types, got, {}, two_threads));
+        const std::string want = bpftool_c(bpftool_compat::v7_5, v);
+        CHECK_MESSAGE(want == got, first_difference(want, got));
+    }
 }
 
 // A handful of modules always, and every BTFKIT_CDUMP_MODULE_STEP-th of the rest (default 200; 1: all).

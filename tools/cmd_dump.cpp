@@ -57,7 +57,9 @@ int dump_c(const btf& b, const dump_options& o, stdout_sink& out) {
         roots = std::move(*r);
         opts.roots = roots;
     }
-    if (auto s = write_c_header(b, out, opts); !s) {
+    // bpftool 7.5's sort runs in two halves, the second on a helper thread placed on another CPU
+    auto two_threads = [](auto&& first, auto&& second) { detail::run_both(first, second); };
+    if (auto s = write_c_header(b, out, opts, two_threads); !s) {
         (void)out.finish();
         return report(s.error());
     }

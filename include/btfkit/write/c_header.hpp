@@ -236,8 +236,10 @@ private:
 // Appends the C header bpftool would print for `b` (with its base, if split: bpftool dumps both) to `out`.
 // Fails on BTF that cannot be written as C (an unsatisfiable type cycle, loops of bad BTF); what
 // was written until then stays in `out`, as bpftool leaves it on stdout.
-template <byte_sink S>
-[[nodiscard]] status write_c_header(const btf& b, S& out, const c_header_options& o = {}) {
+// `run_both(first, second)` runs both callables, the second on another thread if it can (bpftool
+// 7.5's sort is done in two halves); the default runs them one after the other.
+template <byte_sink S, class RunBoth = detail::c_run_inline>
+[[nodiscard]] status write_c_header(const btf& b, S& out, const c_header_options& o = {}, RunBoth&& run_both = {}) {
     using namespace std::string_view_literals;
     detail::chunk_writer<S> w(out);
     const bool v75 = o.compat == bpftool_compat::v7_5;
@@ -257,7 +259,7 @@ template <byte_sink S>
             if (d.failed()) return d.failure();
         }
     } else if (v75) {
-        const big_vector<std::uint32_t> ids = detail::c_sorted_ids(b);
+        const big_vector<std::uint32_t> ids = detail::c_sorted_ids(b, run_both);
         // bpftool sorts every id, void included, then dumps from the second entry on: whatever sorts
         // first is only written where another type needs it.
         for (std::size_t i = 1; i < ids.size(); ++i) {

@@ -147,8 +147,23 @@ struct c_sort_prefix {
     return static_cast<int>(static_cast<unsigned char>(*a)) - static_cast<int>(static_cast<unsigned char>(*b));
 }
 
+// Fewer types than this are sorted on the calling thread alone: a thread would cost more than it saves.
+inline constexpr std::uint32_t c_sort_split_min = 16384;
+
+// Runs both callables, one after the other (the default of c_sorted_ids' run_both).
+struct c_run_inline {
+    template <class A, class B>
+    void operator()(A&& first, B&& second) const {
+        first();
+        second();
+    }
+};
+
 // Every id (void included) in bpftool 7.5's order: rank, sort name, own name, disambiguation hash, id.
-[[nodiscard]] inline big_vector<std::uint32_t> c_sorted_ids(const btf& b) {
+// `run_both(first, second)` runs both callables, the second on another thread if it can: each keys
+// and sorts half of the ids, and the halves are merged (the order is total, so the result is the same).
+template <class RunBoth = c_run_inline>
+[[nodiscard]] big_vector<std::uint32_t> c_sorted_ids(const btf& b, RunBoth&& run_both = {}) {
     struct entry {
         c_sort_prefix prefix;
         std::uint64_t hash;
@@ -159,16 +174,7 @@ struct c_sort_prefix {
     const std::uint32_t n = b.type_count();
     big_vector<c_sort_tie> ties(n);
     big_vector<entry> e(n);
-    c_sort_keys keys(b);
-    for (std::uint32_t id = 0; id < n; ++id) {
-        const char* sort_name = keys.sort_name(id, false);
-        const char* own_name = keys.name(b.name_off_of(id));
-        bool whole = false;
-        for (std::size_t i = 0; i < 15 && !whole; ++i) whole = sort_name[i] == 0;
-        e[id] = {c_sort_prefix(keys.rank(id, false), sort_name), keys.disambig_hash(id, true), id, whole, *own_name == 0};
-        ties[id] = {sort_name, own_name};
-    }
-    std::sort(e.begin(), e.end(), [&ties](const entry& x, const entry& y) {
+    auto less = [&ties](const entry& x, const entry& y) {
         if (!(x.prefix == y.prefix)) return x.prefix < y.prefix;
         if (!(x.whole_name && y.whole_name)) {
             if (const int r = c_strcmp(ties[x.id].sort_name, ties[y.id].sort_name); r != 0) return r < 0;
@@ -178,9 +184,30 @@ struct c_sort_prefix {
         }
         if (x.hash != y.hash) return x.hash < y.hash;
         return x.id < y.id;
-    });
+    };
+    auto key_and_sort = [&](std::uint32_t from, std::uint32_t to) {
+        c_sort_keys keys(b);  // one per half: its memo is written as it goes
+        for (std::uint32_t id = from; id < to; ++id) {
+            const char* sort_name = keys.sort_name(id, false);
+            const char* own_name = keys.name(b.name_off_of(id));
+            bool whole = false;
+            for (std::size_t i = 0; i < 15 && !whole; ++i) whole = sort_name[i] == 0;
+            e[id] = {c_sort_prefix(keys.rank(id, false), sort_name), keys.disambig_hash(id, true), id, whole, *own_name == 0};
+            ties[id] = {sort_name, own_name};
+        }
+        std::sort(e.begin() + from, e.begin() + to, less);
+    };
+    const std::uint32_t half = n / 2;
+    if (n < c_sort_split_min) {
+        c_run_inline{}([&] { key_and_sort(0, half); }, [&] { key_and_sort(half, n); });
+    } else {
+        run_both([&] { key_and_sort(0, half); }, [&] { key_and_sort(half, n); });
+    }
     big_vector<std::uint32_t> ids(n);
-    for (std::uint32_t i = 0; i < n; ++i) ids[i] = e[i].id;
+    std::uint32_t i = 0, j = half, k = 0;
+    while (i < half && j < n) ids[k++] = less(e[j], e[i]) ? e[j++].id : e[i++].id;
+    while (i < half) ids[k++] = e[i++].id;
+    while (j < n) ids[k++] = e[j++].id;
     return ids;
 }
 
