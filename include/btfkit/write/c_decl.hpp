@@ -1,0 +1,625 @@
+// C declarations of BTF types as libbpf's btf_dump writes them: the per-type emission state, names
+// made unique with ___N, struct/union/enum/typedef definitions, padding, and declarator chains.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "../error.hpp"
+#include "../format/btf.hpp"
+#include "../format/dump.hpp"
+#include "../memory.hpp"
+#include "c_names.hpp"
+
+namespace btfkit {
+
+namespace detail {
+
+using namespace std::string_view_literals;
+
+inline constexpr int c_einval = -22;  // libbpf's -EINVAL from btf__align_of
+
+template <byte_sink S>
+class c_decl_writer {
+public:
+    c_decl_writer(const btf& b, chunk_writer<S>& w, bpftool_compat compat)
+        : b_(b), w_(w), compat_(compat), n_(b.type_count()), state_(n_, 0), align_cache_(n_, align_unknown) {
+        state_[0] = order_done | emit_done;  // void needs nothing
+        ptr_sz_ = pointer_size();
+        type_names_.reserve(1024);
+        ident_names_.reserve(4096);
+        mark_referenced();
+    }
+
+    [[nodiscard]] bool failed() const noexcept { return failed_; }
+    [[nodiscard]] const error& failure() const noexcept { return error_; }
+
+protected:
+    // type_states bits, as btf_dump's aux state
+    static constexpr std::uint8_t order_mask = 3, order_ing = 1, order_done = 2;
+    static constexpr std::uint8_t emit_mask = 3 << 2, emit_ing = 1 << 2, emit_done = 2 << 2;
+    static constexpr std::uint8_t fwd_emitted = 1 << 4, name_resolved = 1 << 5, referenced = 1 << 6;
+    static constexpr std::int8_t align_unknown = -128;
+
+    void fail(error e) {
+        if (!failed_) error_ = std::move(e);
+        failed_ = true;
+    }
+
+    [[nodiscard]] std::string_view name_of(std::uint32_t off) const noexcept { return b_.string(off); }
+
+    void put(std::string_view s) { w_.put(s); }
+    void put(char c) { w_.put(c); }
+    template <std::integral T>
+    void put_int(T v) { w_.put(v); }
+    // libbpf's pfx(): one tab per level, at most 13.
+    void put_pfx(int lvl) {
+        constexpr std::string_view tabs = "\t\t\t\t\t\t\t\t\t\t\t\t\t";
+        put(tabs.substr(0, lvl >= static_cast<int>(tabs.size()) ? tabs.size() : static_cast<std::size_t>(std::max(lvl, 0))));
+    }
+
+    // --- names -------------------------------------------------------------------------------------
+    using name_map = c_name_counts;
+
+    static std::uint32_t name_dups(name_map& m, std::string_view name) { return m.bump(name); }
+
+    // btf_dump_resolve_name: the first use of a name keeps it, later types with it get ___N.
+    void put_resolved_name(std::uint32_t id, name_map& m) {
+        const type t = b_[id];
+        if (t.name_off() == 0) return;
+        const std::string_view orig = name_of(t.name_off());
+        std::uint8_t& s = state_[id];
+        if ((s & name_resolved) == 0) {
+            s |= name_resolved;
+            if (!(t.is(kind::fwd) || (t.is(kind::enum_) && t.vlen() == 0))) {
+                const std::uint32_t dups = name_dups(m, orig);
+                if (dups > 1) dup_of_[id] = dups;
+            }
+        }
+        if (auto it = dup_of_.find(id); it != dup_of_.end()) {
+            put_dup_name(orig, it->second);
+        } else {
+            put(orig);
+        }
+    }
+    // "%s___%zu" into a 256-byte buffer, as libbpf formats it (a longer result is cut at 255).
+    void put_dup_name(std::string_view orig, std::uint32_t dups) {
+        char buf[256];
+        std::size_t n = std::min<std::size_t>(orig.size(), 255);
+        std::copy_n(orig.data(), n, buf);
+        char num[16];
+        const std::size_t nl = static_cast<std::size_t>(std::to_chars(num, num + sizeof num, dups).ptr - num);
+        for (const char c : std::string_view{"___"}) if (n < 255) buf[n++] = c;
+        for (std::size_t i = 0; i < nl && n < 255; ++i) buf[n++] = num[i];
+        put(std::string_view{buf, n});
+    }
+    void put_type_name(std::uint32_t id) { put_resolved_name(id, type_names_); }
+    void put_ident_name(std::uint32_t id) { put_resolved_name(id, ident_names_); }
+    // The resolved name is needed before printing only for the missing-alias check of INTs.
+    [[nodiscard]] bool type_name_is(std::uint32_t id, std::string_view want) {
+        const type t = b_[id];
+        if (t.name_off() == 0) return want.empty();
+        std::uint8_t& s = state_[id];
+        if ((s & name_resolved) == 0) {
+            s |= name_resolved;
+            const std::uint32_t dups = name_dups(type_names_, name_of(t.name_off()));
+            if (dups > 1) dup_of_[id] = dups;
+        }
+        return dup_of_.find(id) == dup_of_.end() && name_of(t.name_off()) == want;
+    }
+
+    // --- sizes and alignment (libbpf's btf__align_of, btf__resolve_size) -----------------------------
+    [[nodiscard]] int pointer_size() const {
+        constexpr std::string_view long_aliases[] = {"long", "long int", "int long", "unsigned long", "long unsigned",
+                                                     "unsigned long int", "unsigned int long", "long unsigned int",
+                                                     "long int unsigned", "int unsigned long", "int long unsigned"};
+        for (std::uint32_t id = 1; id < n_; ++id) {
+            if (b_.kind_of(id) != kind::int_) continue;
+            const type t = b_[id];
+            if (t.size() != 4 && t.size() != 8) continue;
+            const std::string_view name = name_of(t.name_off());
+            for (const std::string_view a : long_aliases) {
+                if (name == a) return static_cast<int>(t.size());
+            }
+        }
+        return 8;
+    }
+
+    [[nodiscard]] int align_of(std::uint32_t id, unsigned depth = 0) {
+        if (depth > c_max_nesting) {
+            fail(error(errc::type_loop, "type alignment does not resolve").at_type(id).limit(c_max_nesting));
+            return c_einval;
+        }
+        const type t = b_[id];
+        switch (t.kind()) {
+        case kind::int_: case kind::enum_: case kind::enum64: case kind::float_:
+            return static_cast<int>(std::min<std::uint32_t>(static_cast<std::uint32_t>(ptr_sz_), t.size()));
+        case kind::ptr:
+            return ptr_sz_;
+        case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::type_tag:
+            return align_of(t.ref(), depth + 1);
+        case kind::array:
+            return align_of(t.array().type, depth + 1);
+        case kind::struct_: case kind::union_: {
+            std::int8_t& cached = align_cache_[id];
+            if (cached != align_unknown) return cached;
+            int max_align = 1, result = 0;
+            bool done = false;
+            const auto members = t.members();
+            for (std::uint32_t i = 0; i < members.size() && !done; ++i) {
+                const member m = members[i];
+                const int a = align_of(m.type, depth + 1);
+                if (a <= 0) { result = a; done = true; break; }
+                max_align = std::max(max_align, a);
+                if (m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) { result = 1; done = true; }
+            }
+            if (!done) result = t.size() % static_cast<std::uint32_t>(max_align) != 0 ? 1 : max_align;
+            if (!failed_ && result >= -127 && result <= 127) cached = static_cast<std::int8_t>(result);
+            return result;
+        }
+        default:
+            return c_einval;
+        }
+    }
+
+    // btf__resolve_size; negative on error.
+    [[nodiscard]] std::int64_t resolve_size(std::uint32_t id) const {
+        std::uint32_t nelems = 1;
+        std::int64_t size = -1;
+        for (std::uint32_t i = 0; i < max_resolve_depth && id != 0; ++i) {
+            const type t = b_[id];
+            bool done = false;
+            switch (t.kind()) {
+            case kind::int_: case kind::struct_: case kind::union_: case kind::enum_: case kind::enum64:
+            case kind::datasec: case kind::float_:
+                size = t.size();
+                done = true;
+                break;
+            case kind::ptr:
+                size = ptr_sz_;
+                done = true;
+                break;
+            case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::var:
+            case kind::decl_tag: case kind::type_tag:
+                id = t.ref();
+                break;
+            case kind::array: {
+                const array_info a = t.array();
+                if (nelems != 0 && a.nelems > 0xffffffffu / nelems) return -7;
+                nelems *= a.nelems;
+                id = a.type;
+                break;
+            }
+            default:
+                return c_einval;
+            }
+            if (done) break;
+        }
+        if (size < 0) return c_einval;
+        if (nelems != 0 && size > static_cast<std::int64_t>(0xffffffffu / nelems)) return -7;
+        return static_cast<std::int64_t>(nelems) * size;
+    }
+
+    [[nodiscard]] bool struct_packed(const type& t) {
+        int max_align = 1;
+        for (const member m : t.members()) {
+            const int a = align_of(m.type);
+            // the offset is unsigned in libbpf, so a negative alignment divides as a huge unsigned value
+            if (a != 0 && m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) return true;
+            max_align = std::max(a, max_align);
+        }
+        return t.size() % static_cast<std::uint32_t>(max_align) != 0;
+    }
+
+    // --- definitions -------------------------------------------------------------------------------
+    static constexpr std::int64_t round_up(std::int64_t x, std::int64_t y) noexcept { return y == 0 ? x : ((x + (y - 1)) / y) * y; }
+
+    void emit_bit_padding(std::int64_t cur_off, std::int64_t next_off, int next_align, bool in_bitfield, int lvl) {
+        struct pad { std::string_view name; std::int64_t bits; };
+        const pad pads[] = {{"long", std::int64_t{ptr_sz_} * 8}, {"int", 32}, {"short", 16}, {"char", 8}};
+        if (cur_off >= next_off) return;
+        std::int64_t new_off = 0, pad_bits = 0;
+        std::string_view pad_type;
+        for (const pad& p : pads) {
+            pad_bits = p.bits;
+            pad_type = p.name;
+            new_off = round_up(cur_off, pad_bits);
+            if (new_off <= next_off) break;
+        }
+        if (new_off > cur_off && new_off <= next_off) {
+            const std::int64_t align_bits = std::int64_t{next_align} * 8;
+            if (in_bitfield || (new_off == next_off && (align_bits == 0 || round_up(cur_off, align_bits) != new_off)) ||
+                (new_off != next_off && next_off - new_off <= new_off - cur_off)) {
+                put('\n');
+                put_pfx(lvl);
+                put(pad_type);
+                put(": "sv);
+                put_int(in_bitfield ? new_off - cur_off : 0);
+                put(';');
+            }
+            cur_off = new_off;
+        }
+        while (cur_off != next_off) {
+            const std::int64_t bits = std::min(next_off - cur_off, pad_bits);
+            if (bits == pad_bits) {
+                put('\n'); put_pfx(lvl); put(pad_type); put(": "sv); put_int(pad_bits); put(';');
+                cur_off += bits;
+                continue;
+            }
+            for (std::size_t i = std::size(pads); i-- > 0;) {
+                pad_type = pads[i].name;
+                pad_bits = pads[i].bits;
+                if (pad_bits < bits) continue;
+                put('\n'); put_pfx(lvl); put(pad_type); put(": "sv); put_int(bits); put(';');
+                cur_off += bits;
+                break;
+            }
+        }
+    }
+
+    void emit_struct_fwd(std::uint32_t id, const type& t) {
+        put(t.is(kind::struct_) ? std::string_view{"struct"} : std::string_view{"union"});
+        if (t.name_off() != 0) put(' ');
+        put_type_name(id);
+    }
+
+    void emit_struct_def(std::uint32_t id, const type& t, int lvl) {
+        const bool is_struct = t.is(kind::struct_);
+        const int align = align_of(id);
+        const bool packed = is_struct && struct_packed(t);
+        emit_struct_fwd(id, t);
+        put(" {"sv);
+        std::int64_t off = 0;
+        bool prev_bitfield = false;
+        for (const member m : t.members()) {
+            if (failed_) return;
+            const auto m_off = static_cast<std::int64_t>(static_cast<std::int32_t>(m.bit_offset));
+            const int m_align = packed ? 1 : align_of(m.type);
+            std::int64_t m_sz = m.bitfield_size;
+            emit_bit_padding(off, m_off, m_align, prev_bitfield && m_sz != 0, lvl + 1);
+            put('\n');
+            put_pfx(lvl + 1);
+            emit_type_decl(m.type, name_of(m.name_off), lvl + 1);
+            if (m_sz != 0) {
+                put(": "sv);
+                put_int(m_sz);
+                off = m_off + m_sz;
+                prev_bitfield = true;
+            } else {
+                // libbpf keeps the size in an int
+                m_sz = static_cast<std::int32_t>(static_cast<std::uint32_t>(std::max<std::int64_t>(0, resolve_size(m.type))));
+                off = m_off + static_cast<std::int32_t>(static_cast<std::uint32_t>(m_sz) * 8u);
+                prev_bitfield = false;
+            }
+            put(';');
+        }
+        if (is_struct) emit_bit_padding(off, static_cast<std::int32_t>(t.size() * 8u), align, false, lvl + 1);
+        if (t.vlen() != 0 || t.size() != 0) {
+            put('\n');
+            put_pfx(lvl);
+        }
+        put('}');
+        if (packed) put(" __attribute__((packed))"sv);
+    }
+
+    void emit_missing_aliases(std::uint32_t id) {
+        constexpr std::string_view aliases[][2] = {{"__Poly8_t", "unsigned char"},
+                                                   {"__Poly16_t", "unsigned short"},
+                                                   {"__Poly64_t", "unsigned long long"},
+                                                   {"__Poly128_t", "unsigned __int128"}};
+        for (const auto& a : aliases) {
+            if (type_name_is(id, a[0])) {
+                put("typedef "sv); put(a[1]); put(' '); put(a[0]); put(";\n\n"sv);
+                return;
+            }
+        }
+    }
+
+    void emit_enum_fwd(std::uint32_t id) {
+        put("enum "sv);
+        put_type_name(id);
+    }
+
+    void emit_enum_def(std::uint32_t id, const type& t, int lvl) {
+        put("enum"sv);
+        if (t.name_off() != 0) put(' ');
+        put_type_name(id);
+        const std::uint16_t vlen = t.vlen();
+        if (vlen == 0) return;
+        put(" {"sv);
+        const bool is_signed = t.kflag(), is64 = t.is(kind::enum64);
+        bool any_hi = false;
+        for (const enumerator e : t.enumerators()) {
+            const std::string_view name = name_of(e.name_off);
+            const std::uint32_t dups = name_dups(ident_names_, name);
+            put('\n');
+            put_pfx(lvl + 1);
+            put(name);
+            if (dups > 1) { put("___"sv); put_int(dups); }
+            put(" = "sv);
+            if (is64) {
+                any_hi |= e.hi32 != 0;
+                if (is_signed) { put_int(static_cast<std::int64_t>(e.value)); put("LL,"sv); }
+                else { put_int(e.value); put("ULL,"sv); }
+            } else {
+                if (is_signed) put_int(static_cast<std::int32_t>(e.lo32));
+                else put_int(e.lo32);
+                put(',');
+            }
+        }
+        put('\n');
+        put_pfx(lvl);
+        put('}');
+        // Debian's bpftool 7.1 (Linux 6.1's libbpf) has no mode attributes for odd-sized enums.
+        if (compat_ == bpftool_compat::v7_1) return;
+        if (t.size() == 1) {
+            put(" __attribute__((mode(byte)))"sv);
+        } else if (t.size() == 8 && ptr_sz_ == 8 && (!is64 || !any_hi)) {
+            put(" __attribute__((mode(word)))"sv);
+        }
+    }
+
+    void emit_fwd_def(std::uint32_t id, const type& t) {
+        put(t.kflag() ? std::string_view{"union "} : std::string_view{"struct "});
+        put_type_name(id);
+    }
+
+    [[nodiscard]] bool blacklisted(const type& t) const noexcept {
+        return t.name_off() != 0 && name_of(t.name_off()) == "__builtin_va_list";
+    }
+
+    void emit_typedef_def(std::uint32_t id, const type& t, int lvl) {
+        if (t.ref() == 0 && name_of(t.name_off()) == "__gnuc_va_list") {
+            put("typedef __builtin_va_list "sv);
+            put_ident_name(id);  // resolves the name as libbpf does before this check
+            return;
+        }
+        put("typedef "sv);
+        emit_type_decl(t.ref(), ident_name_view(id), lvl);
+    }
+    // The unique identifier of a typedef as text (declarators print it after other parts).
+    [[nodiscard]] std::string_view ident_name_view(std::uint32_t id) {
+        const type t = b_[id];
+        if (t.name_off() == 0) return {};
+        std::uint8_t& s = state_[id];
+        const std::string_view orig = name_of(t.name_off());
+        if ((s & name_resolved) == 0) {
+            s |= name_resolved;
+            const std::uint32_t dups = name_dups(ident_names_, orig);
+            if (dups > 1) dup_of_[id] = dups;
+        }
+        auto it = dup_of_.find(id);
+        if (it == dup_of_.end()) return orig;
+        auto& owned = owned_names_[id];
+        if (owned.empty()) {
+            owned.assign(orig.substr(0, 255));
+            owned += "___";
+            owned += std::to_string(it->second);
+            if (owned.size() > 255) owned.resize(255);
+        }
+        return owned;
+    }
+
+    // --- declarators (btf_dump_emit_type_decl / emit_type_chain) -------------------------------------
+    struct id_stack {
+        std::size_t start, cnt;  // a frame of decl_stack_
+    };
+
+    void emit_type_decl(std::uint32_t id, std::string_view fname, int lvl) {
+        if (++decl_depth_ > c_max_nesting) {
+            fail(error(errc::too_deep, "type declarations nest too deep").at_type(id).limit(c_max_nesting));
+        }
+        if (failed_) { --decl_depth_; return; }
+        const std::size_t start = decl_stack_.size();
+        for (;;) {
+            decl_stack_.push_back(id);
+            if (decl_stack_.size() - start > c_max_nesting) {
+                fail(error(errc::type_loop, "type declaration chain does not end").at_type(id).limit(c_max_nesting));
+                decl_stack_.resize(start);
+                --decl_depth_;
+                return;
+            }
+            if (id == 0) break;
+            const type t = b_[id];
+            bool done = false;
+            switch (t.kind()) {
+            case kind::ptr: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::func_proto:
+            case kind::type_tag:
+                id = t.ref();
+                break;
+            case kind::array:
+                id = t.array().type;
+                break;
+            default:  // int, enum, enum64, fwd, struct, union, typedef, float; anything else ends the chain too
+                done = true;
+                break;
+            }
+            if (done) break;
+        }
+        id_stack s{start, decl_stack_.size() - start};
+        emit_type_chain(s, fname, lvl);
+        decl_stack_.resize(start);
+        --decl_depth_;
+    }
+
+    [[nodiscard]] std::uint32_t top(const id_stack& s) const noexcept { return decl_stack_[s.start + s.cnt - 1]; }
+
+    void emit_mods(id_stack& s) {
+        while (s.cnt != 0) {
+            const std::uint32_t id = top(s);
+            switch (b_.kind_of(id)) {
+            case kind::volatile_: put("volatile "sv); break;
+            case kind::const_: put("const "sv); break;
+            case kind::restrict_: put("restrict "sv); break;
+            default: return;
+            }
+            --s.cnt;
+        }
+    }
+    void drop_mods(id_stack& s) {
+        while (s.cnt != 0) {
+            const kind k = b_.kind_of(top(s));
+            if (!(k == kind::volatile_ || k == kind::const_ || k == kind::restrict_ || k == kind::type_tag)) return;
+            --s.cnt;
+        }
+    }
+    void emit_name(std::string_view name, bool last_was_ptr) {
+        if (!name.empty() && !last_was_ptr) put(' ');
+        put(name);
+    }
+
+    void emit_type_chain(id_stack& decls, std::string_view fname, int lvl) {
+        bool last_was_ptr = true;
+        while (decls.cnt != 0) {
+            const std::uint32_t id = decl_stack_[decls.start + --decls.cnt];
+            if (id == 0) {
+                emit_mods(decls);
+                put("void"sv);
+                last_was_ptr = false;
+                continue;
+            }
+            const type t = b_[id];
+            const kind k = t.kind();
+            switch (k) {
+            case kind::int_: case kind::float_:
+                emit_mods(decls);
+                put(name_of(t.name_off()));
+                break;
+            case kind::struct_: case kind::union_:
+                emit_mods(decls);
+                if (t.name_off() == 0) emit_struct_def(id, t, lvl);
+                else emit_struct_fwd(id, t);
+                break;
+            case kind::enum_: case kind::enum64:
+                emit_mods(decls);
+                if (t.name_off() == 0) emit_enum_def(id, t, lvl);
+                else emit_enum_fwd(id);
+                break;
+            case kind::fwd:
+                emit_mods(decls);
+                emit_fwd_def(id, t);
+                break;
+            case kind::typedef_:
+                emit_mods(decls);
+                put_ident_name(id);
+                break;
+            case kind::ptr:
+                put(last_was_ptr ? std::string_view{"*"} : std::string_view{" *"});
+                break;
+            case kind::volatile_: put(" volatile"sv); break;
+            case kind::const_: put(" const"sv); break;
+            case kind::restrict_: put(" restrict"sv); break;
+            case kind::type_tag:
+                emit_mods(decls);
+                put(" __attribute__((btf_type_tag(\""sv);
+                put(name_of(t.name_off()));
+                put("\")))"sv);
+                break;
+            case kind::array: {
+                const array_info a = t.array();
+                drop_mods(decls);
+                if (decls.cnt == 0) {
+                    emit_name(fname, last_was_ptr);
+                    put('['); put_int(a.nelems); put(']');
+                    return;
+                }
+                const bool multidim = b_.kind_of(top(decls)) == kind::array;
+                if (!fname.empty() && !last_was_ptr) put(' ');
+                if (!multidim) put('(');
+                emit_type_chain(decls, fname, lvl);
+                if (!multidim) put(')');
+                put('['); put_int(a.nelems); put(']');
+                return;
+            }
+            case kind::func_proto: {
+                const auto params = t.params();
+                const std::uint32_t vlen = params.size();
+                drop_mods(decls);
+                if (decls.cnt != 0) {
+                    put(" ("sv);
+                    emit_type_chain(decls, fname, lvl);
+                    put(')');
+                } else {
+                    emit_name(fname, last_was_ptr);
+                }
+                put('(');
+                if (vlen == 0 || (vlen == 1 && params[0].type == 0)) {
+                    put("void)"sv);
+                    return;
+                }
+                for (std::uint32_t i = 0; i < vlen; ++i) {
+                    const param p = params[i];
+                    if (i > 0) put(", "sv);
+                    if (i == vlen - 1 && p.type == 0) {
+                        put("..."sv);
+                        break;
+                    }
+                    emit_type_decl(p.type, name_of(p.name_off), lvl);
+                }
+                put(')');
+                return;
+            }
+            default:
+                return;  // libbpf warns and stops this declarator
+            }
+            last_was_ptr = k == kind::ptr;
+        }
+        emit_name(fname, last_was_ptr);
+    }
+
+    // --- referenced marks (btf_dump_mark_referenced) -------------------------------------------------
+    void mark_referenced() {
+        for (std::uint32_t id = 1; id < n_; ++id) {
+            const type t = b_[id];
+            switch (t.kind()) {
+            case kind::volatile_: case kind::const_: case kind::restrict_: case kind::ptr: case kind::typedef_:
+            case kind::func: case kind::var: case kind::decl_tag: case kind::type_tag:
+                state_[t.ref()] |= referenced;
+                break;
+            case kind::array: {
+                const array_info a = t.array();
+                state_[a.index_type] |= referenced;
+                state_[a.type] |= referenced;
+                break;
+            }
+            case kind::struct_: case kind::union_:
+                for (const member m : t.members()) state_[m.type] |= referenced;
+                break;
+            case kind::func_proto:
+                for (const param p : t.params()) state_[p.type] |= referenced;
+                break;
+            case kind::datasec:
+                for (const datasec_var v : t.vars()) state_[v.type] |= referenced;
+                break;
+            default:
+                break;
+            }
+        }
+    }
+
+
+    const btf& b_;
+    chunk_writer<S>& w_;
+    bpftool_compat compat_;
+    std::uint32_t n_;
+    int ptr_sz_ = 8;
+    big_vector<std::uint8_t> state_;
+    big_vector<std::int8_t> align_cache_;  // a composite's alignment once known (align_unknown: not yet)
+    std::unordered_map<std::uint32_t, std::uint32_t> dup_of_;  // type id -> its ___N (only for N > 1)
+    std::unordered_map<std::uint32_t, std::string> owned_names_;
+    name_map type_names_, ident_names_;
+    std::vector<std::uint32_t> decl_stack_;
+    unsigned decl_depth_ = 0;
+    bool failed_ = false;
+    error error_{};
+};
+
+}  // namespace detail
+}  // namespace btfkit

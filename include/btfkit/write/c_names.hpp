@@ -1,0 +1,69 @@
+// Shared by the C header writer's parts: which bpftool it matches, its recursion bound, and the
+// counts of names used (btf_dump's type_names / ident_names) that make names unique with ___N.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace btfkit {
+
+// Which bpftool (and the libbpf it links) the output matches byte for byte.
+enum class bpftool_compat : std::uint8_t {
+    v7_1,  // Debian 12: Linux 6.1's libbpf, types in id order
+    v7_5,  // bookworm-backports: libbpf 1.5, types sorted, __ksym/__weak macros and kfunc externs
+};
+
+namespace detail {
+
+// Bounds on recursion that valid BTF never reaches; a loop in bad BTF stops there with an error.
+inline constexpr unsigned c_max_nesting = 512;
+
+// How often each name was used (btf_dump's type_names / ident_names): open addressing over views
+// into the string table, one probe sequence per use, no allocation per name.
+class c_name_counts {
+public:
+    void reserve(std::size_t names) {
+        std::size_t cap = 64;
+        while (cap < names * 2) cap *= 2;
+        slots_.assign(cap, slot{});
+    }
+    // The name's count after this use.
+    std::uint32_t bump(std::string_view name) {
+        if ((used_ + 1) * 2 > slots_.size()) grow();
+        slot* s = find(name);
+        if (s->count == 0) {
+            s->name = name.data();
+            s->len = static_cast<std::uint32_t>(name.size());
+            ++used_;
+        }
+        return ++s->count;
+    }
+
+private:
+    struct slot {
+        const char* name = nullptr;
+        std::uint32_t len = 0, count = 0;
+    };
+    [[nodiscard]] slot* find(std::string_view name) noexcept {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = std::hash<std::string_view>{}(name) & mask;; i = (i + 1) & mask) {
+            slot& s = slots_[i];
+            if (s.count == 0 || (s.len == name.size() && std::string_view(s.name, s.len) == name)) return &s;
+        }
+    }
+    void grow() {
+        std::vector<slot> old = std::move(slots_);
+        slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
+        for (const slot& o : old) {
+            if (o.count != 0) *find(std::string_view(o.name, o.len)) = o;
+        }
+    }
+    std::vector<slot> slots_;
+    std::size_t used_ = 0;
+};
+
+}  // namespace detail
+}  // namespace btfkit
