@@ -109,7 +109,8 @@ const fs::path& object() {
 
 // Operands that let COMMAND run quickly, whatever it then reports.
 std::vector<std::string> operands_of(const std::string& command) {
-    if (command == "relocate" || command == "dump" || command == "stat") return {object().string()};
+    if (command == "dump") return {object().string(), "format", "c"};  // bpftool's words: every option applies
+    if (command == "relocate" || command == "stat") return {object().string()};
     if (command == "find") return {"task_struct"};
     return {};
 }
