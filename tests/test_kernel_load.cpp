@@ -15,6 +15,7 @@
 
 #include "btfkit/format/bpf_object.hpp"
 #include "btfkit/kernel.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -123,4 +124,29 @@ TEST_CASE("kernel BTF objects are enumerated, opened and named through bpf(), as
     CHECK((*kernel)->targets().upper_bits(0, bk::fd_encoding::btf_fd).value_or(99) == 0);
     MESSAGE("kernel BTF objects: " << ids->size() << " (vmlinux id " << vmlinux_id << "), modules with BTF files: "
                                    << (*kernel)->targets().target_count() - 1);
+}
+
+// An error from running_kernel(dir) owns its text: it names the files the call built from `dir` after
+// those strings are gone (the sanitizer builds read freed memory if it borrowed them).
+TEST_CASE("running_kernel: the error for a directory without vmlinux outlives the call") {
+    bk::error e;
+    {
+        const bk::testing::temp_dir tmp("btfkit-no-vmlinux");
+        std::string dir = tmp.path.string();
+        auto k = bk::file_targets::running_kernel(dir);
+        REQUIRE_FALSE(k.has_value());
+        e = k.error();
+        dir.assign(dir.size(), 'x');  // the caller's string changes and goes
+    }
+    const std::string m = e.message();
+    MESSAGE(m);
+    CHECK(m.find("btfkit-no-vmlinux") != std::string::npos);
+    CHECK(m.find("/vmlinux") != std::string::npos);
+    CHECK(e.code == bk::errc::io);
+    // And a missing directory names the directory.
+    std::string missing = "/nonexistent-btfkit-dir";
+    auto r = bk::file_targets::running_kernel(missing);
+    missing.clear();
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message().find("/nonexistent-btfkit-dir") != std::string::npos);
 }
