@@ -2,6 +2,8 @@
 // with random bytes, and `bpftool map dump id ID -j`'s "formatted" values compared byte for byte.
 #include <doctest/doctest.h>
 
+#include "running_vmlinux.hpp"
+
 #include <linux/bpf.h>
 #include <unistd.h>
 
@@ -91,12 +93,11 @@ TEST_CASE("print --json: format_json matches bpftool map dump -j") {
         MESSAGE("skipping: the running kernel has no BTF");
         return;
     }
-    auto file = bk::mapped_file::open("/sys/kernel/btf/vmlinux");
-    REQUIRE(file.has_value());
-    auto parsed = bk::btf::parse(file->bytes());
-    REQUIRE(parsed.has_value());
-    const bk::btf& b = *parsed;
-    fd_guard btf_fd{btf_load(file->bytes())};
+    std::string vm_why;
+    const auto vm = bk::testing::open_running_vmlinux(vm_why);
+    REQUIRE_MESSAGE(vm != nullptr, vm_why);
+    const bk::btf& b = *vm->types;
+    fd_guard btf_fd{btf_load(vm->file.bytes())};
     if (btf_fd.fd < 0) {
         MESSAGE("skipping: BPF_BTF_LOAD of vmlinux's BTF failed (" << std::strerror(-btf_fd.fd) << ")");
         return;

@@ -3,6 +3,8 @@
 // shape); default output may differ only on types where docs/print.md says it does.
 #include <doctest/doctest.h>
 
+#include "running_vmlinux.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -74,11 +76,10 @@ TEST_CASE("print: format_value matches the running kernel's bpf_snprintf_btf") {
         MESSAGE("skipping: cannot run the oracle here: " << why);
         return;
     }
-    auto file = bk::mapped_file::open("/sys/kernel/btf/vmlinux");
-    REQUIRE(file.has_value());
-    auto parsed = bk::btf::parse(file->bytes());
-    REQUIRE(parsed.has_value());
-    const bk::btf& b = *parsed;
+    std::string vm_why;
+    const auto vm = bk::testing::open_running_vmlinux(vm_why);
+    REQUIRE_MESSAGE(vm != nullptr, vm_why);
+    const bk::btf& b = *vm->types;
 
     // Every type format_value accepts and that fits the oracle's input; the refused ones never reach
     // the kernel (VAR, DATASEC and void chains crash it).
@@ -184,11 +185,10 @@ TEST_CASE("print: every printable vmlinux type once, against the kernel") {
         MESSAGE("skipping: cannot run the oracle here: " << why);
         return;
     }
-    auto file = bk::mapped_file::open("/sys/kernel/btf/vmlinux");
-    REQUIRE(file.has_value());
-    auto parsed = bk::btf::parse(file->bytes());
-    REQUIRE(parsed.has_value());
-    const bk::btf& b = *parsed;
+    std::string vm_why;
+    const auto vm = bk::testing::open_running_vmlinux(vm_why);
+    REQUIRE_MESSAGE(vm != nullptr, vm_why);
+    const bk::btf& b = *vm->types;
     std::mt19937_64 rng(0x0e7e'47f0);
     std::string bytes(print_oracle::in_size, '\0');
     std::vector<char> ours(print_oracle::out_size);
