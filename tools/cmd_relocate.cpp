@@ -207,6 +207,11 @@ constexpr option<relocate_args> options[] = {
          a.options.encoding = fd_encoding::none;
          return ok;
      }},
+    {.name = "--libbpf-compat", .arg = "1.1|1.7", .help = "the rules of that libbpf release where releases differ (default 1.7)",
+     .apply = [](relocate_args& a, std::string_view v) {
+         if (!parse_libbpf_compat(v, a.options.compat)) return problem("takes 1.1 or 1.7");
+         return ok;
+     }},
     {.name = "--no-fwd-extension", .help = "a local FWD matches target FWDs only, as in libbpf",
      .apply = [](relocate_args& a, std::string_view) { a.options.fwd_extension = false; return ok; }},
     {.name = "--stop-at-error", .help = "stop an object at its first failing relocation, as libbpf does",
