@@ -294,7 +294,7 @@ void w2_btfkit(State& st, std::size_t module_count, std::size_t name_count, bool
             if (auto s = (*ft)->targets().prefetch(essentials); !s) die(s.error().message());
             std::vector<btfkit::candidate> out;
             for (std::uint32_t id = 1; id < local->type_count(); ++id) {
-                if (auto s = (*ft)->targets().collect((*local)[id], essentials[id - 1], libbpf_like, out); !s) die(s.error().message());
+                if (auto s = btfkit::collect_candidates((*ft)->targets(), (*local)[id], essentials[id - 1], libbpf_like, out); !s) die(s.error().message());
             }
             m.stop();
             m.next_iteration();
