@@ -48,13 +48,13 @@ public:
     [[nodiscard]] static constexpr result<btf> parse(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr);
     // The same result as parse; a type section of split_min_bytes or more is scanned in two halves at
     // once. `run_both(first, second)` runs both callables, the second on another thread if it can
-    // (candidates.hpp: parse_two_threads). The second half starts at a record boundary found by
+    // (runtime/parallel_parse.hpp: parse_two_threads). The second half starts at a record boundary found by
     // looking (16 well-formed records in a row); it counts only if the first half's records end
     // exactly there, and anything amiss is left to parse, which names the problem.
     // `on_half(half, offsets, named)` runs on each half's thread once that half is scanned well (half 0
     // or 1; its own record offsets into `data` and its named types of indexed kinds, as indexes into
     // those offsets): work on the half's records that can start before the halves are joined (the
-    // name hashes of candidates.hpp's parse_two_threads). A half scanned well may still go unused (the
+    // name hashes of parse_two_threads). A half scanned well may still go unused (the
     // other half's scan fails, or does not meet it at the boundary, and parse runs instead): the halves
     // are the result only if on_half ran for both and the result is a btf.
     static constexpr std::size_t split_min_bytes = std::size_t{1} << 20;

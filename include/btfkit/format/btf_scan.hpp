@@ -284,9 +284,9 @@ bool parse_halves(byte_span data, std::size_t start, std::size_t end, std::uint3
     // Both tables are reserved here (address space; their fresh pages are touched on their own
     // threads): a reserve on a thread would wait for the mmap lock while the other thread maps in its
     // half of the data (parse_two_threads with populate_halves).
-    // The second table is a huge block whatever its size (see arena_allocator): its memory is then one
-    // huge-page fault on the second thread, not ~100 small pages populated here before the threads
-    // start (vmlinux's 0.42 MB: 0.17 ms of W1's 1.4 ms).
+    // The second table is a huge block whatever its size (see arena_allocator; with huge blocks turned
+    // on): its memory is then one huge-page fault on the second thread, not ~100 small pages populated
+    // here before the threads start.
     offsets.reserve((end - start) / btf_type_header_size + 1);
     offsets2.reserve(std::max((end - mid) / btf_type_header_size + 1, huge_table_bytes / sizeof(std::uint32_t)));
     run_both([&] {

@@ -63,7 +63,7 @@ inline constexpr std::uint8_t int_signed = 1, int_char = 2, int_bool = 4;
 }
 
 // Kinds a CO-RE relocation's root type has in practice (clang emits only these). A name index
-// (candidates.hpp) holds only them, and lookups for other kinds fall back to libbpf's linear scan,
+// (index/name_index.hpp) holds only them, and lookups for other kinds fall back to libbpf's linear scan,
 // so answers stay exact. Parsing lists a BTF's named types of these kinds (btf::named_indexed).
 [[nodiscard]] constexpr bool indexed_kind(kind k) noexcept {
     switch (k) {
