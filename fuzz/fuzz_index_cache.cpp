@@ -88,7 +88,7 @@ struct env {
         });
     }
 
-    std::vector<std::string> answers(const bk::target_set& s) const {
+    std::vector<std::string> answers(bk::target_set& s) const {
         std::vector<std::string> out;
         std::vector<bk::candidate> found;
         for (const auto& n : names) {
