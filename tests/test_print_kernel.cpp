@@ -58,24 +58,28 @@ struct case_counts {
     int total = 0, raw_exact = 0, hashed_shape = 0, truncated = 0, default_same = 0, default_documented = 0;
 };
 
+// The kernel printer (the oracle program loaded), or null with the reason the test skips.
+std::unique_ptr<print_oracle::kernel_printer> open_kernel_oracle() {
+    const std::string object = BTFKIT_PRINT_ORACLE;
+    std::string why;
+    if (object.empty() || !std::filesystem::exists(object)) {
+        why = "the oracle program is not built (BPF clang missing)";
+    } else if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
+        why = "the running kernel has no BTF";
+    } else if (auto kernel = print_oracle::kernel_printer::open(object, why)) {
+        return kernel;
+    } else {
+        why = "cannot run the oracle here: " + why;
+    }
+    MESSAGE("skipping: " << why);
+    return {};
+}
+
 }  // namespace
 
 TEST_CASE("print: format_value matches the running kernel's bpf_snprintf_btf") {
-    const std::string object = BTFKIT_PRINT_ORACLE;
-    if (object.empty() || !std::filesystem::exists(object)) {
-        MESSAGE("skipping: the oracle program is not built (BPF clang missing)");
-        return;
-    }
-    if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
-        MESSAGE("skipping: the running kernel has no BTF");
-        return;
-    }
-    std::string why;
-    auto kernel = print_oracle::kernel_printer::open(object, why);
-    if (!kernel) {
-        MESSAGE("skipping: cannot run the oracle here: " << why);
-        return;
-    }
+    auto kernel = open_kernel_oracle();
+    if (!kernel) return;
     std::string vm_why;
     const auto vm = bk::testing::open_running_vmlinux(vm_why);
     REQUIRE_MESSAGE(vm != nullptr, vm_why);
@@ -174,17 +178,8 @@ TEST_CASE("print: format_value matches the running kernel's bpf_snprintf_btf") {
 }
 
 TEST_CASE("print: every printable vmlinux type once, against the kernel") {
-    const std::string object = BTFKIT_PRINT_ORACLE;
-    if (object.empty() || !std::filesystem::exists(object) || !std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
-        MESSAGE("skipping: no oracle program or no kernel BTF");
-        return;
-    }
-    std::string why;
-    auto kernel = print_oracle::kernel_printer::open(object, why);
-    if (!kernel) {
-        MESSAGE("skipping: cannot run the oracle here: " << why);
-        return;
-    }
+    auto kernel = open_kernel_oracle();
+    if (!kernel) return;
     std::string vm_why;
     const auto vm = bk::testing::open_running_vmlinux(vm_why);
     REQUIRE_MESSAGE(vm != nullptr, vm_why);
