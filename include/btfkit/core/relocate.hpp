@@ -189,9 +189,8 @@ constexpr status decide(const core_relo& rec, relocation_scratch::cand_list& lis
 // of TYPE_ID_TARGET, and the patch of `code` (the instructions of the record's section, in `order`).
 // Fills `rep` as it goes; an error is the record's outcome (the report says where).
 template <class Targets>
-constexpr status relocate_record(const core_relo& rec, std::span<char> code, byte_order order, Targets& targets,
+constexpr status relocate_record(const btf& local, const core_relo& rec, std::span<char> code, byte_order order, Targets& targets,
                                  relocation_scratch& s, const relocate_options& opts, relocation_report& rep) {
-    const btf& local = *s.specs[0].owner;
     const type local_t = local[rec.type_id];
     relocation_scratch::cand_list* list = nullptr;
     if (rec.kind != relo_kind::type_id_local) {
@@ -271,7 +270,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
             rep.local_type_name = local[rec.type_id].name();
             scratch.specs[0].reset(&local, rec.type_id, rec.kind);  // a failure before parse_spec reports an empty spec
             rep.local_spec = &scratch.specs[0];
-            if (const status st = detail::relocate_record(rec, code, obj.file().order(), targets, scratch, opts, rep); !st) {
+            if (const status st = detail::relocate_record(local, rec, code, obj.file().order(), targets, scratch, opts, rep); !st) {
                 rep.outcome = relo_outcome::error;
                 rep.err = st.error();  // the report itself says section, instruction and relocation index
                 ++sum.errors;
