@@ -103,11 +103,11 @@ TEST_CASE("kernel BTF objects are enumerated, opened and named through bpf(), as
         MESSAGE("skipped: bpf() not permitted here (errno " << -e << ")");
         return;
     }
-    auto ids = bk::kernel_btf_ids();
+    auto ids = bk::kernel_btf::list();
     REQUIRE_MESSAGE(ids.has_value(), ids.error().message());
     std::uint32_t vmlinux_id = 0;
-    for (const auto& [name, id] : *ids) {
-        if (name == "vmlinux") vmlinux_id = id;
+    for (const auto& obj : ids->objects()) {
+        if (obj.name == "vmlinux") vmlinux_id = obj.id;
     }
     REQUIRE(vmlinux_id != 0);  // every kernel with BTF has it; modules follow when loaded
     const int fd = bk::sys::btf_get_fd_by_id(vmlinux_id);
@@ -122,7 +122,7 @@ TEST_CASE("kernel BTF objects are enumerated, opened and named through bpf(), as
     auto kernel = bk::file_targets::running_kernel();
     REQUIRE_MESSAGE(kernel.has_value(), kernel.error().message());
     CHECK((*kernel)->targets().upper_bits(0, bk::fd_encoding::btf_fd).value_or(99) == 0);
-    MESSAGE("kernel BTF objects: " << ids->size() << " (vmlinux id " << vmlinux_id << "), modules with BTF files: "
+    MESSAGE("kernel BTF objects: " << ids->objects().size() << " (vmlinux id " << vmlinux_id << "), modules with BTF files: "
                                    << (*kernel)->targets().target_count() - 1);
 }
 

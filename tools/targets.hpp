@@ -1,5 +1,5 @@
 // Target options shared by the commands that look types up (`relocate`, `find`): --btf, --module,
-// --modules-dir, --index-cache; by default the running kernel.
+// --modules-dir, --only-module, --index-cache; by default the running kernel.
 #pragma once
 
 #include <cstdlib>
@@ -19,6 +19,7 @@ struct target_args {
     std::vector<std::string> modules;      // --module FILE...
     std::vector<std::string> module_dirs;  // --modules-dir DIR...
     std::string index_cache;               // --index-cache FILE|DIR/|off ("" = the default)
+    std::vector<std::string> only_modules; // --only-module NAME... (target_options::module_scope)
 };
 
 // The target options, declared once for every command whose arguments A hold a `target_args targets`.
@@ -33,6 +34,9 @@ inline constexpr option<A> target_option_list[] = {
     {.name = "--modules-dir", .arg = "DIR", .repeatable = true,
      .help = "every file in DIR but vmlinux is a module, in name order",
      .apply = [](A& a, std::string_view v) { a.targets.module_dirs.emplace_back(v); return ok; }},
+    {.name = "--only-module", .arg = "NAME", .repeatable = true,
+     .help = "search vmlinux and only this module (its sysfs name; repeatable); default: every module, as libbpf",
+     .apply = [](A& a, std::string_view v) { a.targets.only_modules.emplace_back(v); return ok; }},
     {.name = "--index-cache", .arg = "FILE|DIR/|off",
      .help = "where the name indexes are kept between runs (default: $XDG_CACHE_HOME/btfkit/)",
      .apply = [](A& a, std::string_view v) { a.targets.index_cache = v; return ok; }},
@@ -64,6 +68,7 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
     index_key k;
     k.add(vmlinux).add(mods.size());
     for (const auto& m : mods) k.add(m);
+    for (const auto& m : t.only_modules) k.add(m);  // a scoped set of targets is another set
     static constexpr char hex[] = "0123456789abcdef";
     std::string name = "index-";
     for (int shift = 60; shift >= 0; shift -= 4) name += hex[(k.value() >> shift) & 0xf];
@@ -79,10 +84,11 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
     target_options o;
     o.read_vmlinux = true;
     o.prefetch.assign(names.begin(), names.end());
+    o.module_scope = t.only_modules;
     if (t.btf.empty() && t.modules.empty() && t.module_dirs.empty()) {
         // The module list comes from the directory; the cache file is named after the directory.
         o.index_cache = index_cache_path(t, std::string(sysfs_vmlinux), {"/sys/kernel/btf/"});
-        return file_targets::running_kernel("/sys/kernel/btf", o);
+        return file_targets::running_kernel(std::string(kernel_btf_dir), o);
     }
     std::vector<std::string> mods = t.modules;
     for (const auto& d : t.module_dirs) {

@@ -5,4 +5,5 @@
 #include "os/bpf.hpp"
 #include "os/file_targets.hpp"
 #include "os/files.hpp"
+#include "os/kernel_btf.hpp"
 #include "os/tuning.hpp"

@@ -1,4 +1,4 @@
-// Thin bpf(2) wrappers, and the running kernel's BTF objects by name.
+// Thin bpf(2) wrappers.
 #pragma once
 
 #include <linux/bpf.h>
@@ -51,14 +51,20 @@ struct btf_object_info {
     std::uint32_t id = 0;
     bool kernel_btf = false;
     std::string name;
+    std::uint32_t btf_size = 0;  // the object's BTF bytes (all of them, whatever `bytes` had room for)
 };
 
-inline int btf_get_info(int fd, btf_object_info& out) noexcept {
+// BPF_OBJ_GET_INFO_BY_FD of a BTF object; with `bytes`, its BTF is copied there too (as much as fits).
+inline int btf_get_info(int fd, btf_object_info& out, std::span<char> bytes = {}) noexcept {
     struct bpf_btf_info info;
     std::memset(&info, 0, sizeof(info));
     char name[64] = {};
     info.name = user_ptr(name);
     info.name_len = sizeof(name);
+    if (!bytes.empty()) {
+        info.btf = user_ptr(bytes.data());
+        info.btf_size = static_cast<std::uint32_t>(std::min<std::size_t>(bytes.size(), UINT32_MAX));
+    }
     union bpf_attr a;
     std::memset(&a, 0, sizeof(a));
     a.info.bpf_fd = static_cast<std::uint32_t>(fd);
@@ -68,6 +74,7 @@ inline int btf_get_info(int fd, btf_object_info& out) noexcept {
     out.id = info.id;
     out.kernel_btf = info.kernel_btf != 0;
     out.name.assign(name, ::strnlen(name, sizeof(name)));
+    out.btf_size = info.btf_size;
     return 0;
 }
 
@@ -100,27 +107,5 @@ inline int prog_load(std::uint32_t prog_type, std::span<const char> insns, const
 }
 
 }  // namespace sys
-
-// Kernel BTF objects by name, from bpf(): name -> BTF object id. Opens each object's fd briefly.
-inline result<std::vector<std::pair<std::string, std::uint32_t>>> kernel_btf_ids() {
-    std::vector<std::pair<std::string, std::uint32_t>> out;
-    std::uint32_t id = 0;
-    for (;;) {
-        std::uint32_t next = 0;
-        const int r = sys::btf_get_next_id(id, next);
-        if (r == -ENOENT) break;
-        if (r < 0) return error(errc::io, "BPF_BTF_GET_NEXT_ID failed").got(static_cast<std::uint64_t>(-r));
-        id = next;
-        const int fd = sys::btf_get_fd_by_id(id);
-        if (fd == -ENOENT) continue;  // unloaded meanwhile
-        if (fd < 0) return error(errc::io, "BPF_BTF_GET_FD_BY_ID failed").got(static_cast<std::uint64_t>(-fd));
-        sys::btf_object_info info;
-        const int ir = sys::btf_get_info(fd, info);
-        ::close(fd);
-        if (ir < 0) return error(errc::io, "BPF_OBJ_GET_INFO_BY_FD failed").got(static_cast<std::uint64_t>(-ir));
-        if (info.kernel_btf) out.emplace_back(info.name, id);
-    }
-    return out;
-}
 
 }  // namespace btfkit

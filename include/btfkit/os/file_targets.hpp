@@ -17,15 +17,24 @@
 #include "../targets/index_cache.hpp"
 #include "../targets/module_name.hpp"
 #include "../targets/target_set.hpp"
-#include "bpf.hpp"
 #include "files.hpp"
+#include "kernel_btf.hpp"
 
 namespace btfkit {
 
+// Where the running kernel's BTF files are: module files here are read through bpf() in kernel mode.
+inline constexpr std::string_view kernel_btf_dir = "/sys/kernel/btf";
+
 // How file_targets opens its targets.
 struct target_options {
-    // The running kernel's BTF: TYPE_ID_TARGET's module fds/ids come from bpf().
+    // The running kernel's BTF: modules named by a file in kernel_btf_dir are read through bpf() as
+    // their kernel BTF objects (kernel_btf), and TYPE_ID_TARGET's module fds/ids name those objects.
     bool kernel = false;
+    // Only these modules are searched besides vmlinux (names as module_name_of gives them, so sysfs
+    // names), in the targets' order; empty: every module (libbpf's search). For a type that several
+    // modules define, as a loader scopes to its attach target's module. A name that is not among the
+    // modules is an error.
+    std::vector<std::string> module_scope{};
     // A file for the name indexes (index_cache.hpp), "" for none. When it matches the files (path,
     // size, mtime and inode of vmlinux and every module, in order), it is mapped and used: no module
     // is read until a lookup hits it. Otherwise the indexes are built as usual and the file is
@@ -49,9 +58,7 @@ public:
     file_targets() = default;
     file_targets(const file_targets&) = delete;
     file_targets& operator=(const file_targets&) = delete;
-    ~file_targets() {
-        for (int fd : opened_fds_) ::close(fd);
-    }
+    ~file_targets() = default;
 
     // vmlinux BTF from a file (raw or ELF); `modules` are files (raw BTF or .ko), searched in order.
     [[nodiscard]] static result<std::unique_ptr<file_targets>> open(const std::string& vmlinux_path,
@@ -64,14 +71,58 @@ public:
     [[nodiscard]] static result<std::unique_ptr<file_targets>> open(const std::string& vmlinux_path,
                                                                     const std::vector<std::string>& module_paths,
                                                                     const target_options& o) {
+        return open_listed(vmlinux_path, module_paths, o, o.kernel ? kernel_btf::list() : result<kernel_btf>(kernel_btf{}));
+    }
+
+    // The running kernel: /sys/kernel/btf/vmlinux and its modules in libbpf's order (kernel BTF object
+    // ids, from bpf()), each module read through bpf() (kernel_btf). Where bpf() says no (no
+    // privileges), or for another `dir`, the module files beside vmlinux, in load order (reverse
+    // /proc/modules, which matches the order of the ids); TYPE_ID_TARGET then has no fd or id to
+    // write. `o.kernel` is set here.
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> running_kernel(const std::string& dir = std::string(kernel_btf_dir),
+                                                                              target_options o = {}) {
+        o.kernel = true;
+        auto listed = kernel_btf::list();
+        std::vector<std::string> mods;
+        if (listed && dir == kernel_btf_dir) {
+            for (const auto& obj : listed->objects()) {
+                if (obj.name != "vmlinux") mods.push_back(dir + "/" + obj.name);
+            }
+        } else {
+            auto files = module_files_in_load_order(dir);
+            if (!files) return files.error();
+            mods = std::move(*files);
+        }
+        return open_listed(dir + "/vmlinux", mods, o, std::move(listed));
+    }
+
+    [[nodiscard]] target_set& targets() noexcept { return *set_; }
+    [[nodiscard]] const target_set& targets() const noexcept { return *set_; }
+    [[nodiscard]] const btf& vmlinux() const noexcept { return *vmlinux_; }
+    [[nodiscard]] bool is_kernel() const noexcept { return kernel_; }
+    // Whether the indexes came from the index cache file (false: built here, and the file rewritten).
+    [[nodiscard]] bool index_cache_hit() const noexcept { return cache_hit_; }
+    // Why the cache file was not used or not written, if it was not ("" otherwise).
+    [[nodiscard]] const std::string& index_cache_note() const noexcept { return cache_note_; }
+
+private:
+    [[nodiscard]] static result<std::unique_ptr<file_targets>> open_listed(const std::string& vmlinux_path,
+                                                                           std::vector<std::string> module_paths,
+                                                                           const target_options& o, result<kernel_btf> listed) {
         const bool kernel = o.kernel;
+        BTFKIT_TRY(scope_modules(module_paths, o.module_scope));
         auto t = std::unique_ptr<file_targets>(new file_targets());
         // With an index cache, the files' identities (one stat each: ~3 us, 13 ms for 4,000 modules on
         // a VM) are taken on a second thread while vmlinux is parsed, and on this one after it.
         identity_job ids(o.index_cache.empty() ? std::span<const std::string>{} : std::span<const std::string>(module_paths));
         file_targets* self = t.get();
         t->paths_ = module_paths;
-        auto load = [self](std::uint32_t m, byte_buffer& buf) { return read_btf_into(self->paths_[m - 1], buf); };
+        t->kernel_object_.assign(module_paths.size(), no_object);
+        if (kernel) t->use_kernel_objects(std::move(listed));
+        auto load = [self](std::uint32_t m, byte_buffer& buf) {
+            const std::uint32_t k = self->kernel_object_[m - 1];
+            return k != no_object ? self->kernel_btf_.read(k, buf) : read_btf_into(self->paths_[m - 1], buf);
+        };
         std::vector<std::string_view> wanted;
         for (const auto& n : o.prefetch) wanted.push_back(essential_name(n));
         std::unique_ptr<name_pass> pass;  // modules walked while vmlinux is read and parsed
@@ -116,43 +167,6 @@ public:
         return t;
     }
 
-    // The running kernel: /sys/kernel/btf/vmlinux and every module file beside it, in load order
-    // (reverse /proc/modules, which matches the order of kernel BTF ids that libbpf walks).
-    // `o.kernel` is set here.
-    [[nodiscard]] static result<std::unique_ptr<file_targets>> running_kernel(const std::string& dir = "/sys/kernel/btf",
-                                                                              target_options o = {}) {
-        auto names = list_directory(dir);
-        if (!names) return names.error().about(dir);
-        std::vector<std::string> order;
-        {
-            std::ifstream pm("/proc/modules");
-            std::string line;
-            while (std::getline(pm, line)) order.push_back(line.substr(0, line.find(' ')));
-            std::reverse(order.begin(), order.end());
-        }
-        std::vector<std::string> mods;
-        for (const auto& n : order) {
-            if (std::binary_search(names->begin(), names->end(), n)) mods.push_back(dir + "/" + n);
-        }
-        for (const auto& n : *names) {  // modules /proc/modules did not list, if any
-            if (n == "vmlinux" || std::find(order.begin(), order.end(), n) != order.end()) continue;
-            mods.push_back(dir + "/" + n);
-        }
-        o.kernel = true;
-        return open(dir + "/vmlinux", mods, o);
-    }
-
-    [[nodiscard]] target_set& targets() noexcept { return *set_; }
-    [[nodiscard]] const target_set& targets() const noexcept { return *set_; }
-    [[nodiscard]] const btf& vmlinux() const noexcept { return *vmlinux_; }
-    [[nodiscard]] bool is_kernel() const noexcept { return kernel_; }
-    // Whether the indexes came from the index cache file (false: built here, and the file rewritten).
-    [[nodiscard]] bool index_cache_hit() const noexcept { return cache_hit_; }
-    // Why the cache file was not used or not written, if it was not ("" otherwise).
-    [[nodiscard]] const std::string& index_cache_note() const noexcept { return cache_note_; }
-
-
-private:
     // The identities of a list of files, as one key. A second thread (started at construction) takes
     // them in blocks while the caller parses vmlinux; then the caller takes blocks too, until none is
     // left. Each file's identity has its own slot, so the key does not depend on who took which.
@@ -218,23 +232,73 @@ private:
         if (!paths_.empty()) set_->set_index_listener(save);
     }
 
+    // The module files beside `dir`/vmlinux, in load order (reverse /proc/modules, which matches the
+    // order of kernel BTF ids that libbpf walks), then any /proc/modules did not list.
+    [[nodiscard]] static result<std::vector<std::string>> module_files_in_load_order(const std::string& dir) {
+        auto names = list_directory(dir);
+        if (!names) return names.error().about(dir);
+        std::vector<std::string> order;
+        {
+            std::ifstream pm("/proc/modules");
+            std::string line;
+            while (std::getline(pm, line)) order.push_back(line.substr(0, line.find(' ')));
+            std::reverse(order.begin(), order.end());
+        }
+        std::vector<std::string> mods;
+        for (const auto& n : order) {
+            if (std::binary_search(names->begin(), names->end(), n)) mods.push_back(dir + "/" + n);
+        }
+        for (const auto& n : *names) {
+            if (n == "vmlinux" || std::find(order.begin(), order.end(), n) != order.end()) continue;
+            mods.push_back(dir + "/" + n);
+        }
+        return mods;
+    }
+
+    // Keeps the modules `scope` names (all if it is empty), in order; each name must be one of them.
+    [[nodiscard]] static status scope_modules(std::vector<std::string>& paths, std::span<const std::string> scope) {
+        if (scope.empty()) return {};
+        for (const auto& want : scope) {
+            if (std::none_of(paths.begin(), paths.end(), [&](const std::string& p) { return module_name_of(p) == want; })) {
+                return error(errc::not_found, "module named by the scope is not among the target modules").about(want);
+            }
+        }
+        std::erase_if(paths, [&](const std::string& p) { return std::find(scope.begin(), scope.end(), module_name_of(p)) == scope.end(); });
+        return {};
+    }
+
+    // Kernel mode: each module file in kernel_btf_dir that names a kernel BTF object is read as that
+    // object. Without the list (bpf() refused), the files are read and no fd or id can be written.
+    void use_kernel_objects(result<kernel_btf> listed) {
+        if (!listed) {
+            kernel_list_error_ = listed.error();
+            return;
+        }
+        kernel_btf_ = std::move(*listed);
+        const std::string prefix = std::string(kernel_btf_dir) + "/";
+        for (std::size_t m = 0; m < paths_.size(); ++m) {
+            if (!paths_[m].starts_with(prefix)) continue;
+            if (auto k = kernel_btf_.find(std::string_view(paths_[m]).substr(prefix.size()))) kernel_object_[m] = *k;
+        }
+    }
+
+    // The index cache key of the modules: their files' identities, and for those read through bpf()
+    // their object ids (a reloaded module is a new object, whatever its sysfs file looks like).
+    [[nodiscard]] std::uint64_t with_object_ids(std::uint64_t files_key) const {
+        if (kernel_btf_.objects().empty()) return files_key;
+        index_key k;
+        k.add(files_key);
+        for (const std::uint32_t obj : kernel_object_) k.add(obj != no_object ? kernel_btf_.objects()[obj].id : 0u);
+        return k.value();
+    }
+
     result<std::uint32_t> kernel_upper(std::uint32_t m, fd_encoding enc) {
-        if (!ids_loaded_) {
-            auto ids = kernel_btf_ids();
-            if (!ids) return ids.error();
-            ids_ = std::move(*ids);
-            ids_loaded_ = true;
+        const std::uint32_t k = kernel_object_[m - 1];
+        if (k != no_object) return kernel_btf_.upper(k, enc);
+        if (kernel_list_error_.code != errc::ok) {  // e.g. EPERM without privileges
+            return error(errc::io, "no kernel BTF fd or id: bpf() could not list the kernel's BTF objects").got(kernel_list_error_.where.value).about(set_->target_name(m));
         }
-        const std::string_view name = set_->target_name(m);
-        for (const auto& [n, id] : ids_) {
-            if (n != name) continue;
-            if (enc == fd_encoding::btf_id) return id;
-            const int fd = sys::btf_get_fd_by_id(id);
-            if (fd < 0) return error(errc::io, "BPF_BTF_GET_FD_BY_ID failed").got(static_cast<std::uint64_t>(-fd)).about(name);
-            opened_fds_.push_back(fd);
-            return static_cast<std::uint32_t>(fd);
-        }
-        return error(errc::not_found, "module has no kernel BTF object").about(name);
+        return error(errc::not_found, "module was not read from the kernel: no kernel BTF object to name").about(set_->target_name(m));
     }
 
     mapped_file vmlinux_file_{};
@@ -245,9 +309,10 @@ private:
     std::unique_ptr<target_set> set_{};
     std::vector<std::string> paths_{};
     bool kernel_ = false;
-    bool ids_loaded_ = false;
-    std::vector<std::pair<std::string, std::uint32_t>> ids_{};
-    std::vector<int> opened_fds_{};
+    static constexpr std::uint32_t no_object = ~std::uint32_t{0};
+    kernel_btf kernel_btf_{};                  // kernel mode: the kernel's BTF objects, and the fds handed out
+    std::vector<std::uint32_t> kernel_object_{};  // per module: its object in kernel_btf_, or no_object
+    error kernel_list_error_{};                // kernel mode: why the objects could not be listed
 };
 
 }  // namespace btfkit

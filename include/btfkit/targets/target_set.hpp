@@ -128,12 +128,7 @@ public:
         if (enc == fd_encoding::btf_fd && m.fd >= 0) return static_cast<std::uint32_t>(m.fd);
         if (enc == fd_encoding::btf_id && m.btf_id != 0) return m.btf_id;
         if (!resolver_) return error(errc::not_found, "no kernel BTF fd or id for this module").about(m.name);
-        auto r = resolver_(t, enc);
-        if (r && *r != 0) {
-            if (enc == fd_encoding::btf_fd) m.fd = static_cast<int>(*r);
-            else m.btf_id = *r;
-        }
-        return r;
+        return resolver_(t, enc);  // asked each time: it may check that the module is still loaded
     }
 
     // ---- preparing the answers ----
