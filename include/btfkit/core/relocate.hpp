@@ -209,6 +209,9 @@ constexpr status relocate_record(const btf& local, const core_relo& rec, std::sp
     // Module BTF marker for TYPE_ID_TARGET (the extension libbpf never merged).
     if (rec.kind == relo_kind::type_id_target && rep.has_target && !res.poison && rep.target != 0 && opts.encoding != fd_encoding::none) {
         auto up = targets.upper_bits(rep.target, opts.encoding);
+        // No fd or id known (file targets) leaves the upper half 0, as a warning; an fd or id that
+        // cannot be had (the module's BTF object is gone, bpf() failed) fails the relocation.
+        if (!up && up.error().code != errc::not_found) return up.error();
         if (up) {
             rep.upper = *up;
             res.new_val = (res.new_val & 0xffffffffu) | (std::uint64_t{*up} << 32);

@@ -296,7 +296,7 @@ private:
         const std::uint32_t k = kernel_object_[m - 1];
         if (k != no_object) return kernel_btf_.upper(k, enc);
         if (kernel_list_error_.code != errc::ok) {  // e.g. EPERM without privileges
-            return error(errc::io, "no kernel BTF fd or id: bpf() could not list the kernel's BTF objects").got(kernel_list_error_.where.value).about(set_->target_name(m));
+            return error(errc::not_found, "no kernel BTF fd or id: bpf() could not list the kernel's BTF objects").got(kernel_list_error_.where.value).about(set_->target_name(m));
         }
         return error(errc::not_found, "module was not read from the kernel: no kernel BTF object to name").about(set_->target_name(m));
     }

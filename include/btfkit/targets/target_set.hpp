@@ -36,7 +36,8 @@ namespace btfkit {
 class target_set {
 public:
     using loader = module_loader;
-    // Gives the upper half for TYPE_ID_TARGET of a module (fd or id); an error or 0 means "none".
+    // Gives the upper half for TYPE_ID_TARGET of a module (fd or id). 0 or an errc::not_found error
+    // means none is known (the half stays 0, reported); any other error fails the relocation.
     using upper_resolver = std::function<result<std::uint32_t>(std::uint32_t module, fd_encoding)>;
     using index_listener = std::function<void(const target_set&)>;
 
