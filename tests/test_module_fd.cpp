@@ -1,6 +1,6 @@
 // A module's BTF fd/id in TYPE_ID_TARGET (docs/extensions.md): an instruction other than an ldimm64 has
-// no upper half to carry it (an error with an fd encoding, a warning without), in the library and in
-// constant evaluation.
+// no upper half to carry it (an error with an fd encoding, a warning without), in the library, in
+// constant evaluation and in `btfkit relocate`.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,6 +16,8 @@
 #include "blob_builder.hpp"
 #include "btfkit.hpp"
 #include "core_object.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
 
 // Relocation must not allocate once warm, errors and warnings included: allocations are counted.
 namespace {
@@ -427,4 +429,125 @@ TEST_CASE("module_fd: relocating the module sites allocates nothing once warm, e
         CHECK(flagged == 3);
         CHECK(during == 0);
     }
+}
+
+// ---- btfkit relocate ----
+
+namespace {
+
+const std::string tool = BTFKIT_TOOL;
+
+struct cli_files {
+    bt::temp_dir dir{"btfkit-test-module-fd"};
+    std::string vmlinux, module, object, ldimm64_object;
+    std::uint32_t mod_s = 0;
+    cli_files() {
+        const btf_pair p = make_targets(bk::byte_order::little);
+        mod_s = p.mod_s;
+        vmlinux = (dir.path / "vmlinux").string();
+        module = (dir.path / "modx.btf").string();
+        object = (dir.path / "modfd.bpf.o").string();
+        ldimm64_object = (dir.path / "modfd_wide.bpf.o").string();
+        const std::vector<char> obj = make_object(bk::byte_order::little), wide = make_object(bk::byte_order::little, false);
+        REQUIRE(bt::write_bytes(vmlinux, bk::byte_span(p.vmlinux.data(), p.vmlinux.size())));
+        REQUIRE(bt::write_bytes(module, bk::byte_span(p.module.data(), p.module.size())));
+        REQUIRE(bt::write_bytes(object, bk::byte_span(obj.data(), obj.size())));
+        REQUIRE(bt::write_bytes(ldimm64_object, bk::byte_span(wide.data(), wide.size())));
+    }
+    // `btfkit relocate OBJECT --btf vmlinux --module modx.btf --index-cache off ARGS...`
+    bt::run_result relocate(const std::string& obj, std::vector<std::string> args) const {
+        std::vector<std::string> all{tool, "relocate", obj, "--btf", vmlinux, "--module", module, "--index-cache", "off"};
+        all.insert(all.end(), args.begin(), args.end());
+        return bt::run(all, dir.path);
+    }
+};
+
+// The JSON object of the relocation at instruction `insn` in `relocate --json` output ("" if none).
+std::string json_site(const std::string& out, std::uint32_t insn) {
+    const std::string key = "\"insn\": " + std::to_string(insn) + ",";
+    const std::size_t k = out.find(key);
+    if (k == std::string::npos) return {};
+    const std::size_t begin = out.rfind("{\"section\"", k);
+    const std::size_t end = out.find("}, {\"section\"", k);
+    const std::size_t last = out.find("], \"summary\"", k);
+    return out.substr(begin, std::min(end, last) - begin + 1);
+}
+
+// The "summary" object of `relocate --json` output.
+std::string json_summary(const std::string& out) {
+    const std::size_t s = out.find("\"summary\": {");
+    return s == std::string::npos ? std::string{} : out.substr(s, out.find('}', s) - s + 1);
+}
+
+// The 16 hex digits of an 8-byte little-endian instruction whose imm is `imm`, off 0, over `code`/`regs`.
+std::string hex_insn(std::uint8_t code, std::uint8_t regs, std::int16_t off, std::int32_t imm) {
+    static constexpr char digits[] = "0123456789abcdef";
+    char b[8];
+    b[0] = static_cast<char>(code);
+    b[1] = static_cast<char>(regs);
+    bk::detail::store<std::uint16_t>(b + 2, static_cast<std::uint16_t>(off), bk::byte_order::little);
+    bk::detail::store<std::uint32_t>(b + 4, static_cast<std::uint32_t>(imm), bk::byte_order::little);
+    std::string s;
+    for (const char c : b) {
+        s += digits[static_cast<unsigned char>(c) >> 4];
+        s += digits[static_cast<unsigned char>(c) & 0xf];
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("module_fd: relocate --json and the log report a module type in a move as an error, naming section and module") {
+    const cli_files f;
+    const bt::run_result json = f.relocate(f.object, {"--json"});
+    INFO(json.out, json.err);
+    CHECK(json.status == 1);
+    const std::string mov = json_site(json.out, site_mov64);
+    CHECK(mov.find("\"section\": \"kprobe/modfd\"") != std::string::npos);
+    CHECK(mov.find("\"result\": \"error\"") != std::string::npos);
+    CHECK(mov.find("\"target\": {\"btf\": \"modx\", \"type_id\": " + std::to_string(f.mod_s) + "}") != std::string::npos);
+    CHECK(mov.find("\"new\": " + std::to_string(f.mod_s) + ",") != std::string::npos);  // not an fd above it
+    CHECK(mov.find("no upper 32 bits") != std::string::npos);
+    CHECK(json_site(json.out, site_ldx).find("\"result\": \"error\"") != std::string::npos);
+    // The ldimm64 carries the module; files give no fd, which is the documented warning.
+    const std::string wide = json_site(json.out, site_ldimm64);
+    CHECK(wide.find("\"result\": \"ok\"") != std::string::npos);
+    CHECK(wide.find("\"warning\": \"module type, but no kernel BTF fd/id: upper 32 bits left 0\"") != std::string::npos);
+    const std::string sum = json_summary(json.out);
+    CHECK(sum.find("\"errors\": 3") != std::string::npos);
+
+    const bt::run_result log = f.relocate(f.object, {});
+    INFO(log.out, log.err);
+    CHECK(log.status == 1);
+    CHECK(log.out.find("prog 'modfd_prog': relo #0: error at insn #0 of kprobe/modfd: ") != std::string::npos);
+    CHECK(log.out.find("no upper 32 bits [bad instruction] (target [modx] type #" + std::to_string(f.mod_s) + ")") != std::string::npos);
+    CHECK(log.out.find("patched insn #0") == std::string::npos);
+    CHECK(log.out.find("5 relocations: 2 ok, 0 poisoned, 3 errors, 1 warnings\n") != std::string::npos);
+}
+
+TEST_CASE("module_fd: relocate --libbpf patches a module type in a move as libbpf does and warns that it lacks the module") {
+    const cli_files f;
+    const bt::run_result json = f.relocate(f.object, {"--json", "--libbpf"});
+    INFO(json.out, json.err);
+    CHECK(json.status == 0);
+    const std::string mov = json_site(json.out, site_mov64);
+    CHECK(mov.find("\"result\": \"ok\"") != std::string::npos);
+    CHECK(mov.find("\"new\": " + std::to_string(f.mod_s) + ",") != std::string::npos);
+    // mov64 r0, <type id>: code 0xb7, no registers but r0, off 0.
+    CHECK(mov.find("\"bytes\": \"" + hex_insn(0xb7, 0, 0, static_cast<std::int32_t>(f.mod_s)) + "\"") != std::string::npos);
+    CHECK(mov.find("\"warning\": \"module type in an instruction other than ldimm64: no upper 32 bits") != std::string::npos);
+    const std::string mov32 = json_site(json.out, site_mov32);
+    CHECK(mov32.find("\"bytes\": \"" + hex_insn(0xb4, 0, 0, static_cast<std::int32_t>(f.mod_s)) + "\"") != std::string::npos);
+    const std::string ldx = json_site(json.out, site_ldx);
+    CHECK(ldx.find("\"bytes\": \"" + hex_insn(0x61, 0x10, static_cast<std::int16_t>(f.mod_s), 0) + "\"") != std::string::npos);
+    CHECK(json_site(json.out, site_ldimm64).find("\"warning\"") == std::string::npos);  // none asked: nothing missing
+    const std::string sum = json_summary(json.out);
+    CHECK(sum.find("\"warnings\": 3") != std::string::npos);
+    CHECK(json.err.find("btfkit: warning: " + f.object + ": section kprobe/modfd insn #0: relo #0: [modx] module type in an instruction other than ldimm64") != std::string::npos);
+
+    const bt::run_result log = f.relocate(f.object, {"--libbpf"});
+    INFO(log.out, log.err);
+    CHECK(log.status == 0);
+    CHECK(log.out.find("prog 'modfd_prog': relo #0: patched insn #0 (ALU/ALU64) imm " + std::to_string(l_mod_s) + " -> " + std::to_string(f.mod_s) + "\n") != std::string::npos);
+    CHECK(log.out.find("prog 'modfd_prog': relo #0: warning: [modx] module type in an instruction other than ldimm64") != std::string::npos);
 }

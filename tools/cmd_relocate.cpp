@@ -72,8 +72,21 @@ void append_log(std::string& out, const relocation_report& r, const target_set& 
         out += head + "substituting insn #" + std::to_string(r.insn) + " w/ invalid insn\n";
         break;
     case relo_outcome::error:
-        out += head + "error at insn #" + std::to_string(r.insn) + ": " + r.err.message() + '\n';
+        out += head + "error at insn #" + std::to_string(r.insn) + " of " + std::string(r.section) + ": " + r.err.message();
+        if (r.has_target) {
+            out += " (target [";
+            out.append(set.target_name(r.target));
+            out += "] type #" + std::to_string(r.target_type_id) + ")";
+        }
+        out += '\n';
         break;
+    }
+    if (const std::string_view w = warning_of(r); !w.empty()) {
+        out += head + "warning: [";
+        out.append(set.target_name(r.target));
+        out += "] ";
+        out.append(w);
+        out += '\n';
     }
 }
 
@@ -106,7 +119,10 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
         const std::size_t at = static_cast<std::size_t>(obj.file().section(r.section_index).offset) + std::size_t{r.insn} * 8;
         out += ", \"bytes\": \"" + hex_bytes(image.data() + at, r.patch.ldimm64 ? 16 : 8) + '"';
     }
-    if (r.upper_unavailable) out += ", \"warning\": \"module type, but no kernel BTF fd/id: upper 32 bits left 0\"";
+    if (const std::string_view w = warning_of(r); !w.empty()) {
+        out += ", \"warning\": ";
+        append_json_string(out, w);
+    }
     out += '}';
 }
 
@@ -144,10 +160,12 @@ int run_relocate(relocate_args& a) {
                                    [&](const relocation_report& r) {
                                        if (a.json) append_json(out, r, set, std::span<const char>(image.data(), image.size()), *obj, first);
                                        else if (!a.quiet) append_log(out, r, set);
-                                       if (r.upper_unavailable) {
-                                           std::fprintf(stderr, "btfkit: warning: %.*s: relo #%u: [%.*s] type has no kernel BTF fd/id; upper 32 bits left 0\n",
-                                                        static_cast<int>(path.size()), path.data(), r.relo_index,
-                                                        static_cast<int>(set.target_name(r.target).size()), set.target_name(r.target).data());
+                                       if (const std::string_view w = warning_of(r); !w.empty()) {
+                                           const std::string_view t = set.target_name(r.target);
+                                           std::fprintf(stderr, "btfkit: warning: %.*s: section %.*s insn #%u: relo #%u: [%.*s] %.*s\n",
+                                                        static_cast<int>(path.size()), path.data(), static_cast<int>(r.section.size()),
+                                                        r.section.data(), r.insn, r.relo_index, static_cast<int>(t.size()), t.data(),
+                                                        static_cast<int>(w.size()), w.data());
                                        }
                                        first = false;
                                    });
@@ -158,11 +176,12 @@ int run_relocate(relocate_args& a) {
         if (a.json) {
             out += "], \"summary\": {\"total\": " + std::to_string(sum->total) + ", \"ok\": " + std::to_string(sum->ok) +
                    ", \"poisoned\": " + std::to_string(sum->poisoned) + ", \"errors\": " + std::to_string(sum->errors) +
-                   ", \"skipped\": " + std::to_string(sum->skipped) + "}}\n";
+                   ", \"skipped\": " + std::to_string(sum->skipped) + ", \"warnings\": " + std::to_string(sum->warnings) + "}}\n";
         } else {
             out += std::string(path) + ": " + std::to_string(sum->total) + " relocations: " + std::to_string(sum->ok) + " ok, " +
                    std::to_string(sum->poisoned) + " poisoned, " + std::to_string(sum->errors) + " errors";
             if (sum->skipped) out += ", " + std::to_string(sum->skipped) + " skipped";
+            if (sum->warnings) out += ", " + std::to_string(sum->warnings) + " warnings";
             out += '\n';
         }
         sink.append(out.data(), out.size());
