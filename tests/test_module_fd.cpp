@@ -1,6 +1,6 @@
 // A module's BTF fd/id in TYPE_ID_TARGET (docs/extensions.md): an instruction other than an ldimm64 has
 // no upper half to carry it (an error with an fd encoding, a warning without), in the library, in
-// constant evaluation and in `btfkit relocate`.
+// constant evaluation and in `btfkit relocate`; and the encoding of objects `relocate` writes.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -515,6 +515,7 @@ TEST_CASE("module_fd: relocate --json and the log report a module type in a move
     CHECK(wide.find("\"warning\": \"module type, but no kernel BTF fd/id: upper 32 bits left 0\"") != std::string::npos);
     const std::string sum = json_summary(json.out);
     CHECK(sum.find("\"errors\": 3") != std::string::npos);
+    CHECK(sum.find("\"fd_encoding\": \"fd\"") != std::string::npos);
 
     const bt::run_result log = f.relocate(f.object, {});
     INFO(log.out, log.err);
@@ -522,7 +523,7 @@ TEST_CASE("module_fd: relocate --json and the log report a module type in a move
     CHECK(log.out.find("prog 'modfd_prog': relo #0: error at insn #0 of kprobe/modfd: ") != std::string::npos);
     CHECK(log.out.find("no upper 32 bits [bad instruction] (target [modx] type #" + std::to_string(f.mod_s) + ")") != std::string::npos);
     CHECK(log.out.find("patched insn #0") == std::string::npos);
-    CHECK(log.out.find("5 relocations: 2 ok, 0 poisoned, 3 errors, 1 warnings\n") != std::string::npos);
+    CHECK(log.out.find("5 relocations: 2 ok, 0 poisoned, 3 errors, 1 warnings; fd encoding fd\n") != std::string::npos);
 }
 
 TEST_CASE("module_fd: relocate --libbpf patches a module type in a move as libbpf does and warns that it lacks the module") {
@@ -543,6 +544,7 @@ TEST_CASE("module_fd: relocate --libbpf patches a module type in a move as libbp
     CHECK(json_site(json.out, site_ldimm64).find("\"warning\"") == std::string::npos);  // none asked: nothing missing
     const std::string sum = json_summary(json.out);
     CHECK(sum.find("\"warnings\": 3") != std::string::npos);
+    CHECK(sum.find("\"fd_encoding\": \"none\"") != std::string::npos);
     CHECK(json.err.find("btfkit: warning: " + f.object + ": section kprobe/modfd insn #0: relo #0: [modx] module type in an instruction other than ldimm64") != std::string::npos);
 
     const bt::run_result log = f.relocate(f.object, {"--libbpf"});
@@ -550,4 +552,46 @@ TEST_CASE("module_fd: relocate --libbpf patches a module type in a move as libbp
     CHECK(log.status == 0);
     CHECK(log.out.find("prog 'modfd_prog': relo #0: patched insn #0 (ALU/ALU64) imm " + std::to_string(l_mod_s) + " -> " + std::to_string(f.mod_s) + "\n") != std::string::npos);
     CHECK(log.out.find("prog 'modfd_prog': relo #0: warning: [modx] module type in an instruction other than ldimm64") != std::string::npos);
+    CHECK(log.out.find("; fd encoding none\n") != std::string::npos);
+}
+
+TEST_CASE("module_fd: relocate -o/--out-dir writes module BTF ids unless --fd-encoding says otherwise; log and JSON say which") {
+    const cli_files f;
+    const std::string out = (f.dir.path / "out.bpf.o").string(), out_dir = (f.dir.path / "out").string();
+    fs::create_directories(out_dir);
+    struct written_case {
+        std::vector<std::string> args;
+        const char* encoding;
+    };
+    const written_case cases[] = {
+        {{}, "fd"},                                   // nothing written: the default
+        {{"-o", out}, "id"},                          // written: ids
+        {{"--out-dir", out_dir}, "id"},
+        {{"-o", out, "--fd-encoding", "fd"}, "fd"},   // asked for
+        {{"--fd-encoding", "fd", "--out-dir", out_dir}, "fd"},
+        {{"-o", out, "--fd-encoding", "none"}, "none"},
+        {{"-o", out, "--libbpf"}, "none"},
+        {{"--fd-encoding", "id"}, "id"},
+    };
+    for (const written_case& c : cases) {
+        std::string label;
+        for (const auto& a : c.args) label += a + " ";
+        CAPTURE(label);
+        std::vector<std::string> json_args = c.args;
+        json_args.push_back("--json");
+        const bt::run_result json = f.relocate(f.ldimm64_object, json_args);
+        INFO(json.out, json.err);
+        CHECK(json.status == 0);
+        CHECK(json_summary(json.out).find(std::string("\"fd_encoding\": \"") + c.encoding + "\"") != std::string::npos);
+        // Files give no fd and no id: with an encoding, the module site says so, whichever it is.
+        const std::string wide = json_site(json.out, site_ldimm64);
+        const bool warned = wide.find("\"warning\": \"module type, but no kernel BTF fd/id: upper 32 bits left 0\"") != std::string::npos;
+        CHECK(warned == (std::string_view(c.encoding) != "none"));
+        const bt::run_result log = f.relocate(f.ldimm64_object, c.args);
+        INFO(log.out, log.err);
+        CHECK(log.status == 0);
+        CHECK(log.out.find(std::string("; fd encoding ") + c.encoding + "\n") != std::string::npos);
+    }
+    CHECK(fs::exists(out));
+    CHECK(fs::exists(fs::path(out_dir) / "modfd_wide.bpf.o"));
 }

@@ -15,6 +15,7 @@ struct relocate_args {
     target_args targets;
     std::vector<std::string_view> objects;
     relocate_options options;
+    bool encoding_chosen = false;  // --fd-encoding or --libbpf given
     std::string out, out_dir;
     bool json = false;
     bool quiet = false;
@@ -90,6 +91,10 @@ void append_log(std::string& out, const relocation_report& r, const target_set& 
     }
 }
 
+[[nodiscard]] constexpr std::string_view encoding_name(fd_encoding e) noexcept {
+    return e == fd_encoding::btf_fd ? "fd" : e == fd_encoding::btf_id ? "id" : "none";
+}
+
 void append_json(std::string& out, const relocation_report& r, const target_set& set, std::span<const char> image,
                  const bpf_object& obj, bool first) {
     if (!first) out += ", ";
@@ -135,6 +140,9 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
 }
 
 int run_relocate(relocate_args& a) {
+    // A written object outlives this process and the fds it opened: unless asked otherwise, it gets
+    // the modules' BTF ids, which stay valid while the modules are loaded.
+    if (!a.encoding_chosen && (!a.out.empty() || !a.out_dir.empty())) a.options.encoding = fd_encoding::btf_id;
     auto targets = open_targets(a.targets);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
@@ -176,13 +184,14 @@ int run_relocate(relocate_args& a) {
         if (a.json) {
             out += "], \"summary\": {\"total\": " + std::to_string(sum->total) + ", \"ok\": " + std::to_string(sum->ok) +
                    ", \"poisoned\": " + std::to_string(sum->poisoned) + ", \"errors\": " + std::to_string(sum->errors) +
-                   ", \"skipped\": " + std::to_string(sum->skipped) + ", \"warnings\": " + std::to_string(sum->warnings) + "}}\n";
+                   ", \"skipped\": " + std::to_string(sum->skipped) + ", \"warnings\": " + std::to_string(sum->warnings) +
+                   ", \"fd_encoding\": \"" + std::string(encoding_name(a.options.encoding)) + "\"}}\n";
         } else {
             out += std::string(path) + ": " + std::to_string(sum->total) + " relocations: " + std::to_string(sum->ok) + " ok, " +
                    std::to_string(sum->poisoned) + " poisoned, " + std::to_string(sum->errors) + " errors";
             if (sum->skipped) out += ", " + std::to_string(sum->skipped) + " skipped";
             if (sum->warnings) out += ", " + std::to_string(sum->warnings) + " warnings";
-            out += '\n';
+            out += "; fd encoding " + std::string(encoding_name(a.options.encoding)) + '\n';
         }
         sink.append(out.data(), out.size());
         if (sum->errors) status_code = exit_error;
@@ -210,12 +219,14 @@ constexpr option<relocate_args> options[] = {
      .apply = [](relocate_args& a, std::string_view v) { a.out = v; return ok; }},
     {.name = "--out-dir", .arg = "DIR", .help = "write each relocated object to DIR/BASENAME",
      .apply = [](relocate_args& a, std::string_view v) { a.out_dir = v; return ok; }},
-    {.name = "--fd-encoding", .arg = "none|fd|id", .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd)",
+    {.name = "--fd-encoding", .arg = "none|fd|id",
+     .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd; id when -o or --out-dir writes the object)",
      .apply = [](relocate_args& a, std::string_view v) {
          if (v == "none") a.options.encoding = fd_encoding::none;
          else if (v == "fd") a.options.encoding = fd_encoding::btf_fd;
          else if (v == "id") a.options.encoding = fd_encoding::btf_id;
          else return problem("takes none, fd or id");
+         a.encoding_chosen = true;
          return ok;
      }},
     {.name = "--all-targets", .help = "search the modules even when vmlinux has a candidate",
@@ -224,6 +235,7 @@ constexpr option<relocate_args> options[] = {
      .apply = [](relocate_args& a, std::string_view) {
          a.options.fwd_extension = false;
          a.options.encoding = fd_encoding::none;
+         a.encoding_chosen = true;
          return ok;
      }},
     {.name = "--libbpf-compat", .arg = "1.1|1.7", .help = "the rules of that libbpf release where releases differ (default 1.7)",
