@@ -3,10 +3,12 @@
 // constant evaluation and in `btfkit relocate`; and the encoding of objects `relocate` writes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <new>
 #include <span>
 #include <string>
