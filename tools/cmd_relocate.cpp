@@ -15,6 +15,7 @@ struct relocate_args {
     target_args targets;
     std::vector<std::string_view> objects;
     relocate_options options;
+    bool encoding_chosen = false;  // --fd-encoding or --libbpf given
     std::string out, out_dir;
     bool json = false;
     bool quiet = false;
@@ -72,9 +73,26 @@ void append_log(std::string& out, const relocation_report& r, const target_set& 
         out += head + "substituting insn #" + std::to_string(r.insn) + " w/ invalid insn\n";
         break;
     case relo_outcome::error:
-        out += head + "error at insn #" + std::to_string(r.insn) + ": " + r.err.message() + '\n';
+        out += head + "error at insn #" + std::to_string(r.insn) + " of " + std::string(r.section) + ": " + r.err.message();
+        if (r.has_target) {
+            out += " (target [";
+            out.append(set.target_name(r.target));
+            out += "] type #" + std::to_string(r.target_type_id) + ")";
+        }
+        out += '\n';
         break;
     }
+    if (const std::string_view w = warning_of(r); !w.empty()) {
+        out += head + "warning: [";
+        out.append(set.target_name(r.target));
+        out += "] ";
+        out.append(w);
+        out += '\n';
+    }
+}
+
+[[nodiscard]] constexpr std::string_view encoding_name(fd_encoding e) noexcept {
+    return e == fd_encoding::btf_fd ? "fd" : e == fd_encoding::btf_id ? "id" : "none";
 }
 
 void append_json(std::string& out, const relocation_report& r, const target_set& set, std::span<const char> image,
@@ -106,7 +124,10 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
         const std::size_t at = static_cast<std::size_t>(obj.file().section(r.section_index).offset) + std::size_t{r.insn} * 8;
         out += ", \"bytes\": \"" + hex_bytes(image.data() + at, r.patch.ldimm64 ? 16 : 8) + '"';
     }
-    if (r.upper_unavailable) out += ", \"warning\": \"module type, but no kernel BTF fd/id: upper 32 bits left 0\"";
+    if (const std::string_view w = warning_of(r); !w.empty()) {
+        out += ", \"warning\": ";
+        append_json_string(out, w);
+    }
     out += '}';
 }
 
@@ -119,6 +140,9 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
 }
 
 int run_relocate(relocate_args& a) {
+    // A written object outlives this process and the fds it opened: unless asked otherwise, it gets
+    // the modules' BTF ids, which stay valid while the modules are loaded.
+    if (!a.encoding_chosen && (!a.out.empty() || !a.out_dir.empty())) a.options.encoding = fd_encoding::btf_id;
     auto targets = open_targets(a.targets);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
@@ -144,10 +168,12 @@ int run_relocate(relocate_args& a) {
                                    [&](const relocation_report& r) {
                                        if (a.json) append_json(out, r, set, std::span<const char>(image.data(), image.size()), *obj, first);
                                        else if (!a.quiet) append_log(out, r, set);
-                                       if (r.upper_unavailable) {
-                                           std::fprintf(stderr, "btfkit: warning: %.*s: relo #%u: [%.*s] type has no kernel BTF fd/id; upper 32 bits left 0\n",
-                                                        static_cast<int>(path.size()), path.data(), r.relo_index,
-                                                        static_cast<int>(set.target_name(r.target).size()), set.target_name(r.target).data());
+                                       if (const std::string_view w = warning_of(r); !w.empty()) {
+                                           const std::string_view t = set.target_name(r.target);
+                                           std::fprintf(stderr, "btfkit: warning: %.*s: section %.*s insn #%u: relo #%u: [%.*s] %.*s\n",
+                                                        static_cast<int>(path.size()), path.data(), static_cast<int>(r.section.size()),
+                                                        r.section.data(), r.insn, r.relo_index, static_cast<int>(t.size()), t.data(),
+                                                        static_cast<int>(w.size()), w.data());
                                        }
                                        first = false;
                                    });
@@ -158,12 +184,14 @@ int run_relocate(relocate_args& a) {
         if (a.json) {
             out += "], \"summary\": {\"total\": " + std::to_string(sum->total) + ", \"ok\": " + std::to_string(sum->ok) +
                    ", \"poisoned\": " + std::to_string(sum->poisoned) + ", \"errors\": " + std::to_string(sum->errors) +
-                   ", \"skipped\": " + std::to_string(sum->skipped) + "}}\n";
+                   ", \"skipped\": " + std::to_string(sum->skipped) + ", \"warnings\": " + std::to_string(sum->warnings) +
+                   ", \"fd_encoding\": \"" + std::string(encoding_name(a.options.encoding)) + "\"}}\n";
         } else {
             out += std::string(path) + ": " + std::to_string(sum->total) + " relocations: " + std::to_string(sum->ok) + " ok, " +
                    std::to_string(sum->poisoned) + " poisoned, " + std::to_string(sum->errors) + " errors";
             if (sum->skipped) out += ", " + std::to_string(sum->skipped) + " skipped";
-            out += '\n';
+            if (sum->warnings) out += ", " + std::to_string(sum->warnings) + " warnings";
+            out += "; fd encoding " + std::string(encoding_name(a.options.encoding)) + '\n';
         }
         sink.append(out.data(), out.size());
         if (sum->errors) status_code = exit_error;
@@ -191,12 +219,14 @@ constexpr option<relocate_args> options[] = {
      .apply = [](relocate_args& a, std::string_view v) { a.out = v; return ok; }},
     {.name = "--out-dir", .arg = "DIR", .help = "write each relocated object to DIR/BASENAME",
      .apply = [](relocate_args& a, std::string_view v) { a.out_dir = v; return ok; }},
-    {.name = "--fd-encoding", .arg = "none|fd|id", .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd)",
+    {.name = "--fd-encoding", .arg = "none|fd|id",
+     .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd; id when -o or --out-dir writes the object)",
      .apply = [](relocate_args& a, std::string_view v) {
          if (v == "none") a.options.encoding = fd_encoding::none;
          else if (v == "fd") a.options.encoding = fd_encoding::btf_fd;
          else if (v == "id") a.options.encoding = fd_encoding::btf_id;
          else return problem("takes none, fd or id");
+         a.encoding_chosen = true;
          return ok;
      }},
     {.name = "--all-targets", .help = "search the modules even when vmlinux has a candidate",
@@ -205,6 +235,7 @@ constexpr option<relocate_args> options[] = {
      .apply = [](relocate_args& a, std::string_view) {
          a.options.fwd_extension = false;
          a.options.encoding = fd_encoding::none;
+         a.encoding_chosen = true;
          return ok;
      }},
     {.name = "--libbpf-compat", .arg = "1.1|1.7", .help = "the rules of that libbpf release where releases differ (default 1.7)",

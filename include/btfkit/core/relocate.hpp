@@ -48,14 +48,27 @@ struct relocation_report {
     std::uint32_t matched = 0;      // of which matched
     std::uint32_t upper = 0;        // upper 32 bits written for a module TYPE_ID_TARGET
     bool upper_unavailable = false; // module type, but no fd/id known: upper left 0
+    // Module type, but the instruction is not an ldimm64: it has no upper 32 bits for the module's
+    // BTF fd/id. With an fd encoding the record is an error; with none, a warning: the type id alone
+    // is written, as libbpf writes it.
+    bool no_upper_half = false;
     patch_outcome patch{};
     error err{};
     const core_spec* local_spec = nullptr;
     const core_spec* target_spec = nullptr;
 };
 
+// The warning a report carries ("" for none); at most one applies to a relocation.
+[[nodiscard]] constexpr std::string_view warning_of(const relocation_report& r) noexcept {
+    if (r.outcome == relo_outcome::error) return {};
+    if (r.no_upper_half) return "module type in an instruction other than ldimm64: no upper 32 bits for the module's BTF fd/id, type id alone written";
+    if (r.upper_unavailable) return "module type, but no kernel BTF fd/id: upper 32 bits left 0";
+    return {};
+}
+
 struct relocation_summary {
     std::uint32_t total = 0, ok = 0, poisoned = 0, errors = 0, skipped = 0;
+    std::uint32_t warnings = 0;  // ok or poisoned relocations with a warning (warning_of)
 };
 
 // Per-object working memory, reusable across objects: after the first object of a given size,
@@ -206,24 +219,34 @@ constexpr status relocate_record(const btf& local, const core_relo& rec, std::sp
     } else {
         BTFKIT_TRY(decide(rec, *list, opts, s, rep, res));
     }
-    // Module BTF marker for TYPE_ID_TARGET (the extension libbpf never merged).
-    if (rec.kind == relo_kind::type_id_target && rep.has_target && !res.poison && rep.target != 0 && opts.encoding != fd_encoding::none) {
-        auto up = targets.upper_bits(rep.target, opts.encoding);
-        // No fd or id known (file targets) leaves the upper half 0, as a warning; an fd or id that
-        // cannot be had (the module's BTF object is gone, bpf() failed) fails the relocation.
-        if (!up && up.error().code != errc::not_found) return up.error();
-        if (up) {
-            rep.upper = *up;
-            res.new_val = (res.new_val & 0xffffffffu) | (std::uint64_t{*up} << 32);
-        }
-        rep.upper_unavailable = !up || *up == 0;
-    }
     rep.res = res;
     rep.target_spec = rep.has_target ? &s.specs[2] : nullptr;
     if (rec.insn_off >= code.size()) {
         return error(errc::out_of_range, "relocated instruction past the end of its section").got(rec.insn_off).limit(code.size());
     }
-    auto p = patch_insn(code.subspan(rec.insn_off), order, res);
+    const std::span<char> at = code.subspan(rec.insn_off);
+    // Module BTF marker for TYPE_ID_TARGET (the extension libbpf never merged): only an ldimm64 has
+    // upper 32 bits to hold it. Asked before any fd is opened for it.
+    if (rec.kind == relo_kind::type_id_target && rep.has_target && !res.poison && rep.target != 0) {
+        if (at.size() >= insn_const::insn_size && !decode_insn(at.data(), order).is_ldimm64()) {
+            rep.no_upper_half = true;
+            if (opts.encoding != fd_encoding::none) {
+                return error(errc::bad_instruction, "module type needs an ldimm64 for its BTF fd/id; this instruction has no upper 32 bits");
+            }
+        } else if (opts.encoding != fd_encoding::none) {
+            auto up = targets.upper_bits(rep.target, opts.encoding);
+            // No fd or id known (file targets) leaves the upper half 0, as a warning; an fd or id that
+            // cannot be had (the module's BTF object is gone, bpf() failed) fails the relocation.
+            if (!up && up.error().code != errc::not_found) return up.error();
+            if (up) {
+                rep.upper = *up;
+                res.new_val = (res.new_val & 0xffffffffu) | (std::uint64_t{*up} << 32);
+                rep.res = res;
+            }
+            rep.upper_unavailable = !up || *up == 0;
+        }
+    }
+    auto p = patch_insn(at, order, res);
     if (!p) return p.error();
     rep.patch = *p;
     return {};
@@ -283,6 +306,7 @@ constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std:
             }
             rep.outcome = rep.patch.poisoned ? relo_outcome::poisoned : relo_outcome::ok;
             ++(rep.patch.poisoned ? sum.poisoned : sum.ok);
+            if (!warning_of(rep).empty()) ++sum.warnings;
             on_report(rep);
         }
     }
