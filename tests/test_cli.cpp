@@ -112,6 +112,7 @@ std::vector<std::string> operands_of(const std::string& command) {
     if (command == "dump") return {object().string(), "format", "c"};  // bpftool's words: every option applies
     if (command == "relocate" || command == "stat") return {object().string()};
     if (command == "find") return {"task_struct"};
+    if (command == "resolve") return {"schedule"};
     return {};
 }
 
@@ -484,6 +485,34 @@ TEST_CASE("cli: a module read from NAME.ko, NAME.btf or a modules directory is n
     CHECK(module_lines({"--module", (dir / (stem + ".ko")).string()}) == sysfs_style);
     CHECK(module_lines({"--module", (scratch() / (stem + ".btf")).string()}) == sysfs_style);
     CHECK(module_lines({"--modules-dir", dir.string()}) == sysfs_style);
+}
+
+TEST_CASE("cli: resolve prints each expression's function and paths, and explains one that does not resolve") {
+    const std::string vmlinux = "/sys/kernel/btf/vmlinux";
+    if (!fs::exists(vmlinux)) {
+        MESSAGE("skipped: no " << vmlinux);
+        return;
+    }
+    const bt::run_result ok = btfkit({"resolve", "--btf", vmlinux, "--json", "ip_send_skb(skb->sk->sk_rcvbuf, net)"});
+    REQUIRE(ok.status == 0);
+    CHECK(ok.out.starts_with("{\"expr\": \"ip_send_skb(skb->sk->sk_rcvbuf, net)\", \"function\": {\"name\": \"ip_send_skb\", \"btf\": \"vmlinux\", "));
+    CHECK(ok.out.find("\"prototype\": \"int ip_send_skb(struct net *net, struct sk_buff *skb);\"") != std::string::npos);
+    CHECK(ok.out.find("{\"member\": \"sk\", \"byte_offset\": ") != std::string::npos);
+    CHECK(ok.out.find("\"deref\": true, \"type_id\": ") != std::string::npos);
+    CHECK(ok.out.find("\"c_type\": \"struct sock *\"") != std::string::npos);
+    CHECK(ok.out.find("{\"param\": \"net\", \"index\": 0, \"steps\": [], ") != std::string::npos);
+
+    // One bad expression among good ones: the good ones are printed, the bad one explained, status 1.
+    const bt::run_result bad = btfkit({"resolve", "--btf", vmlinux, "schedule", "ip_send_skb(skbb)", "ip_send_skb(skb.len)",
+                                       "ip_send_skb(skb->sk->foo)", "no_such_function_xyz", "ip_send_skb(skb->)", "ip_send_skb(skb"});
+    CHECK(bad.status == 1);
+    CHECK(bad.out.starts_with("void schedule();"));
+    CHECK(bad.err.find("btfkit resolve: ip_send_skb: no parameter 'skbb' (parameters: net, skb)\n") != std::string::npos);
+    CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb.len): '.' applied to a pointer (struct sk_buff *)") != std::string::npos);
+    CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb->sk->foo): struct sock has no member 'foo' (closest: ") != std::string::npos);
+    CHECK(bad.err.find("no_such_function_xyz: no such function in vmlinux or any module") != std::string::npos);
+    CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb->): not a path at offset 5 of 'skb->'") != std::string::npos);
+    CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb: offset 15: expected ')' at the end") != std::string::npos);
 }
 
 }  // namespace

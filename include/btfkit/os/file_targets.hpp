@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +105,18 @@ public:
     [[nodiscard]] bool index_cache_hit() const noexcept { return cache_hit_; }
     // Why the cache file was not used or not written, if it was not ("" otherwise).
     [[nodiscard]] const std::string& index_cache_note() const noexcept { return cache_note_; }
+    // The kernel BTF object id of target t (0: vmlinux) as listed when the targets opened; none for
+    // targets not read from the kernel.
+    [[nodiscard]] std::optional<std::uint32_t> kernel_object_id(std::uint32_t t) const noexcept {
+        const auto objects = kernel_btf_.objects();
+        if (t == 0) {
+            if (!kernel_ || objects.empty() || objects[0].name != "vmlinux") return std::nullopt;
+            return objects[0].id;
+        }
+        const std::uint32_t k = kernel_object_[t - 1];
+        if (k == no_object) return std::nullopt;
+        return objects[k].id;
+    }
 
 private:
     [[nodiscard]] static result<std::unique_ptr<file_targets>> open_listed(const std::string& vmlinux_path,

@@ -239,7 +239,10 @@ private:
         f.type_id = cur;
         if (lx.take("[")) {
             s.is_index = true;
-            if (!lx.number(s.index) || !lx.take("]")) return fail(path_problem::syntax, "expected a number and ']'", errc::bad_access);
+            if (!lx.number(s.index) || !lx.take("]")) {
+                f.at = lx.at();
+                return fail(path_problem::syntax, "expected a number and ']'", errc::bad_access);
+            }
             std::uint32_t elem = 0;
             if (here->is(kind::array)) {
                 const auto a = here->array();
@@ -276,7 +279,10 @@ private:
                 return fail(path_problem::dot_on_pointer, "'.' applied to a pointer", errc::bad_kind);
             }
             s.member = lx.ident();
-            if (s.member.empty()) return fail(path_problem::syntax, "expected a member name", errc::bad_access);
+            if (s.member.empty()) {
+                f.at = lx.at();
+                return fail(path_problem::syntax, "expected a member name", errc::bad_access);
+            }
             const type h = b[holder];
             if (h.is(kind::fwd)) return fail(path_problem::incomplete, "a member of an incomplete type", errc::bad_kind);
             if (!h.is_composite()) return fail(path_problem::not_composite, "a member of a type that is no struct or union", errc::bad_kind);

@@ -101,9 +101,10 @@ inline void member_names(const btf& b, std::uint32_t id, std::uint32_t depth, st
 }
 
 // All of `names` when there are few, else the closest few to `want`.
+inline constexpr std::size_t all_alternatives_up_to = 12;
 [[nodiscard]] inline std::string alternatives(std::vector<std::string_view> names, std::string_view want) {
-    constexpr std::size_t all_up_to = 12, closest = 5;
-    if (names.size() > all_up_to) {
+    constexpr std::size_t closest = 5;
+    if (names.size() > all_alternatives_up_to) {
         std::vector<std::pair<std::size_t, std::string_view>> ranked;
         for (const auto n : names) ranked.emplace_back(edit_distance(n, want), n);
         std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
@@ -143,8 +144,10 @@ inline void member_names(const btf& b, std::uint32_t id, std::uint32_t depth, st
     case path_problem::no_member: {
         std::vector<std::string_view> names;
         detail::member_names(b, why.type_id, 0, names);
-        return where + ": " + type + " has no member '" + std::string(why.name) + "'" +
-               (names.empty() ? std::string() : " (" + std::string(names.size() > 12 ? "closest: " : "members: ") + detail::alternatives(std::move(names), why.name) + ")");
+        std::string msg = where + ": " + type + " has no member '" + std::string(why.name) + "'";
+        if (names.empty()) return msg;
+        msg += names.size() > detail::all_alternatives_up_to ? " (closest: " : " (members: ";
+        return msg + detail::alternatives(std::move(names), why.name) + ")";
     }
     case path_problem::arrow_needs_pointer: return where + ": '->' applied to " + type + ", which is no pointer" + step + " (use '.')";
     case path_problem::dot_on_pointer: return where + ": '.' applied to a pointer (" + type + ")" + step + " (use '->')";
