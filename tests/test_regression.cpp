@@ -1,5 +1,6 @@
-// Hostile input: replays tests/regression/ through every parser (the fuzz targets' drivers), and pins
-// down the errors for hand-made loops, deep chains, huge counts and out-of-range offsets.
+// Hostile input: replays tests/regression/ through every parser (the fuzz targets' drivers), the print
+// seeds through fuzz_print's, and pins down the errors for hand-made loops, deep chains, huge counts and
+// out-of-range offsets.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../fuzz/drivers.hpp"
+#include "../fuzz/print_driver.hpp"
 #include "../fuzz/relocate_drivers.hpp"
 #include "../fuzz/write_drivers.hpp"
 #include "blob_builder.hpp"
@@ -177,6 +179,25 @@ TEST_CASE("regression corpus: hand-made files fail as their names say") {
         ++checked;
     }
     CHECK(checked > 100);
+}
+
+TEST_CASE("print: fuzz seeds and regressions replay through fuzz_print's driver") {
+    namespace fs = std::filesystem;
+    int files = 0;
+    for (const char* dir : {BTFKIT_SOURCE_DIR "/fuzz/corpus/print", BTFKIT_SOURCE_DIR "/tests/regression"}) {
+        if (!fs::exists(dir)) continue;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            const std::string name = e.path().filename().string();
+            if (std::string_view(dir).ends_with("regression") && !name.starts_with("print-") && !name.starts_with("crash-fuzz_print")) continue;
+            std::ifstream in(e.path(), std::ios::binary);
+            const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            std::string why;
+            INFO(name);
+            CHECK_MESSAGE(testing::run_print(byte_span(data.data(), data.size()), why), why);
+            ++files;
+        }
+    }
+    CHECK(files > 50);
 }
 
 // Known open bugs (none today): they crash, so they run only with --no-skip, e.g. to check a fix.
