@@ -456,27 +456,3 @@ TEST_CASE("truncations and byte flips of a synthesized BPF object") {
         }
     }
 }
-
-TEST_CASE("split BTF: ids and strings continue after the base") {
-    const auto base_blob = testing::synthetic_base(byte_order::little);
-    const btf base = parse_ok(base_blob);
-    REQUIRE(base.type_count() == testing::synthetic_base_types);
-    REQUIRE(base.strings_size() == testing::synthetic_base_strings);
-    blob_builder sb(byte_order::little, base.type_count(), base.strings_size());
-    const auto own = sb.add_struct("own", 8, false, {{"a", 1, 0, 0}});
-    sb.add_ref(kind::typedef_, "into_loop", 21);
-    sb.add_ref(kind::ptr, "", own);
-    auto r = btf::parse(sb.span(), &base);
-    REQUIRE_MESSAGE(r.has_value(), r.error().message());
-    CHECK(r->first_id() == base.type_count());
-    CHECK(r->string(r->type_at(own)->name_off()) == "own");
-    CHECK(r->skip_mods_and_typedefs(own + 1).error().code == errc::type_loop);
-    CHECK(r->string((*r)[1].name_off()) == "int");
-
-    blob_builder bad(byte_order::little, base.type_count(), base.strings_size());
-    bad.add_ref(kind::ptr, "", base.type_count() + 5);
-    CHECK(btf::parse(bad.span(), &base).error().code == errc::bad_type_id);
-    blob_builder other_order(byte_order::big, base.type_count(), base.strings_size());
-    other_order.add_ref(kind::ptr, "", 1);
-    CHECK(btf::parse(other_order.span(), &base).error().code == errc::bad_header);
-}

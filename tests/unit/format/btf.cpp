@@ -1,9 +1,12 @@
-// format/btf.hpp: btf::parse and the parsed view; here its id table allocated from a chunk_arena.
+// format/btf.hpp: btf::parse and the parsed view: its id table allocated from a chunk_arena, and split
+// BTF, whose ids and strings continue after its base's.
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <optional>
 
+#include "../fuzz/bases.hpp"
+#include "blob_builder.hpp"
 #include "btfkit/format/btf.hpp"
 #include "corpus_targets.hpp"
 
@@ -52,3 +55,43 @@ TEST_CASE("btf::parse with a chunk_arena: the same table, in the arena; a copy o
     CHECK(pa[99] == 'a');
     CHECK(pb[99] == 'b');
 }
+
+// Split BTF over fuzz/bases.hpp's synthetic base.
+namespace {
+namespace split_btf {
+
+using namespace btfkit;
+using testing::blob_builder;
+
+btf parse_ok(const blob_builder& b) {
+    auto r = btf::parse(b.span());
+    REQUIRE_MESSAGE(r.has_value(), r.error().message());
+    return std::move(*r);
+}
+
+TEST_CASE("split BTF: ids and strings continue after the base") {
+    const auto base_blob = testing::synthetic_base(byte_order::little);
+    const btf base = parse_ok(base_blob);
+    REQUIRE(base.type_count() == testing::synthetic_base_types);
+    REQUIRE(base.strings_size() == testing::synthetic_base_strings);
+    blob_builder sb(byte_order::little, base.type_count(), base.strings_size());
+    const auto own = sb.add_struct("own", 8, false, {{"a", 1, 0, 0}});
+    sb.add_ref(kind::typedef_, "into_loop", 21);
+    sb.add_ref(kind::ptr, "", own);
+    auto r = btf::parse(sb.span(), &base);
+    REQUIRE_MESSAGE(r.has_value(), r.error().message());
+    CHECK(r->first_id() == base.type_count());
+    CHECK(r->string(r->type_at(own)->name_off()) == "own");
+    CHECK(r->skip_mods_and_typedefs(own + 1).error().code == errc::type_loop);
+    CHECK(r->string((*r)[1].name_off()) == "int");
+
+    blob_builder bad(byte_order::little, base.type_count(), base.strings_size());
+    bad.add_ref(kind::ptr, "", base.type_count() + 5);
+    CHECK(btf::parse(bad.span(), &base).error().code == errc::bad_type_id);
+    blob_builder other_order(byte_order::big, base.type_count(), base.strings_size());
+    other_order.add_ref(kind::ptr, "", 1);
+    CHECK(btf::parse(other_order.span(), &base).error().code == errc::bad_header);
+}
+
+}  // namespace split_btf
+}  // namespace
