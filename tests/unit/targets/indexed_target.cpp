@@ -1,12 +1,15 @@
-// targets/indexed_target.hpp: one BTF with its name index, shared by several threads at once.
-// Needs the Debian corpus (bench/corpus/fetch); skips without it.
+// targets/indexed_target.hpp: one BTF with its name index: single_target's answers without a scan for
+// the indexed kinds, a scan for the others; and (with the Debian corpus, bench/corpus/fetch) shared by
+// several threads at once.
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <thread>
 #include <vector>
 
+#include "blob_builder.hpp"
 #include "btfkit/targets/indexed_target.hpp"
+#include "btfkit/targets/single_target.hpp"
 #include "corpus_targets.hpp"
 
 namespace {
@@ -44,4 +47,35 @@ TEST_CASE("an indexed_target (a built name index) answers the same from several 
         for (auto& g : got) threads.emplace_back([&all, &g] { all(g); });
     }
     for (const auto& g : got) CHECK(g == expected);
+}
+
+TEST_CASE("indexed_target: the index for indexed kinds, a scan otherwise; single_target's answers either way") {
+    bt::blob_builder bb(bk::byte_order::little);
+    const auto i = bb.add_int("int", 4, bk::int_signed);          // 1
+    bb.add_struct("task", 4, false, {{"pid", i, 0, 0}});           // 2
+    bb.add_var("task", i, 1);                                      // 3: not an indexed kind
+    bb.add_struct("task___new", 8, false, {{"pid", i, 32, 0}});    // 4
+    bb.add_ref(bk::kind::func, "task", bb.add_func_proto(i, {}), 0);  // 5 proto, 6 func
+    auto b = bk::btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    const bk::indexed_target indexed(*b);
+    const bk::single_target single(*b);
+    auto ids = [&](const auto& t, bool by_index) {
+        std::vector<std::uint32_t> out;
+        REQUIRE(t.for_each_named(bk::target_group::vmlinux, "task", by_index, [&](const bk::btf&, std::uint32_t id, std::uint32_t target) {
+            CHECK(target == 0);
+            out.push_back(id);
+        }).has_value());
+        return out;
+    };
+    CHECK(ids(indexed, true) == std::vector<std::uint32_t>{2, 4});  // the VAR and FUNC are in no index
+    CHECK(ids(indexed, false) == std::vector<std::uint32_t>{2, 3, 4, 6});
+    CHECK(ids(indexed, false) == ids(single, false));
+    std::vector<std::uint32_t> modules;
+    REQUIRE(indexed.for_each_named(bk::target_group::modules, "task", true, [&](const bk::btf&, std::uint32_t id, std::uint32_t) {
+        modules.push_back(id);
+    }).has_value());
+    CHECK(modules.empty());
+    CHECK(indexed.index().slots().size() >= 16);
+    CHECK(indexed.upper_bits(2, bk::fd_encoding::btf_id).value() == 0);
 }

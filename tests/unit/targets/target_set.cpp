@@ -1,14 +1,17 @@
-// targets/target_set.hpp: vmlinux and modules behind one lookup path; here target_set::prefetch,
-// which opens the modules the lookups would, with the same answers and warnings, whichever way it
-// prepares them. Needs the Debian corpus (bench/corpus/fetch); skips without it.
+// targets/target_set.hpp: vmlinux and modules behind one lookup path: find() over synthetic modules,
+// module fds and ids for TYPE_ID_TARGET, and (with the Debian corpus, bench/corpus/fetch)
+// target_set::prefetch, which opens the modules the lookups would, with the same answers and
+// warnings, whichever way it prepares them.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "blob_builder.hpp"
 #include "btfkit/targets/target_set.hpp"
 #include "corpus_targets.hpp"
 
@@ -124,4 +127,90 @@ TEST_CASE("prefetch: opens exactly the modules the lookups would, with the same 
         CHECK(answers(none->targets(), {"bpf_prog"}) == answers(plain0->targets(), {"bpf_prog"}));
         CHECK(none->targets().vmlinux_index().slots().size() > 0);
     }
+}
+
+TEST_CASE("target_set: vmlinux first, then the modules in order; a module that fails is skipped with a warning") {
+    bt::blob_builder vb(bk::byte_order::little);
+    vb.add_int("int", 4, bk::int_signed);                         // 1
+    vb.add_struct("task", 4, false, {{"pid", 1, 0, 0}});          // 2
+    vb.add_struct("shared", 4, false, {{"a", 1, 0, 0}});          // 3
+    auto vm = bk::btf::parse(vb.span());
+    REQUIRE(vm.has_value());
+    auto module_bytes = [&](const char* only, const char* shared) {
+        bt::blob_builder mb(bk::byte_order::little, vm->type_count(), vm->strings_size());
+        mb.add_struct(only, 4, false, {{"x", 1, 0, 0}});          // 4
+        mb.add_struct(shared, 8, false, {{"y", 1, 32, 0}});       // 5
+        return mb.bytes();
+    };
+    std::vector<std::vector<char>> files{module_bytes("a_only", "shared"), module_bytes("b_only", "shared"),
+                                         module_bytes("c_only", "shared___v2")};
+    files[1].resize(files[1].size() - 6);  // cut: the module index rejects it
+    bk::target_set set(*vm);
+    for (const char* name : {"mod_a", "broken", "mod_c"}) set.add_module(name);
+    int loads = 0;
+    set.set_loader([&](std::uint32_t m, bk::byte_buffer& buf) -> bk::status {
+        ++loads;
+        buf.assign(files.at(m - 1).begin(), files.at(m - 1).end());
+        return {};
+    });
+    CHECK(set.target_count() == 4);
+    CHECK(set.target_name(0) == "vmlinux");
+    CHECK(set.target_name(3) == "mod_c");
+
+    auto find = [&](std::string_view name) {
+        std::vector<bk::candidate> found;
+        REQUIRE(set.find(name, found).has_value());
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+        for (const bk::candidate& c : found) out.emplace_back(c.target, c.id);
+        return out;
+    };
+    using hits = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+    std::vector<std::uint32_t> vm_ids;
+    REQUIRE(set.for_each_named(bk::target_group::vmlinux, "task", true, [&](const bk::btf&, std::uint32_t id, std::uint32_t) {
+        vm_ids.push_back(id);
+    }).has_value());
+    CHECK(vm_ids == std::vector<std::uint32_t>{2});
+    CHECK(loads == 0);  // vmlinux's group reads no module
+    CHECK(find("task") == hits{{0, 2}});
+    CHECK(set.module_index_ready());  // the modules' group built the module index: each module read once
+    CHECK(loads == 3);
+    CHECK(set.modules_opened() == 0);
+    CHECK(find("a_only") == hits{{1, 4}});
+    CHECK(set.modules_opened() == 1);
+    CHECK(loads == 4);
+    CHECK(find("shared") == hits{{0, 3}, {1, 5}, {3, 5}});
+    CHECK(set.modules_opened() == 2);
+    CHECK(find("b_only").empty());
+    REQUIRE(set.warnings().size() == 1);
+    CHECK(set.warnings()[0].starts_with("module broken skipped"));
+    CHECK(set.module_btf(3) != nullptr);
+    CHECK(set.module_btf(2) == nullptr);
+}
+
+TEST_CASE("target_set::upper_bits: the caller's fd or id, else the resolver's, else an error naming the module") {
+    bt::blob_builder vb(bk::byte_order::little);
+    vb.add_int("int", 4, bk::int_signed);
+    auto vm = bk::btf::parse(vb.span());
+    REQUIRE(vm.has_value());
+    bk::target_set set(*vm);
+    set.add_module("mod_a");
+    set.add_module("mod_b");
+    CHECK(set.upper_bits(0, bk::fd_encoding::btf_fd).value() == 0);  // vmlinux
+    CHECK(set.upper_bits(1, bk::fd_encoding::none).value() == 0);
+    const auto missing = set.upper_bits(1, bk::fd_encoding::btf_fd);
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().code == bk::errc::not_found);
+    CHECK(missing.error().subject.view() == "mod_a");
+    set.set_module_fd(1, 42);
+    set.set_module_btf_id(1, 7);
+    CHECK(set.upper_bits(1, bk::fd_encoding::btf_fd).value() == 42);
+    CHECK(set.upper_bits(1, bk::fd_encoding::btf_id).value() == 7);
+    int asked = 0;
+    set.set_upper_resolver([&](std::uint32_t t, bk::fd_encoding) -> bk::result<std::uint32_t> {
+        ++asked;
+        return 100 + t;
+    });
+    CHECK(set.upper_bits(2, bk::fd_encoding::btf_id).value() == 102);
+    CHECK(set.upper_bits(2, bk::fd_encoding::btf_id).value() == 102);
+    CHECK(asked == 1);  // kept once resolved
 }
