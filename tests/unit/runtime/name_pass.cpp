@@ -1,9 +1,10 @@
 // runtime/name_pass.hpp: the one pass over the modules for names known up front, started before
 // vmlinux is read; the same outcome as lookups, whatever vmlinux's stage when the modules are read.
-// Needs the Debian corpus (bench/corpus/fetch); skips without it.
+// On synthetic modules, and on the Debian corpus (bench/corpus/fetch) where it is there.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "blob_builder.hpp"
 #include "btfkit/runtime/name_pass.hpp"
 #include "corpus_targets.hpp"
 
@@ -109,4 +111,61 @@ TEST_CASE("name_pass: modules read before vmlinux's strings, walked before it is
         REQUIRE_FALSE(ft.has_value());
         CHECK_MESSAGE(ft.error().message().find("no-such-vmlinux") != std::string::npos, ft.error().message());
     }
+}
+
+TEST_CASE("name_pass: synthetic modules walked over vmlinux's strings; the set answers as without the pass") {
+    bt::blob_builder vb(bk::byte_order::little);
+    vb.add_int("int", 4, bk::int_signed);                        // 1
+    vb.add_struct("task", 4, false, {{"pid", 1, 0, 0}});         // 2
+    auto vm = bk::btf::parse(vb.span());
+    REQUIRE(vm.has_value());
+    std::vector<std::vector<char>> files;
+    for (const char* name : {"a_only", "b_only", "task___mod", "c_only"}) {
+        bt::blob_builder mb(bk::byte_order::little, vm->type_count(), vm->strings_size());
+        mb.add_struct(name, 4, false, {{"x", 1, 0, 0}});         // 3
+        files.push_back(mb.bytes());
+    }
+    files[3].resize(files[3].size() - 5);  // cut
+    std::atomic<int> loads{0};
+    const bk::module_loader load = [&](std::uint32_t m, bk::byte_buffer& buf) -> bk::status {
+        ++loads;
+        buf.assign(files.at(m - 1).begin(), files.at(m - 1).end());
+        return {};
+    };
+    auto make_set = [&] {
+        auto set = std::make_unique<bk::target_set>(*vm, false);
+        for (const char* m : {"ma", "mb", "mt", "mc"}) set->add_module(m);
+        set->set_loader(load);
+        return set;
+    };
+    auto answers_of = [](bk::target_set& set, std::vector<std::string_view> names) {
+        std::vector<std::string> out;
+        for (const std::string_view n : names) {
+            std::vector<bk::candidate> found;
+            REQUIRE(set.find(n, found).has_value());
+            for (const bk::candidate& c : found) out.push_back(std::string(n) + " " + std::string(set.target_name(c.target)) + " " + std::to_string(c.id));
+        }
+        return out;
+    };
+    const std::vector<std::string_view> names{"task", "b_only", "nope"};
+    const auto plain = make_set();
+    const auto expected = answers_of(*plain, names);
+    CHECK(expected == std::vector<std::string>{"task vmlinux 2", "task mt 3", "b_only mb 3"});
+    const auto expected_warnings = plain->warnings();
+
+    loads = 0;
+    bk::name_pass pass(names, 4, load);
+    auto strings = bk::base_strings::of(vb.span());
+    REQUIRE(strings.has_value());
+    pass.base_strings_known(*strings);
+    pass.start();
+    pass.base_parsed(*vm);
+    const auto set = make_set();
+    REQUIRE(set->adopt(pass).has_value());
+    CHECK(loads == 4);  // every module read once
+    CHECK(set->modules_opened() == 2);  // the two with hits, parsed by the pass
+    CHECK(answers_of(*set, names) == expected);
+    CHECK(loads == 4);  // nothing read again
+    CHECK_FALSE(set->module_index_ready());
+    CHECK(set->warnings() == expected_warnings);
 }

@@ -1,6 +1,7 @@
 // runtime/parallel_parse.hpp: parse_two_threads, a BTF parsed in two halves on two threads, gives
 // what the one-pass parse gives (its table, its errors), and its name hashes give the same name index.
-// Needs the Debian corpus (bench/corpus/fetch) or the running kernel's BTF; skips without both.
+// On a synthetic BTF with the two-halves threshold lowered, and on the Debian corpus's vmlinux
+// (bench/corpus/fetch) and the running kernel's BTF where they are there.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "blob_builder.hpp"
 #include "btfkit/runtime/parallel_parse.hpp"
 #include "corpus_targets.hpp"
 
@@ -188,4 +190,39 @@ TEST_CASE("parse_two_threads with name hashes: the index from them is the one bu
         CHECK(got.error().message() == want.error().message());
         CHECK(hashes.empty());
     }
+}
+
+TEST_CASE("parse_two_threads: a small BTF in two halves (threshold lowered): one pass's table, hashes and errors") {
+    bt::blob_builder bb(bk::byte_order::little);
+    const auto i = bb.add_int("int", 4, bk::int_signed);
+    for (std::uint32_t k = 0; k < 300; ++k) {
+        const auto s = bb.add_struct("s" + std::to_string(k), 8, false, {{"a", i, 0, 0}, {"b", i, 32, 0}});
+        bb.add_ref(bk::kind::ptr, "", s);
+    }
+    const bk::byte_span bytes = bb.span();
+    auto one = bk::btf::parse(bytes);
+    REQUIRE(one.has_value());
+    bk::named_hashes hashes;
+    auto two = bk::parse_two_threads(bytes, nullptr, nullptr, &hashes, false, 64);
+    REQUIRE(two.has_value());
+    REQUIRE(two->type_count() == one->type_count());
+    for (std::uint32_t id = 1; id < one->type_count(); ++id) REQUIRE((*two)[id].offset() == (*one)[id].offset());
+    CHECK(std::equal(one->named_indexed().begin(), one->named_indexed().end(), two->named_indexed().begin(), two->named_indexed().end()));
+    REQUIRE(hashes.size() == one->named_indexed().size());  // the halves were used and hashed
+    const auto from_hashes = bk::name_index::build(*two, hashes), built = bk::name_index::build(*one);
+    REQUIRE(from_hashes.slots().size() == built.slots().size());
+    std::size_t differ = 0;
+    for (std::size_t k = 0; k < built.slots().size(); ++k) differ += from_hashes.slots()[k] != built.slots()[k];
+    CHECK(differ == 0);
+    // A bad reference in the second half: the one pass's error, and no hashes.
+    std::vector<char> bad(bytes.begin(), bytes.end());
+    const std::uint32_t victim = one->type_count() - 1;  // the last PTR
+    REQUIRE((*one)[victim].is(bk::kind::ptr));
+    bk::detail::store<std::uint32_t>(bad.data() + (*one)[victim].offset() + 8, 5000, bk::byte_order::little);
+    auto want = bk::btf::parse(bk::byte_span(bad.data(), bad.size()));
+    auto got = bk::parse_two_threads(bk::byte_span(bad.data(), bad.size()), nullptr, nullptr, &hashes, false, 64);
+    REQUIRE_FALSE(want.has_value());
+    REQUIRE_FALSE(got.has_value());
+    CHECK(got.error().message() == want.error().message());
+    CHECK(hashes.empty());
 }
