@@ -1,7 +1,7 @@
 // targets/index_cache.hpp, and file_targets' target_options::index_cache: answers with a cache are
 // the answers without one, a changed file invalidates it, a damaged image is an error that leaves the
-// target set working, and `btfkit find` prints the same with the cache off, missed and hit.
-// Needs the Debian corpus (bench/corpus/fetch); skips without it.
+// target set working, and `btfkit find` prints the same with the cache off, missed and hit. A synthetic
+// target set checks save/load and index_key; the rest needs the Debian corpus (bench/corpus/fetch).
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "blob_builder.hpp"
 #include "btfkit.hpp"
 #include "btfkit/targets/index_cache.hpp"
 #include "btfkit/kernel.hpp"
@@ -250,4 +251,56 @@ TEST_CASE("index cache: btfkit find prints the same with the cache off, missed a
     CHECK(run(dir) == off);  // hit
     CHECK(run((tmp.path / "explicit.bin").string()) == off);
     CHECK(fs::exists(tmp.path / "explicit.bin"));
+}
+
+TEST_CASE("index_cache: save and load a synthetic set's indexes; index_key is order- and content-sensitive") {
+    bt::blob_builder vb(bk::byte_order::little);
+    vb.add_int("int", 4, bk::int_signed);                     // 1
+    vb.add_struct("task", 4, false, {{"pid", 1, 0, 0}});      // 2
+    auto vm = bk::btf::parse(vb.span());
+    REQUIRE(vm.has_value());
+    std::vector<std::vector<char>> files;
+    for (const char* name : {"a_only", "task", "c_only"}) {
+        bt::blob_builder mb(bk::byte_order::little, vm->type_count(), vm->strings_size());
+        mb.add_struct(name, 4, false, {{"x", 1, 0, 0}});
+        files.push_back(mb.bytes());
+    }
+    int loads = 0;
+    auto make_set = [&](bool index_vmlinux) {
+        auto set = std::make_unique<bk::target_set>(*vm, index_vmlinux);
+        for (const char* m : {"ma", "mb", "mc"}) set->add_module(m);
+        set->set_loader([&](std::uint32_t m, bk::byte_buffer& buf) -> bk::status {
+            ++loads;
+            buf.assign(files.at(m - 1).begin(), files.at(m - 1).end());
+            return {};
+        });
+        return set;
+    };
+    const std::uint64_t key = bk::index_key{}.add("vmlinux").add(std::uint64_t{42}).value();
+    CHECK(key != bk::index_key{}.add(std::uint64_t{42}).add("vmlinux").value());
+    CHECK(key != bk::index_key{}.add("vmlinuy").add(std::uint64_t{42}).value());
+
+    CHECK(bk::index_cache::save(*make_set(false), key).error().code == bk::errc::unsupported);  // nothing to save
+    const auto source = make_set(true);
+    REQUIRE(source->build_module_index().has_value());
+    const auto image = bk::index_cache::save(*source, key);
+    REQUIRE_MESSAGE(image.has_value(), image.error().message());
+    CHECK(std::string_view(image->data(), 8) == "BTFKIX01");
+
+    loads = 0;
+    const auto loaded = make_set(false);
+    const bk::status st = bk::index_cache::load(*loaded, bk::byte_span(image->data(), image->size()), key);
+    REQUIRE_MESSAGE(st.has_value(), st.error().message());
+    CHECK(loaded->module_index_ready());
+    CHECK(loaded->vmlinux_index_ready());
+    CHECK(loads == 0);
+    std::vector<bk::candidate> found;
+    REQUIRE(loaded->find("task", found).has_value());
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].target == 0);
+    CHECK(loaded->target_name(found[1].target) == "mb");
+    CHECK(loads == 1);  // only the module with the hit
+    const bk::status stale = bk::index_cache::load(*make_set(false), bk::byte_span(image->data(), image->size()), key + 1);
+    REQUIRE_FALSE(stale.has_value());
+    CHECK(stale.error().code == bk::errc::not_found);
 }
