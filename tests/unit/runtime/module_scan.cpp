@@ -39,7 +39,7 @@ struct module_set {
             m.add_struct("common", 8, false, {{"y", 1, 0, 0}});
             modules.push_back(m.bytes());
         }
-        modules[cut].resize(modules[cut].size() - 5);
+        if (cut < n) modules[cut].resize(modules[cut].size() - 5);
     }
     module_loader loader() {
         return [this](std::uint32_t t, byte_buffer& buf) -> status {
