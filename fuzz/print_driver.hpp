@@ -1,5 +1,5 @@
-// fuzz_print's driver, shared with tests/test_print.cpp's replay of the seeds: fuzzed BTF, a type chosen
-// by the input, the input itself as the value's bytes, every flag combination the input picks.
+// fuzz_print's driver, shared with tests/test_regression.cpp's replay of the seeds: fuzzed BTF, a
+// type chosen by the input, the input itself as the value's bytes, every flag combination it picks.
 #pragma once
 
 #include <cstdio>

@@ -1,5 +1,6 @@
 // Rebuilds a parsed BTF type by type through btf_builder (the typed adds, or copy_type), and compares
-// two parsed BTFs record for record: the round trip of tests/test_btf_write.cpp and fuzz_btf_write.
+// two parsed BTFs record for record: the round trip of tests/unit/write/btf_builder.cpp, the oracles
+// of tests/test_btf_write.cpp and fuzz_btf_write.
 #pragma once
 
 #include <cstdint>

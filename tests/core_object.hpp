@@ -112,7 +112,7 @@ inline bool write_bytes(const std::string& path, byte_span data) {
     return std::fclose(f) == 0 && ok;
 }
 
-// ---- Scenarios shared by the library tests (test_relocate) and the libbpf diff (test_differential) ----
+// ---- Scenarios shared by the unit tests (unit/core/relocate) and the libbpf diff (test_differential) ----
 
 // An object with its target BTF (raw), relocated against each other.
 struct scenario {

@@ -1,19 +1,26 @@
 // The built `btfkit` command line: --version, help, the option tables (every option the help lists is
 // accepted, in each spelling, and documented in docs/cli.md), usage errors, `find`'s exit status
-// against bpftool's view of the same BTF, and module names against modinfo's.
+// against bpftool's view of the same BTF, module names against modinfo's, and `print` against the
+// library's format_value and format_json.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "btfkit/show/format_json.hpp"
+#include "btfkit/show/format_value.hpp"
+#include "print_sample.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -513,6 +520,82 @@ TEST_CASE("cli: resolve prints each expression's function and paths, and explain
     CHECK(bad.err.find("no_such_function_xyz: no such function in vmlinux or any module") != std::string::npos);
     CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb->): not a path at offset 5 of 'skb->'") != std::string::npos);
     CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb: offset 15: expected ')' at the end") != std::string::npos);
+}
+
+}  // namespace
+
+// `btfkit print` against the library it calls.
+namespace {
+namespace print_command {
+
+using namespace btfkit;
+using testing::sample_blob;
+using testing::sample_struct;
+using testing::sample_value;
+
+struct tool_run {
+    int status = -1;
+    std::string out;
+};
+tool_run run_tool(const std::string& args) {
+    tool_run r;
+    std::FILE* p = ::popen((std::string("'") + BTFKIT_TOOL + "' " + args + " 2>/dev/null").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+TEST_CASE("print: the btfkit print command writes what format_value and format_json write") {
+    testing::temp_dir dir("btfkit-print");
+    const auto blob = sample_blob(byte_order::little);
+    const auto value = sample_value(byte_order::little);
+    const std::string btf_path = (dir.path / "sample.btf").string(), value_path = (dir.path / "value.bin").string();
+    std::ofstream(btf_path, std::ios::binary).write(blob.bytes().data(), static_cast<std::streamsize>(blob.size()));
+    std::ofstream(value_path, std::ios::binary).write(value.data(), static_cast<std::streamsize>(value.size()));
+    auto b = btf::parse(blob.span());
+    REQUIRE(b.has_value());
+
+    for (const std::uint32_t flags : {0u, show_ptr_raw, show_ptr_raw | show_compact, show_ptr_raw | show_kernel_compat, show_ptr_raw | show_noname | show_zero}) {
+        std::string args = "print --btf '" + btf_path + "' --type 'struct s'";
+        if (flags & show_compact) args += " --compact";
+        if (flags & show_noname) args += " --noname";
+        if (flags & show_ptr_raw) args += " --ptr-raw";
+        if (flags & show_zero) args += " --zero";
+        if (flags & show_kernel_compat) args += " --kernel-compat";
+        std::string want;
+        REQUIRE(format_value(*b, sample_struct, byte_span(value.data(), value.size()), flags, want).has_value());
+        if (flags & show_compact) want += '\n';
+        const tool_run r = run_tool(args + " '" + value_path + "'");
+        CHECK(r.status == 0);
+        if (flags & show_ptr_raw) CHECK(r.out == want);
+        else CHECK(r.out.size() == want.size());  // hashed pointers: same shape
+        const tool_run from_stdin = run_tool(args + " - < '" + value_path + "'");
+        CHECK(from_stdin.out == r.out);
+    }
+    std::string json;
+    REQUIRE(format_json(*b, sample_struct, byte_span(value.data(), value.size()), json).has_value());
+    const tool_run j = run_tool("print --btf '" + btf_path + "' --type " + std::to_string(sample_struct) + " --json '" + value_path + "'");
+    CHECK(j.status == 0);
+    CHECK(j.out == json + "\n");
+
+    CHECK(run_tool("print --btf '" + btf_path + "' --type nosuch '" + value_path + "'").status == 1);
+    CHECK(run_tool("print --btf '" + btf_path + "' --type 'struct s' /dev/null").status == 1);  // too short
+    CHECK(run_tool("print --btf '" + btf_path + "' '" + value_path + "'").status == 2);         // no --type
+}
+
+}  // namespace print_command
+TEST_CASE("cli: BTFKIT_INDEX_CACHE=off turns the index cache off, as --index-cache off does") {
+    const fs::path here = scratch() / "cache-off";
+    fs::create_directories(here);
+    const std::string obj = object().string();
+    const bt::run_result r = run({"sh", "-c", "cd '" + here.string() + "' && BTFKIT_INDEX_CACHE=off '" + tool + "' find task_struct --btf '" + obj + "'"});
+    CHECK(r.status == 0);
+    CHECK_FALSE(fs::exists(here / "off"));  // not a directory named "off"
+    CHECK(fs::is_empty(here));
 }
 
 }  // namespace

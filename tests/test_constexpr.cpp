@@ -76,18 +76,6 @@ TEST_CASE("constexpr checks hold at run time too") {
     CHECK(error_of_typedef_loop() == errc::type_loop);
 }
 
-TEST_CASE("errors name the place") {
-    blob_builder b(byte_order::little);
-    b.add_int("int", 4, int_signed);
-    b.add_struct("s", 4, false, {{"a", 1, 0, 0}, {"b", 99, 0, 0}});
-    const auto r = btf::parse(b.span());
-    REQUIRE_FALSE(r);
-    const std::string msg = r.error().message();
-    CHECK(msg.find("type #2") != std::string::npos);
-    CHECK(msg.find("member 1") != std::string::npos);
-    CHECK(msg.find("got 99") != std::string::npos);
-}
-
 // ---------------------------------------------------------------------------------------------
 // A whole relocation in constant evaluation: a tiny BPF object (ELF, .BTF, .BTF.ext) relocated
 // against a tiny target BTF.

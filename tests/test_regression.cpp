@@ -1,5 +1,6 @@
-// Hostile input: replays tests/regression/ through every parser (the fuzz targets' drivers), and pins
-// down the errors for hand-made loops, deep chains, huge counts and out-of-range offsets.
+// Hostile input: replays tests/regression/ through every parser (the fuzz targets' drivers), the print
+// seeds through fuzz_print's, and pins down the errors for hand-made loops, deep chains, huge counts and
+// out-of-range offsets.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../fuzz/drivers.hpp"
+#include "../fuzz/print_driver.hpp"
 #include "../fuzz/relocate_drivers.hpp"
 #include "../fuzz/write_drivers.hpp"
 #include "blob_builder.hpp"
@@ -177,6 +179,25 @@ TEST_CASE("regression corpus: hand-made files fail as their names say") {
         ++checked;
     }
     CHECK(checked > 100);
+}
+
+TEST_CASE("print: fuzz seeds and regressions replay through fuzz_print's driver") {
+    namespace fs = std::filesystem;
+    int files = 0;
+    for (const char* dir : {BTFKIT_SOURCE_DIR "/fuzz/corpus/print", BTFKIT_SOURCE_DIR "/tests/regression"}) {
+        if (!fs::exists(dir)) continue;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            const std::string name = e.path().filename().string();
+            if (std::string_view(dir).ends_with("regression") && !name.starts_with("print-") && !name.starts_with("crash-fuzz_print")) continue;
+            std::ifstream in(e.path(), std::ios::binary);
+            const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            std::string why;
+            INFO(name);
+            CHECK_MESSAGE(testing::run_print(byte_span(data.data(), data.size()), why), why);
+            ++files;
+        }
+    }
+    CHECK(files > 50);
 }
 
 // Known open bugs (none today): they crash, so they run only with --no-skip, e.g. to check a fix.
@@ -434,28 +455,4 @@ TEST_CASE("truncations and byte flips of a synthesized BPF object") {
             flipped[k] = obj[k];
         }
     }
-}
-
-TEST_CASE("split BTF: ids and strings continue after the base") {
-    const auto base_blob = testing::synthetic_base(byte_order::little);
-    const btf base = parse_ok(base_blob);
-    REQUIRE(base.type_count() == testing::synthetic_base_types);
-    REQUIRE(base.strings_size() == testing::synthetic_base_strings);
-    blob_builder sb(byte_order::little, base.type_count(), base.strings_size());
-    const auto own = sb.add_struct("own", 8, false, {{"a", 1, 0, 0}});
-    sb.add_ref(kind::typedef_, "into_loop", 21);
-    sb.add_ref(kind::ptr, "", own);
-    auto r = btf::parse(sb.span(), &base);
-    REQUIRE_MESSAGE(r.has_value(), r.error().message());
-    CHECK(r->first_id() == base.type_count());
-    CHECK(r->string(r->type_at(own)->name_off()) == "own");
-    CHECK(r->skip_mods_and_typedefs(own + 1).error().code == errc::type_loop);
-    CHECK(r->string((*r)[1].name_off()) == "int");
-
-    blob_builder bad(byte_order::little, base.type_count(), base.strings_size());
-    bad.add_ref(kind::ptr, "", base.type_count() + 5);
-    CHECK(btf::parse(bad.span(), &base).error().code == errc::bad_type_id);
-    blob_builder other_order(byte_order::big, base.type_count(), base.strings_size());
-    other_order.add_ref(kind::ptr, "", 1);
-    CHECK(btf::parse(other_order.span(), &base).error().code == errc::bad_header);
 }

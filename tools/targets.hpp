@@ -53,6 +53,7 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
     std::string where = t.index_cache;
     if (where.empty()) {
         if (const char* e = std::getenv("BTFKIT_INDEX_CACHE"); e != nullptr && *e != 0) {
+            if (std::string_view(e) == "off") return {};
             where = e;
         } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x == '/') {
             where = std::string(x) + "/btfkit";

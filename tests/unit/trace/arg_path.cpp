@@ -1,6 +1,6 @@
-// trace/arg_path.hpp and trace/explain.hpp: ksnoop expressions, argument paths by C's rules (proved in
-// constant evaluation on a hand-built BTF), their error messages, and offsets against bpftool's raw
-// dump of the running kernel's BTF for generated paths.
+// trace/arg_path.hpp: ksnoop expressions and argument paths by C's rules, proved in constant
+// evaluation on a hand-built BTF, and offsets against bpftool's raw dump for generated paths on the
+// running kernel and in Debian modules.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -15,40 +15,17 @@
 #include "btfkit/trace/arg_path.hpp"
 #include "btfkit/trace/explain.hpp"
 #include "btfkit/write/btf_builder.hpp"
+#include "trace_sample.hpp"
 
 using namespace btfkit;
+using btfkit::testing::fn_id;
+using btfkit::testing::nothing_id;
+using btfkit::testing::trace_sample;
 
 namespace {
 
-// struct inner { int a; int b : 3; int c : 5; };            (kflag, bitfields)
-// struct outer { long x; union { struct inner in; char raw[8]; }; struct inner arr[4]; struct outer *next; };
-// typedef struct outer outer_t;
-// int fn(const outer_t *o, int n);   void nothing(void);
-constexpr btf_builder sample() {
-    btf_builder b(byte_order::little);
-    const auto i = b.add_int("int", 4, int_signed);                                                   // 1
-    const auto l = b.add_int("long", 8, int_signed);                                                  // 2
-    const auto c = b.add_int("char", 1, int_char);                                                    // 3
-    const auto inner = b.add_struct("inner", 8, {{"a", i, 0, 0}, {"b", i, 32, 3}, {"c", i, 35, 5}}, true);  // 4
-    const auto raw = b.add_array(c, i, 8);                                                            // 5
-    const auto anon = b.add_union("", 8, {{"in", inner, 0}, {"raw", raw, 0}});                        // 6
-    const auto arr = b.add_array(inner, i, 4);                                                        // 7
-    const std::uint32_t outer_id = 8, ptr_outer = 9;
-    b.add_struct("outer", 56, {{"x", l, 0}, {"", anon, 64}, {"arr", arr, 128}, {"next", ptr_outer, 384}});  // 8
-    b.add_ptr(outer_id);                                                                              // 9
-    const auto td = b.add_typedef("outer_t", outer_id);                                               // 10
-    const auto k = b.add_const(td);                                                                   // 11
-    const auto pk = b.add_ptr(k);                                                                     // 12
-    const auto proto = b.add_func_proto(i, {{"o", pk}, {"n", i}});                                    // 13
-    b.add_func("fn", proto);                                                                          // 14
-    const auto vproto = b.add_func_proto(0, {});                                                      // 15
-    b.add_func("nothing", vproto);                                                                    // 16
-    return b;
-}
-constexpr std::uint32_t fn_id = 14, nothing_id = 16;
-
 constexpr bool paths_resolve_by_c_rules() {
-    const auto bytes = sample().encode();
+    const auto bytes = trace_sample().encode();
     if (!bytes) return false;
     const auto parsed = btf::parse({bytes->data(), bytes->size()});
     if (!parsed) return false;
@@ -102,60 +79,11 @@ constexpr bool expressions_parse() {
 }
 static_assert(expressions_parse());
 
-btf parsed_sample(std::vector<char>& keep) {
-    auto bytes = sample().encode();
-    REQUIRE(bytes.has_value());
-    keep.assign(bytes->begin(), bytes->end());
-    auto b = btf::parse({keep.data(), keep.size()});
-    REQUIRE(b.has_value());
-    return *b;
-}
-
-std::string explained(const btf& b, std::uint32_t func, std::string_view fname, std::string_view arg) {
-    path_failure why;
-    auto r = resolve_arg(b, func, arg, &why);
-    REQUIRE_FALSE(r.has_value());
-    return explain_path(b, func, fname, arg, why);
-}
-
 }  // namespace
 
 TEST_CASE("resolve_arg: the constant-evaluated proofs hold at run time too") {
     CHECK(paths_resolve_by_c_rules());
     CHECK(expressions_parse());
-}
-
-TEST_CASE("explain_path: the bad step, in the user's words, with the alternatives") {
-    std::vector<char> keep;
-    const btf b = parsed_sample(keep);
-    CHECK(explained(b, fn_id, "fn", "p") == "fn: no parameter 'p' (parameters: o, n)");
-    CHECK(explained(b, fn_id, "fn", "o->nope") == "fn(o->nope): struct outer has no member 'nope' (members: x, in, raw, arr, next)");
-    CHECK(explained(b, fn_id, "fn", "o.x") == "fn(o.x): '.' applied to a pointer (const outer_t *) at offset 1 of 'o.x' (use '->')");
-    CHECK(explained(b, fn_id, "fn", "o->in->a") == "fn(o->in->a): '->' applied to struct inner, which is no pointer at offset 5 of 'o->in->a' (use '.')");
-    CHECK(explained(b, fn_id, "fn", "o->arr[4]") == "fn(o->arr[4]): index 4 out of range for struct inner [4] (4 elements)");
-    CHECK(explained(b, nothing_id, "nothing", "return") == "nothing(return): the function returns void");
-}
-
-TEST_CASE("c_type_name: C's spelling of pointers, qualifiers, arrays and prototypes") {
-    btf_builder w(byte_order::little);
-    const auto c = w.add_int("char", 1, int_char);                   // 1
-    const auto k = w.add_const(c);                                   // 2
-    const auto pk = w.add_ptr(k);                                    // 3  const char *
-    const auto p = w.add_ptr(c);                                     // 4
-    const auto kp = w.add_const(p);                                  // 5  char * const
-    const auto arr = w.add_array(pk, c, 4);                          // 6  const char *[4]
-    const auto parr = w.add_ptr(w.add_array(c, c, 8));              // 8  char (*)[8]
-    const auto fp = w.add_ptr(w.add_func_proto(c, {{"a", pk}}));     // 10 char (*)(const char *)
-    auto bytes = w.encode();
-    REQUIRE(bytes.has_value());
-    auto b = btf::parse({bytes->data(), bytes->size()});
-    REQUIRE(b.has_value());
-    CHECK(c_type_name(*b, pk) == "const char *");
-    CHECK(c_type_name(*b, kp) == "char * const");
-    CHECK(c_type_name(*b, arr) == "const char *[4]");
-    CHECK(c_type_name(*b, parr) == "char (*)[8]");
-    CHECK(c_type_name(*b, fp) == "char (*)(const char *)");
-    CHECK(c_type_name(*b, 0) == "void");
 }
 
 // ---- against bpftool on the running kernel -------------------------------------------------------

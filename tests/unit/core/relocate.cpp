@@ -1,6 +1,7 @@
-// The CO-RE engine through relocate_object, on hand-built objects: the FWD extension, zero candidates
-// for every kind, libbpf's failures and ambiguities, and (with the Debian corpus) module targets:
-// corrupt modules, TYPE_ID_TARGET's module marker in each fd encoding, and when modules are searched.
+// core/relocate.hpp: the CO-RE engine through relocate_object, on hand-built objects: the FWD
+// extension, zero candidates for every kind, libbpf's failures and ambiguities, and (with the Debian
+// corpus) module targets: corrupt modules, TYPE_ID_TARGET's module marker in each fd encoding, and when
+// modules are searched.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "btfkit/kernel.hpp"
 #include "btfkit/core/relocate.hpp"
 #include "core_object.hpp"
+#include "loaded.hpp"
 
 namespace {
 
@@ -31,35 +33,9 @@ namespace bt = btfkit::testing;
 using bk::relo_kind;
 using bk::relo_outcome;
 
-// An object kept alive with the bytes its views point into.
-struct loaded_object {
-    std::vector<char> bytes;
-    bk::bpf_object obj;
-};
-
-std::unique_ptr<loaded_object> load(std::vector<char> bytes) {
-    auto o = std::make_unique<loaded_object>();
-    o->bytes = std::move(bytes);
-    auto p = bk::bpf_object::parse(bk::byte_span(o->bytes.data(), o->bytes.size()));
-    REQUIRE_MESSAGE(p.has_value(), p.error().message());
-    o->obj = std::move(*p);
-    return o;
-}
-
-// A BTF kept alive with its bytes.
-struct owned_btf {
-    std::vector<char> bytes;
-    bk::btf b;
-};
-
-std::unique_ptr<owned_btf> parse_btf(std::vector<char> bytes) {
-    auto o = std::make_unique<owned_btf>();
-    o->bytes = std::move(bytes);
-    auto p = bk::btf::parse(bk::byte_span(o->bytes.data(), o->bytes.size()));
-    REQUIRE_MESSAGE(p.has_value(), p.error().message());
-    o->b = std::move(*p);
-    return o;
-}
+using bt::load;
+using bt::loaded_object;
+using bt::parse_btf;
 
 // What the engine decided for one site, copied out of the report.
 struct site_result {
@@ -241,37 +217,6 @@ TEST_CASE("relocate: with the FWD extension, TYPE_SIZE of a local FWD is the tar
     REQUIRE(sz.kind == relo_kind::type_size);
     CHECK_MESSAGE(sz.outcome == relo_outcome::ok, sz.message);  // today: error, "type has no size [bad kind]"
     CHECK(sz.res.new_val == 4);                                 // sizeof(struct foo) in the target
-}
-
-TEST_CASE("relocate: the FWD extension at the matching stage") {
-    const auto le = bk::byte_order::little;
-    const bt::scenario sc = bt::fwd::make(le, false);
-    const auto obj = load(sc.object);
-    const auto target = parse_btf(sc.target);
-    const bk::btf& local = obj->obj.btf();
-    for (const relo_kind k : {relo_kind::type_exists, relo_kind::type_id_target, relo_kind::type_matches}) {
-        CAPTURE(bk::relo_kind_name(k));
-        bk::core_spec ls, ts;
-        REQUIRE(bk::parse_spec(local, bt::fwd::local_foo, "0", k, ls).has_value());
-        auto on = bk::match_spec(ls, target->b, bt::fwd::target_struct_foo(false), ts, {true});
-        auto off = bk::match_spec(ls, target->b, bt::fwd::target_struct_foo(false), ts, {false});
-        REQUIRE(on.has_value());
-        REQUIRE(off.has_value());
-        CHECK(*on);
-        CHECK_FALSE(*off);
-        // FWD union bar against STRUCT foo: never.
-        REQUIRE(bk::parse_spec(local, bt::fwd::local_bar, "0", k, ls).has_value());
-        auto wrong = bk::match_spec(ls, target->b, bt::fwd::target_struct_foo(false), ts, {true});
-        REQUIRE(wrong.has_value());
-        CHECK_FALSE(*wrong);
-        // Local STRUCT baz against target FWD baz (id 4): never, with or without the extension.
-        REQUIRE(bk::parse_spec(local, bt::fwd::local_baz, "0", k, ls).has_value());
-        for (const bool ext : {true, false}) {
-            auto rev = bk::match_spec(ls, target->b, 4, ts, {ext});
-            REQUIRE(rev.has_value());
-            CHECK_FALSE(*rev);
-        }
-    }
 }
 
 // ---- (b) zero candidates for every kind ----

@@ -1,5 +1,6 @@
-// Decodes the fixture BPF objects (tests/fixtures) and checks what their C sources state: types and
-// layouts, enumerators, programs, func/line info, and every CO-RE record against its instruction.
+// format/bpf_object.hpp: decodes the fixture BPF objects (tests/fixtures) and checks what their C
+// sources state: types and layouts, enumerators, programs, func/line info, and every CO-RE record
+// against its instruction.
 #include <doctest/doctest.h>
 
 #include <algorithm>

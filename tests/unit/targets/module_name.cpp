@@ -1,4 +1,4 @@
-// os/module_name.hpp: a module's name from its file, against the kernel's own name for it (the
+// targets/module_name.hpp: a module's name from its file, against the kernel's own name for it (the
 // `name=` that modinfo reads from the .ko) for every module of the Debian corpus.
 #include <doctest/doctest.h>
 

@@ -1,0 +1,91 @@
+// write/c_sort.hpp: bpftool 7.5's order of types in a C header (rank, sort name, own name, hash, id),
+// the same whether both halves are keyed and sorted on one thread or two.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "blob_builder.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/runtime/threads.hpp"
+#include "btfkit/write/c_sort.hpp"
+
+namespace {
+
+using namespace btfkit;
+using testing::blob_builder;
+
+bool is_permutation_of_ids(const big_vector<std::uint32_t>& ids, std::uint32_t n) {
+    std::vector<std::uint32_t> sorted(ids.begin(), ids.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (i >= sorted.size() || sorted[i] != i) return false;
+    }
+    return sorted.size() == n;
+}
+
+}  // namespace
+
+TEST_CASE("c_sorted_ids: named enums, then ints, then named structs by name; anonymous types last") {
+    blob_builder bb(byte_order::little);
+    const auto i = bb.add_int("int", 4, int_signed);                     // 1
+    bb.add_struct("zeta", 4, false, {{"a", i, 0, 0}});                    // 2
+    bb.add_struct("", 4, false, {{"b", i, 0, 0}});                        // 3: anonymous
+    bb.add_enum("e", 4, false, {{"E1", 1}});                              // 4
+    bb.add_struct("alpha", 4, false, {{"c", i, 0, 0}});                   // 5
+    bb.add_ref(kind::typedef_, "alpha_t", 5);                             // 6: sorts by its target's name
+    bb.add_union("mid", 4, false, {{"d", i, 0, 0}});                      // 7
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    const big_vector<std::uint32_t> ids = detail::c_sorted_ids(*b);
+    REQUIRE(is_permutation_of_ids(ids, b->type_count()));
+    const std::vector<std::uint32_t> first(ids.begin(), ids.begin() + 6);
+    CHECK(first == std::vector<std::uint32_t>{4, 1, 5, 6, 7, 2});
+    const detail::c_sort_keys keys(*b);
+    CHECK(keys.rank(4, false) == 1);
+    CHECK(keys.rank(1, false) == 2);
+    CHECK(keys.rank(2, false) == 3);
+    CHECK(keys.rank(3, false) == 10);
+    CHECK(keys.rank(6, false) == 3);  // a typedef ranks as what it names
+}
+
+TEST_CASE("c_sorted_ids: the same order from two threads as from one, past c_sort_split_min types") {
+    blob_builder bb(byte_order::little);
+    const auto i = bb.add_int("int", 4, int_signed);
+    for (std::uint32_t k = 0; k < detail::c_sort_split_min + 100; ++k) {
+        // Names that tie on their first bytes, so the comparison reads past the prefix.
+        const std::string name = "a_long_common_prefix_" + std::to_string((k * 7919) % 1000);
+        bb.add_struct(name, 4, false, {{"m", i, 0, 0}});
+    }
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    int helpers = 0;
+    const big_vector<std::uint32_t> one = detail::c_sorted_ids(*b);
+    const big_vector<std::uint32_t> two = detail::c_sorted_ids(*b, [&](auto&& first, auto&& second) {
+        ++helpers;
+        detail::run_both(first, second);
+    });
+    CHECK(helpers == 1);
+    REQUIRE(is_permutation_of_ids(one, b->type_count()));
+    CHECK(std::equal(one.begin(), one.end(), two.begin(), two.end()));
+    // Same names: the id decides, so same-named structs keep their id order.
+    std::vector<std::uint32_t> same;
+    for (const std::uint32_t id : one) {
+        if (b->kind_of(id) == kind::struct_ && (*b)[id].name() == "a_long_common_prefix_0") same.push_back(id);
+    }
+    CHECK(same.size() > 10);
+    CHECK(std::is_sorted(same.begin(), same.end()));
+}
+
+TEST_CASE("c_sort_prefix and c_strcmp: strcmp's order, as integer compares") {
+    CHECK(detail::c_strcmp("abc", "abd") < 0);
+    CHECK(detail::c_strcmp("ab", "abc") < 0);
+    CHECK(detail::c_strcmp("\xff", "a") > 0);  // bytes as unsigned char
+    CHECK(detail::c_strcmp("same", "same") == 0);
+    CHECK(detail::c_sort_prefix(1, "zzz") < detail::c_sort_prefix(2, "aaa"));  // rank first
+    CHECK(detail::c_sort_prefix(3, "abcdefgh") < detail::c_sort_prefix(3, "abcdefgi"));  // the 8th byte
+    CHECK(detail::c_sort_prefix(3, "abc") < detail::c_sort_prefix(3, "abcd"));
+    CHECK(detail::c_sort_prefix(3, "0123456789abcdeX") == detail::c_sort_prefix(3, "0123456789abcdeY"));  // 15 bytes kept
+}
