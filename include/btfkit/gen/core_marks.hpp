@@ -40,6 +40,8 @@ public:
     [[nodiscard]] constexpr std::uint32_t marked_count() const noexcept { return marked_; }
     // `id` is an own id of source().
     [[nodiscard]] constexpr bool marked(std::uint32_t id) const noexcept { return flags_[id - btf_->first_id()] != 0; }
+    // Whether kept type `id` keeps its index among the BTF's own types (keep_position).
+    [[nodiscard]] constexpr bool keeps_position(std::uint32_t id) const noexcept { return (flags_[id - btf_->first_id()] & position_bit) != 0; }
     [[nodiscard]] constexpr bool member_marked(std::uint32_t id, std::uint32_t idx) const noexcept {
         const std::uint32_t at = members_at_[id - btf_->first_id()];
         return at != 0 && member_bits_[at - 1 + idx] != 0;
@@ -54,6 +56,12 @@ public:
         f = static_cast<std::uint8_t>(f | bit);
         return true;
     }
+    // Kept type `id` keeps its index among the own types (min_btf.hpp pads before it), so that its id
+    // compares with other BTFs' ids as in the source: see mark_object.
+    constexpr void keep_position(std::uint32_t id) {
+        std::uint8_t& f = flags_[id - btf_->first_id()];
+        f = static_cast<std::uint8_t>(f | position_bit);
+    }
     // Marks member `idx` of own composite `id`.
     constexpr void add_member(std::uint32_t id, std::uint32_t idx) {
         std::uint32_t& at = members_at_[id - btf_->first_id()];
@@ -65,8 +73,9 @@ public:
     }
 
 private:
+    static constexpr std::uint8_t position_bit = 0x10;
     const btf* btf_ = nullptr;
-    std::vector<std::uint8_t> flags_{};          // per own type: the keep bits it was marked with
+    std::vector<std::uint8_t> flags_{};          // per own type: the keep bits it was marked with, position_bit
     std::vector<std::uint32_t> members_at_{};    // per own type: 1 + its first member bit, 0 if none
     std::vector<std::uint8_t> member_bits_{};
     std::uint32_t marked_ = 0;
@@ -95,6 +104,11 @@ public:
     // type, following pointers (TYPE_MATCHES: every member, recursively, up to pointers); enumerator
     // relocations the enum. TYPE_ID_LOCAL needs nothing of the target.
     constexpr status keep_relocation(relo_kind k, const core_spec& targ, std::uint32_t target);
+    // Kept type `id` of `b` (target `target`) keeps its index among its BTF's own types.
+    constexpr void keep_position(std::uint32_t target, const btf& b, std::uint32_t id) {
+        const btf* owner = &b;
+        owner_of(target, owner, id).keep_position(id);
+    }
 
 private:
     struct item {
@@ -226,15 +240,17 @@ struct mark_options {
 struct mark_scratch {
     relocation_scratch relocation{};  // programs, and the candidates by libbpf's rules
     relocation_scratch fwd{};         // the candidates of local FWDs under the FWD extension
+    std::vector<candidate> type_id_matches{};  // a TYPE_ID_TARGET record's matches in modules
 };
 
 // Marks in `marks` what the CO-RE relocations of `obj` need of `targets` (a target source, as for
 // relocate_object). Every record is taken, also of programs a loader would not load by default
-// (SEC("?...")), but those of eliminated weak subprograms, which no loader relocates, and those whose
-// local spec is malformed, which fail against any target. Every candidate a record matches keeps what
+// (SEC("?...")), but those of eliminated weak subprograms, which no loader relocates, and those of an
+// anonymous type or with a malformed local spec, which fail against any target. Every candidate a record matches keeps what
 // the record needs of it (bpftool keeps only the first): then each list a loader prunes to a record's
 // matches stays, in the minimised BTF, the list it was, whatever order of records the loader takes.
-// A match that fails (a nesting bound) is an error, as in bpftool.
+// A match that fails (a nesting bound) is an error, as in bpftool. The ids of a TYPE_ID_TARGET's
+// matches in modules keep comparing as they did (whether its candidates agree depends on it).
 //
 // Only matches are kept. A list none of whose candidates matched is then empty in the minimised BTF,
 // which a loader treats as it treats no match. Nor does an emptied vmlinux list send the search on to
@@ -266,7 +282,9 @@ constexpr status mark_object(const bpf_object& obj, Targets& targets, core_marks
             if (detail::find_program(s.relocation, block.elf_index(), rec.insn_off / 8) == nullptr) continue;
             if (rec.kind == relo_kind::type_id_local) continue;
             const type local_t = local[rec.type_id];
-            // A record whose local spec is malformed fails against any target: nothing to keep for it.
+            // A record of an anonymous type (no candidate search) or with a malformed local spec fails
+            // against any target: nothing to keep for it.
+            if (local_t.name().empty()) continue;
             if (!parse_spec(local, rec.type_id, local.string(rec.access_str_off), rec.kind, local_spec)) continue;
             const bool both = o.fwd_extension && local_t.is(kind::fwd);
             for (int pass = 0; pass < (both ? 2 : 1); ++pass) {
@@ -274,11 +292,22 @@ constexpr status mark_object(const bpf_object& obj, Targets& targets, core_marks
                 const relocate_options& opts = pass == 0 ? ropts : fopts;
                 auto list = detail::candidates_of(targets, local_t, rec.type_id, opts, rs);
                 if (!list) return where(list.error());
+                s.type_id_matches.clear();
                 for (std::uint32_t i = 0; i < (*list)->len; ++i) {
                     const candidate c = rs.cands[(*list)->begin + i];
                     auto m = match_spec(local_spec, *c.owner, c.id, targ_spec, match_options{opts.fwd_extension});
                     if (!m) return where(m.error());
-                    if (*m) BTFKIT_TRY(marks.keep_relocation(rec.kind, targ_spec, c.target));
+                    if (!*m) continue;
+                    BTFKIT_TRY(marks.keep_relocation(rec.kind, targ_spec, c.target));
+                    if (rec.kind == relo_kind::type_id_target && c.id >= c.owner->first_id() && c.owner->base() != nullptr) {
+                        s.type_id_matches.push_back(c);
+                    }
+                }
+                // TYPE_ID_TARGET matches in several modules agree only if their ids are equal: equal
+                // when their indexes among their modules' own types are, as all continue one base.
+                // Those keep their indexes, so that the minimised modules agree exactly where these do.
+                if (s.type_id_matches.size() > 1) {
+                    for (const candidate& c : s.type_id_matches) marks.keep_position(c.target, *c.owner, c.id);
                 }
             }
         }

@@ -32,7 +32,8 @@ namespace detail {
 // The kept types of `marks` in id order: a kept composite with its marked members only (kflag set
 // when one of them is a bitfield, as libbpf's btf__add_field sets it), any other kind as it is; a
 // reference to a type that is not kept becomes void. Ids below the source's first id map through
-// `base` (a split source's base).
+// `base` (a split source's base). A type that keeps its position has as many anonymous `void *`
+// before it as make its index among the own types its source index.
 constexpr result<min_btf> write_marked(const btf_marks& marks, btf_builder& out, const min_btf* base) {
     const btf& src = *marks.source();
     min_btf r;
@@ -40,7 +41,9 @@ constexpr result<min_btf> write_marked(const btf_marks& marks, btf_builder& out,
     r.ids.resize(src.own_count(), 0);
     std::uint32_t next = out.first_id();
     for (std::uint32_t i = 0; i < src.own_count(); ++i) {
-        if (marks.marked(src.first_id() + i)) r.ids[i] = next++;
+        if (!marks.marked(src.first_id() + i)) continue;
+        if (marks.keeps_position(src.first_id() + i)) next = out.first_id() + i;  // kept types before it are fewer
+        r.ids[i] = next++;
     }
     auto map = [&](std::uint32_t id) -> std::uint32_t {
         return id < src.first_id() ? (base != nullptr ? base->new_id(id) : 0) : r.new_id(id);
@@ -49,6 +52,7 @@ constexpr result<min_btf> write_marked(const btf_marks& marks, btf_builder& out,
     for (std::uint32_t i = 0; i < src.own_count(); ++i) {
         const std::uint32_t id = src.first_id() + i;
         if (r.ids[i] == 0) continue;
+        while (out.type_count() < r.ids[i]) out.add_ptr(0);
         const type t = src[id];
         if (t.is_composite()) {
             members.clear();
