@@ -19,7 +19,6 @@ struct relocate_args {
     bool encoding_chosen = false;  // --fd-encoding or --libbpf given
     std::string out, out_dir;
     bool keep_core_records = false;  // written objects keep their CO-RE records (--keep-core-records)
-    bool form_chosen = false;        // --final or --keep-core-records given
     bool json = false;
     bool quiet = false;
 };
@@ -237,9 +236,9 @@ constexpr option<relocate_args> options[] = {
     {.name = "--out-dir", .arg = "DIR", .help = "write each relocated object to DIR/BASENAME",
      .apply = [](relocate_args& a, std::string_view v) { a.out_dir = v; return ok; }},
     {.name = "--final", .help = "written objects without their CO-RE records, for any loader to take as they are (the default)",
-     .apply = [](relocate_args& a, std::string_view) { a.keep_core_records = false; a.form_chosen = true; return ok; }},
+     .apply = [](relocate_args& a, std::string_view) { a.keep_core_records = false; return ok; }},
     {.name = "--keep-core-records", .help = "written objects keep their CO-RE records (a loader would relocate them again)",
-     .apply = [](relocate_args& a, std::string_view) { a.keep_core_records = true; a.form_chosen = true; return ok; }},
+     .apply = [](relocate_args& a, std::string_view) { a.keep_core_records = true; return ok; }},
     {.name = "--fd-encoding", .arg = "none|fd|id",
      .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd; id when -o or --out-dir writes the object, which takes no fd)",
      .apply = [](relocate_args& a, std::string_view v) {
@@ -274,7 +273,6 @@ problem check(const relocate_args& a) {
     if (!a.out.empty() && a.objects.size() != 1) return "-o takes one OBJECT; use --out-dir for several";
     if (!a.out.empty() && !a.out_dir.empty()) return "-o and --out-dir exclude each other";
     const bool writing = !a.out.empty() || !a.out_dir.empty();
-    if (a.form_chosen && !writing) return "--final and --keep-core-records are for objects written with -o/--out-dir";
     if (writing && a.options.encoding == fd_encoding::btf_fd && a.encoding_chosen) {
         return "a written object outlives this process's fds: --fd-encoding id or none with -o/--out-dir";
     }
