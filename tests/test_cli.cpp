@@ -120,6 +120,7 @@ std::vector<std::string> operands_of(const std::string& command) {
     if (command == "relocate" || command == "stat") return {object().string()};
     if (command == "find") return {"task_struct"};
     if (command == "resolve") return {"schedule"};
+    if (command == "gen") return {"min_core_btf", object().string(), (scratch() / "min.btf").string(), object().string()};
     return {};
 }
 

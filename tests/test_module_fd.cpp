@@ -557,7 +557,7 @@ TEST_CASE("module_fd: relocate --libbpf patches a module type in a move as libbp
     CHECK(log.out.find("; fd encoding none\n") != std::string::npos);
 }
 
-TEST_CASE("module_fd: relocate -o/--out-dir writes module BTF ids unless --fd-encoding says otherwise; log and JSON say which") {
+TEST_CASE("module_fd: relocate -o/--out-dir writes module BTF ids (or none), never fds; log and JSON say which") {
     const cli_files f;
     const std::string out = (f.dir.path / "out.bpf.o").string(), out_dir = (f.dir.path / "out").string();
     fs::create_directories(out_dir);
@@ -569,8 +569,6 @@ TEST_CASE("module_fd: relocate -o/--out-dir writes module BTF ids unless --fd-en
         {{}, "fd"},                                   // nothing written: the default
         {{"-o", out}, "id"},                          // written: ids
         {{"--out-dir", out_dir}, "id"},
-        {{"-o", out, "--fd-encoding", "fd"}, "fd"},   // asked for
-        {{"--fd-encoding", "fd", "--out-dir", out_dir}, "fd"},
         {{"-o", out, "--fd-encoding", "none"}, "none"},
         {{"-o", out, "--libbpf"}, "none"},
         {{"--fd-encoding", "id"}, "id"},
@@ -596,4 +594,11 @@ TEST_CASE("module_fd: relocate -o/--out-dir writes module BTF ids unless --fd-en
     }
     CHECK(fs::exists(out));
     CHECK(fs::exists(fs::path(out_dir) / "modfd_wide.bpf.o"));
+    // An fd means nothing outside this process: a written object never gets one.
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"-o", out, "--fd-encoding", "fd"},
+                                                std::vector<std::string>{"--fd-encoding", "fd", "--out-dir", out_dir}}) {
+        const bt::run_result r = f.relocate(f.ldimm64_object, args);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("a written object outlives this process's fds") != std::string::npos);
+    }
 }

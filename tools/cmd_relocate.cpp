@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "btfkit/core/relocate.hpp"
+#include "btfkit/write/final_object.hpp"
 #include "targets.hpp"
 
 namespace btfkit::cli {
@@ -17,6 +18,7 @@ struct relocate_args {
     relocate_options options;
     bool encoding_chosen = false;  // --fd-encoding or --libbpf given
     std::string out, out_dir;
+    bool keep_core_records = false;  // written objects keep their CO-RE records (--keep-core-records)
     bool json = false;
     bool quiet = false;
 };
@@ -140,9 +142,14 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
 }
 
 int run_relocate(relocate_args& a) {
+    const bool writing = !a.out.empty() || !a.out_dir.empty();
     // A written object outlives this process and the fds it opened: unless asked otherwise, it gets
-    // the modules' BTF ids, which stay valid while the modules are loaded.
-    if (!a.encoding_chosen && (!a.out.empty() || !a.out_dir.empty())) a.options.encoding = fd_encoding::btf_id;
+    // the modules' BTF ids, which stay valid while the modules are loaded (check() refuses fds).
+    if (!a.encoding_chosen && writing) a.options.encoding = fd_encoding::btf_id;
+    // A final object keeps no records to relocate its SEC("?...") programs with when a loader turns
+    // them on: they are relocated now.
+    const bool final_objects = writing && !a.keep_core_records;
+    if (final_objects) a.options.skip_non_autoload = false;
     auto targets = open_targets(a.targets);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
@@ -200,7 +207,16 @@ int run_relocate(relocate_args& a) {
             const std::string p(path);
             dest = a.out_dir + "/" + p.substr(p.find_last_of('/') + 1);
         }
-        if (!dest.empty()) {
+        if (!dest.empty() && final_objects && sum->errors != 0) {
+            // Without its records, a failed site would load as compiled, unrelocated.
+            status_code = report(error(errc::unsupported, "not written: a final object cannot keep a failed relocation").got(sum->errors).about(path));
+        } else if (!dest.empty()) {
+            if (final_objects) {
+                if (auto d = drop_core_records(*obj, std::span<char>(image.data(), image.size())); !d) {
+                    status_code = report(d.error().about(path));
+                    continue;
+                }
+            }
             if (auto st = write_file(dest, std::span<const char>(image.data(), image.size())); !st) status_code = report(st.error());
         }
     }
@@ -219,8 +235,12 @@ constexpr option<relocate_args> options[] = {
      .apply = [](relocate_args& a, std::string_view v) { a.out = v; return ok; }},
     {.name = "--out-dir", .arg = "DIR", .help = "write each relocated object to DIR/BASENAME",
      .apply = [](relocate_args& a, std::string_view v) { a.out_dir = v; return ok; }},
+    {.name = "--final", .help = "written objects without their CO-RE records, for any loader to take as they are (the default)",
+     .apply = [](relocate_args& a, std::string_view) { a.keep_core_records = false; return ok; }},
+    {.name = "--keep-core-records", .help = "written objects keep their CO-RE records (a loader would relocate them again)",
+     .apply = [](relocate_args& a, std::string_view) { a.keep_core_records = true; return ok; }},
     {.name = "--fd-encoding", .arg = "none|fd|id",
-     .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd; id when -o or --out-dir writes the object)",
+     .help = "upper 32 bits of a module's TYPE_ID_TARGET (default fd; id when -o or --out-dir writes the object, which takes no fd)",
      .apply = [](relocate_args& a, std::string_view v) {
          if (v == "none") a.options.encoding = fd_encoding::none;
          else if (v == "fd") a.options.encoding = fd_encoding::btf_fd;
@@ -252,6 +272,10 @@ constexpr option<relocate_args> options[] = {
 problem check(const relocate_args& a) {
     if (!a.out.empty() && a.objects.size() != 1) return "-o takes one OBJECT; use --out-dir for several";
     if (!a.out.empty() && !a.out_dir.empty()) return "-o and --out-dir exclude each other";
+    const bool writing = !a.out.empty() || !a.out_dir.empty();
+    if (writing && a.options.encoding == fd_encoding::btf_fd && a.encoding_chosen) {
+        return "a written object outlives this process's fds: --fd-encoding id or none with -o/--out-dir";
+    }
     return ok;
 }
 

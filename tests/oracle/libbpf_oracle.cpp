@@ -98,6 +98,15 @@ struct options {
     bool verbose = false;
     bool time = false;
     bool no_verify = false;
+    bool create_maps = false;  // a real load: the object's maps are created (default: not, for speed)
+    bool insns = false;        // print the instructions each program load handed the kernel
+};
+
+// One bpf_prog_load of one of the object's programs, as handed to the kernel.
+struct prog_load {
+    std::string name;
+    std::vector<unsigned char> insns;
+    int result = 0;  // the fd (closed by libbpf) or -errno
 };
 
 // The wrappers are plain functions called from inside libbpf; they report here.
@@ -106,6 +115,7 @@ struct oracle_state {
     struct bpf_object* obj = nullptr;  // object being loaded, for recognising its program loads
     std::vector<site> sites;
     std::vector<std::string> warnings;  // libbpf warn/info messages for the current object
+    std::vector<prog_load> loads;       // with --insns
     std::optional<clock_type::time_point> first_prog_load;
     std::optional<clock_type::time_point> first_site, last_site;
 };
@@ -205,14 +215,20 @@ extern "C" int __wrap_bpf_prog_load(enum bpf_prog_type prog_type, const char* pr
                                     const struct bpf_prog_load_opts* opts) {
     // The first load of one of the object's own programs marks the end of relocation; feature probes
     // (with their own instructions) pass through untouched.
-    if (is_object_program(insns)) {
+    const bool own = is_object_program(insns);
+    if (own) {
         if (!g.first_prog_load) g.first_prog_load = clock_type::now();
         if (g.opt.no_verify) {
             errno = ECANCELED;
             return -ECANCELED;
         }
     }
-    return __real_bpf_prog_load(prog_type, prog_name, license, insns, insn_cnt, opts);
+    const int fd = __real_bpf_prog_load(prog_type, prog_name, license, insns, insn_cnt, opts);
+    if (own && g.opt.insns) {
+        const auto* p = reinterpret_cast<const unsigned char*>(insns);
+        g.loads.push_back(prog_load{prog_name ? prog_name : "", std::vector<unsigned char>(p, p + insn_cnt * sizeof(*insns)), fd < 0 ? -errno : fd});
+    }
+    return fd;
 }
 
 namespace {
@@ -424,6 +440,7 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 bool run_one(const char* path) {
     g.sites.clear();
     g.warnings.clear();
+    g.loads.clear();
     g.first_prog_load.reset();
     g.first_site.reset();
     g.last_site.reset();
@@ -443,7 +460,7 @@ bool run_one(const char* path) {
     auto t2 = t1;
     if (obj) {
         struct bpf_map* map = nullptr;
-        bpf_object__for_each_map(map, obj) bpf_map__set_autocreate(map, false);
+        if (!g.opt.create_maps) bpf_object__for_each_map(map, obj) bpf_map__set_autocreate(map, false);
         g.obj = obj;
         load_err = bpf_object__load(obj);
         t2 = clock_type::now();
@@ -480,7 +497,27 @@ bool run_one(const char* path) {
         if (i) out += ',';
         out += site_json(g.sites[i], m);
     }
-    out += "]}\n";
+    out += ']';
+    if (g.opt.insns) {
+        json_key(out, "loads");
+        out += '[';
+        for (std::size_t i = 0; i < g.loads.size(); ++i) {
+            if (i) out += ',';
+            out += '{';
+            json_str(out, "prog", g.loads[i].name);
+            json_int(out, "result", g.loads[i].result < 0 ? g.loads[i].result : 0);
+            json_key(out, "insns");
+            out += '"';
+            char h[3];
+            for (const unsigned char b : g.loads[i].insns) {
+                std::snprintf(h, sizeof(h), "%02x", b);
+                out += h;
+            }
+            out += "\"}";
+        }
+        out += ']';
+    }
+    out += "}\n";
     std::fputs(out.c_str(), stdout);
 
     if (g.opt.time) {
@@ -495,13 +532,15 @@ bool run_one(const char* path) {
 
 void usage(FILE* to) {
     std::fputs(
-        "usage: libbpf-oracle [--btf TARGET] [--verbose] [--time] [--no-verify] OBJECT...\n"
+        "usage: libbpf-oracle [--btf TARGET] [--verbose] [--time] [--no-verify] [--create-maps] [--insns] OBJECT...\n"
         "  Loads each BPF object with libbpf (maps not created) and prints, per object, one JSON line\n"
         "  with every CO-RE relocation site libbpf processed and the instruction it produced.\n"
         "  --btf TARGET   relocate against this BTF file (btf_custom_path) instead of the running kernel\n"
         "  --verbose      libbpf's debug log to stderr\n"
         "  --time         per-object timings to stderr\n"
-        "  --no-verify    do not hand the object's programs to the kernel (load_error is then -ECANCELED)\n",
+        "  --no-verify    do not hand the object's programs to the kernel (load_error is then -ECANCELED)\n"
+        "  --create-maps  create the object's maps, as a real load does (default: not created)\n"
+        "  --insns        each load of a program: \"loads\": [{\"prog\", \"result\" (0 or -errno), \"insns\" (hex)}]\n",
         to);
 }
 
@@ -516,6 +555,8 @@ int main(int argc, char** argv) {
         else if (a == "--verbose" || a == "-v") g.opt.verbose = true;
         else if (a == "--time") g.opt.time = true;
         else if (a == "--no-verify") g.opt.no_verify = true;
+        else if (a == "--create-maps") g.opt.create_maps = true;
+        else if (a == "--insns") g.opt.insns = true;
         else if (a == "--help" || a == "-h") {
             usage(stdout);
             return 0;
