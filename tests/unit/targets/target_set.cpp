@@ -187,7 +187,7 @@ TEST_CASE("target_set: vmlinux first, then the modules in order; a module that f
     CHECK(set.module_btf(2) == nullptr);
 }
 
-TEST_CASE("target_set::upper_bits: the caller's fd or id, else the resolver's, else an error naming the module") {
+TEST_CASE("target_set::upper_bits: the caller's fd or id, else the resolver's (asked each time), else an error naming the module") {
     bt::blob_builder vb(bk::byte_order::little);
     vb.add_int("int", 4, bk::int_signed);
     auto vm = bk::btf::parse(vb.span());
@@ -212,5 +212,10 @@ TEST_CASE("target_set::upper_bits: the caller's fd or id, else the resolver's, e
     });
     CHECK(set.upper_bits(2, bk::fd_encoding::btf_id).value() == 102);
     CHECK(set.upper_bits(2, bk::fd_encoding::btf_id).value() == 102);
-    CHECK(asked == 1);  // kept once resolved
+    CHECK(asked == 2);  // asked each time: the resolver may check that the module is still loaded
+    // Its errors pass through: not_found means "none known", anything else fails the relocation.
+    set.set_upper_resolver([](std::uint32_t, bk::fd_encoding) -> bk::result<std::uint32_t> {
+        return bk::error(bk::errc::io, "gone");
+    });
+    CHECK(set.upper_bits(2, bk::fd_encoding::btf_fd).error().code == bk::errc::io);
 }
