@@ -11,22 +11,9 @@
 #include "btfkit.hpp"
 #include "btfkit/kernel.hpp"
 
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
+#include "count_allocations.hpp"
 
-// The replacements pair malloc with free; GCC cannot see that operator new is malloc here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using btfkit::testing::allocations;
 
 namespace {
 

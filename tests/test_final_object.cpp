@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../tools/json.hpp"
 #include "btfkit/core/relocate.hpp"
 #include "btfkit/kernel.hpp"
 #include "btfkit/write/final_object.hpp"
@@ -114,16 +115,7 @@ std::vector<char> finalise_and_check(const std::vector<char>& bytes, bk::target_
     return image;
 }
 
-std::string hex(const char* p, std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto b = static_cast<unsigned char>(p[i]);
-        s += digits[b >> 4];
-        s += digits[b & 0xf];
-    }
-    return s;
-}
+using btfkit::cli::hex_bytes;
 
 // Instructions as hex with what a loader fills in per load left out: map fds and values in ldimm64
 // (src 1, 2, 5, 6), and the targets of bpf-to-bpf calls (src 1) and of function pointers (ldimm64 src 4).
@@ -210,7 +202,7 @@ std::map<std::string, std::string> programs_of(const std::vector<char>& bytes) {
     std::map<std::string, std::string> out;
     REQUIRE(o.for_each_program([&](const bk::program& p) {
         const bk::elf_section s = o.file().section(p.section_index);
-        std::string h = hex(bytes.data() + s.offset + std::size_t{p.first_insn} * 8, std::size_t{p.insn_count} * 8);
+        std::string h = hex_bytes(bytes.data() + s.offset + std::size_t{p.first_insn} * 8, std::size_t{p.insn_count} * 8);
         for (std::uint32_t i = 1; i < o.file().section_count(); ++i) {
             const bk::elf_section r = o.file().section(i);
             if (r.type != bk::elf_const::sht_rel || r.info != p.section_index) continue;

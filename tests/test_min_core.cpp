@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../tools/json.hpp"
 #include "btfkit/core/relocate.hpp"
 #include "btfkit/format/dump.hpp"
 #include "btfkit/gen/core_marks.hpp"
@@ -197,16 +198,7 @@ struct site {
     std::string bytes;    // the relocated instruction(s), hex; a TYPE_ID_TARGET's immediate left out
 };
 
-std::string hex(const char* p, std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto b = static_cast<unsigned char>(p[i]);
-        s += digits[b >> 4];
-        s += digits[b & 0xf];
-    }
-    return s;
-}
+using btfkit::cli::hex_bytes;
 
 std::string describe(const bk::btf& b, std::uint32_t id) {
     if (!b.valid_id(id)) return "#" + std::to_string(id) + "?";
@@ -231,7 +223,7 @@ std::vector<site> relocate_sites(Targets& set, const object_file& o, const bk::r
         }
         if (r.outcome != bk::relo_outcome::error) {
             const std::size_t at = static_cast<std::size_t>(o.obj.file().section(r.section_index).offset) + std::size_t{r.insn} * 8;
-            std::string b = hex(image.data() + at, r.patch.ldimm64 ? 16 : 8);
+            std::string b = hex_bytes(image.data() + at, r.patch.ldimm64 ? 16 : 8);
             if (r.kind == relo_kind::type_id_target && r.outcome == bk::relo_outcome::ok) b.replace(8, 8, "........");
             s.bytes = b;
         }

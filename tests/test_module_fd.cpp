@@ -22,19 +22,9 @@
 #include "temp_dir.hpp"
 
 // Relocation must not allocate once warm, errors and warnings included: allocations are counted.
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "count_allocations.hpp"
+
+using btfkit::testing::allocations;
 
 namespace {
 

@@ -23,16 +23,6 @@ struct relocate_args {
     bool quiet = false;
 };
 
-[[nodiscard]] std::string hex_bytes(const char* p, std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto b = static_cast<unsigned char>(p[i]);
-        s += digits[b >> 4];
-        s += digits[b & 0xf];
-    }
-    return s;
-}
 
 [[nodiscard]] const char* insn_class_name(const insn& i) {
     switch (i.cls()) {

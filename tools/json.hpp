@@ -6,6 +6,19 @@
 
 namespace btfkit::cli {
 
+// Bytes as lowercase hex digits, two per byte (instruction bytes in the JSON output, and the tests
+// that compare with it).
+[[nodiscard]] inline std::string hex_bytes(const char* p, std::size_t n) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto b = static_cast<unsigned char>(p[i]);
+        s += digits[b >> 4];
+        s += digits[b & 0xf];
+    }
+    return s;
+}
+
 // Appends `s` as a JSON string literal.
 inline void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
