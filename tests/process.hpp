@@ -22,6 +22,9 @@ inline std::string read_text(const std::filesystem::path& p) {
     return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
+// Debian bookworm's bpftool 7.1, "" without it.
+inline std::string bpftool71() { return std::filesystem::exists("/usr/sbin/bpftool") ? "/usr/sbin/bpftool" : ""; }
+
 // Starts argv[0] (looked up in PATH) with stdout and stderr sent to files; -1 if it cannot start.
 inline pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& out, const std::filesystem::path& err) {
     std::vector<char*> argv;
