@@ -31,8 +31,8 @@ result<found_function> find_function(target_set& set, std::string_view name) {
     auto take = [&](const btf& b, std::uint32_t id, std::uint32_t t) {
         if (f.owner == nullptr && b[id].is(kind::func) && b[id].name() == name) f = {&b, id, t};
     };
-    BTFKIT_TRY(set.for_each_named(target_group::vmlinux, essential_name(name), false, take));
-    if (f.owner == nullptr) BTFKIT_TRY(set.for_each_named(target_group::modules, essential_name(name), false, take));
+    BTFKIT_TRY(set.for_each_named(target_group::vmlinux, essential_name(name), name_space::any_kind, take));
+    if (f.owner == nullptr) BTFKIT_TRY(set.for_each_named(target_group::modules, essential_name(name), name_space::any_kind, take));
     if (f.owner == nullptr) return error(errc::not_found, "no such function in vmlinux or any module").about(name);
     return f;
 }

@@ -1,6 +1,6 @@
-// The module index: the named types of indexed kinds of every module, by essential-name hash, in
-// one table of (hash, module entry) pairs bucketed by hash (CSR) and kept in module order; and the
-// walk that lists one module's entries from its bytes.
+// The module index: the named types of one name space of every module, by name hash, in one table
+// of (hash, module entry) pairs bucketed by hash (CSR) and kept in module order; and the walk that
+// lists one module's entries from its bytes.
 #pragma once
 
 #include <cstddef>
@@ -35,14 +35,15 @@ struct module_entry {
     [[nodiscard]] static constexpr std::uint32_t local_of(std::uint32_t e) noexcept { return e & (max_local - 1); }
 };
 
-// Calls emit(hash, module entry) for each named type of an indexed kind in module i's bytes, walked
+// Calls emit(hash, module entry) for each named type of name space `sp` in module i's bytes, walked
 // over its base (a parsed btf, whose type count is `first`, or base_strings, with `first` 0).
 template <class Base, class Emit>
-status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, Emit&& emit) {
+status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, name_space sp, Emit&& emit) {
     bool too_many = false;
+    const std::uint32_t kinds = name_space_kinds(sp);
     BTFKIT_TRY(btf::walk_named(bytes, base, [&](std::uint32_t id, kind k, const char* name, const char* end) {
         std::uint32_t h = 0;
-        if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
+        if (((kinds >> static_cast<std::uint32_t>(k)) & 1u) == 0 || !space_hash_at(sp, name, end, h)) return;
         if (id - first >= module_entry::max_local) {
             too_many = true;
             return;
