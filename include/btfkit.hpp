@@ -28,6 +28,7 @@
 #include "btfkit/index/name_index.hpp"
 #include "btfkit/index/module_index.hpp"
 #include "btfkit/index/name_hits.hpp"
+#include "btfkit/index/name_glob.hpp"
 #include "btfkit/runtime/threads.hpp"
 #include "btfkit/runtime/parallel_parse.hpp"
 #include "btfkit/runtime/name_pass.hpp"
