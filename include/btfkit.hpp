@@ -15,6 +15,7 @@
 #include "btfkit/write/c_sort.hpp"
 #include "btfkit/write/c_decl.hpp"
 #include "btfkit/write/c_header.hpp"
+#include "btfkit/write/c_prototype.hpp"
 #include "btfkit/core/relo_rules.hpp"
 #include "btfkit/core/spec.hpp"
 #include "btfkit/core/match.hpp"
