@@ -40,6 +40,7 @@
 #include "btfkit/targets/target_set.hpp"
 #include "btfkit/targets/index_cache.hpp"
 #include "btfkit/targets/module_name.hpp"
+#include "btfkit/targets/symbol_matches.hpp"
 #include "btfkit/show/show_label.hpp"
 #include "btfkit/show/format_value.hpp"
 #include "btfkit/show/format_json.hpp"

@@ -1,11 +1,13 @@
 // The parallel strategies over many modules: building a module index (every module read once),
-// and opening a list of modules; two threads from 64 or thread_min_modules modules, else one.
+// opening the modules that hold a name matching a pattern (every module read once), and opening a
+// list of modules; two threads from 64 or thread_min_modules modules, else one.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <string_view>
 #include <span>
 #include <utility>
 #include <vector>
@@ -82,6 +84,40 @@ inline module_index_build build_module_index(std::uint32_t modules, const std::v
         return st;
     });
     out.index = module_index::build(modules, std::span<const big_vector<std::uint32_t>>(pairs));
+    return out;
+}
+
+// Modules opened for a lookup by pattern: every module not in `skip` read once (two threads from 64)
+// and walked, and those with a type of name space `sp` for which wanted(kind, name) holds parsed over
+// `vmlinux`, their bytes and tables kept in `arenas` (for the caller to adopt).
+struct modules_where {
+    std::vector<std::pair<std::uint32_t, btf>> opened;  // (module index, parsed), in module order
+    std::vector<module_failure> failures;                // unread, unwalked or unparsed, in module order
+    std::vector<chunk_arena> arenas;
+};
+template <class Wanted>
+modules_where open_modules_where(std::uint32_t modules, const std::vector<bool>& skip, const module_loader& load, const btf& vmlinux,
+                                 name_space sp, Wanted&& wanted) {
+    std::vector<std::pair<std::uint32_t, btf>> opened[2];
+    modules_where out;
+    out.arenas.emplace_back(std::size_t{64} << 10);
+    out.arenas.emplace_back(detail::huge_block_bytes);
+    const std::uint32_t kinds = name_space_kinds(sp);
+    out.failures = for_each_module_bytes(modules, skip, load, [&](unsigned w, std::uint32_t i, byte_span bytes) -> status {
+        bool hit = false;
+        BTFKIT_TRY(btf::walk_named(bytes, &vmlinux, [&](std::uint32_t, kind k, const char* name, const char*) {
+            if (!hit && ((kinds >> static_cast<std::uint32_t>(k)) & 1u) != 0) hit = wanted(k, std::string_view(name));
+        }));
+        if (!hit) return {};
+        chunk_arena& a = out.arenas[w];
+        auto b = btf::parse(a.keep(bytes), &vmlinux, &a);
+        if (!b) return b.error();
+        opened[w].emplace_back(i, std::move(*b));
+        return {};
+    });
+    out.opened = std::move(opened[0]);
+    std::move(opened[1].begin(), opened[1].end(), std::back_inserter(out.opened));
+    std::sort(out.opened.begin(), out.opened.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
     return out;
 }
 

@@ -180,6 +180,40 @@ public:
         }
         return plan.open_listed ? open_listed(keys, sp) : status{};
     }
+    // Opens every module whose name satisfies in_module(name) and that holds a type of space `sp`
+    // for which wanted(kind, name) holds: for lookups by pattern, which no index answers. Modules open
+    // already are scanned, the others read once each (on two threads; wanted must allow that). Returns
+    // those targets, in order; modules that fail are skipped with a warning, as in a lookup.
+    template <class InModule, class Wanted>
+    std::vector<std::uint32_t> open_modules_where(name_space sp, InModule&& in_module, Wanted&& wanted) {
+        std::vector<std::uint32_t> out;
+        std::vector<bool> skip = failed_flags();
+        for (std::uint32_t t = 1; t <= modules_.size(); ++t) {
+            const module& m = *modules_[t - 1];
+            if (m.failed) continue;
+            const bool in = in_module(std::string_view(m.name));
+            skip[t - 1] = !in || m.parsed.has_value();  // read: the modules wanted and not open yet
+            if (!in || !m.parsed) continue;
+            for (std::uint32_t id = m.parsed->first_id(); id < m.parsed->type_count(); ++id) {
+                const kind k = m.parsed->kind_of(id);
+                if (in_name_space(k, sp) && m.parsed->name_off_of(id) != 0 && wanted(k, (*m.parsed)[id].name())) {
+                    out.push_back(t);
+                    break;
+                }
+            }
+        }
+        if (loader_ && std::find(skip.begin(), skip.end(), false) != skip.end()) {
+            auto found = btfkit::open_modules_where(module_count(), skip, loader_, *vmlinux_, sp, wanted);
+            fail_all(found.failures);
+            for (auto& [j, b] : found.opened) {
+                modules_[j]->parsed.emplace(std::move(b));
+                out.push_back(j + 1);
+            }
+            for (auto& a : found.arenas) arena_.adopt(std::move(a));
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
     // Takes a name pass started over this set's modules (same count and loader) before any lookup
     // (file_targets does this for target_options::prefetch): finishes it here and keeps what it found,
     // as prefetch of its names would. vmlinux must have been given to it (base_parsed).
