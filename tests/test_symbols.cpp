@@ -2,7 +2,8 @@
 // asked for, saved in the index cache), the glob matcher (proven at compile time, and against glibc's
 // fnmatch), symbol_matches, C prototypes, and `btfkit find --kind func|var` and `btfkit funcs`
 // against bpftool's dump (the running vmlinux, Debian corpus modules over the Debian vmlinux) and
-// against `ksnoop info` (the corpus's libbpf-tools) for a few hundred running vmlinux functions.
+// against `ksnoop info` (the corpus's libbpf-tools) for a few hundred running vmlinux functions; and
+// fuzz_glob's seeds and findings through its driver.
 #include <doctest/doctest.h>
 #include <fnmatch.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../fuzz/glob_driver.hpp"
 #include "blob_builder.hpp"
 #include "btfkit.hpp"
 #include "btfkit/kernel.hpp"
@@ -139,6 +141,20 @@ TEST_CASE("glob: random well-formed patterns match as glibc's fnmatch says; ever
         if (mine != (::fnmatch(p.c_str(), n.c_str(), 0) == 0)) FAIL("pattern '" << p << "' name '" << n << "': btfkit " << mine);
     }
     CHECK(compared > 100000);
+}
+
+TEST_CASE("glob: fuzz_glob's seeds and findings replayed through its driver") {
+    std::size_t replayed = 0;
+    for (const fs::path& dir : {fs::path(BTFKIT_SOURCE_DIR "/fuzz/corpus/glob"), fs::path(BTFKIT_SOURCE_DIR "/tests/regression")}) {
+        for (const auto& e : fs::directory_iterator(dir)) {
+            const std::string name = e.path().filename().string();
+            if (dir.filename() == "regression" && !name.starts_with("crash-fuzz_glob-")) continue;
+            INFO(e.path().string());
+            CHECK(bt::check_glob(bt::read_text(e.path())).empty());
+            ++replayed;
+        }
+    }
+    CHECK(replayed > 20);
 }
 
 namespace {
