@@ -106,7 +106,7 @@ constexpr std::size_t bracket_items(std::string_view p, std::size_t j, OnItem&& 
         std::size_t next = 0;
         if (!one_char(j, true, lo, next)) return npos;
         // fnmatch reads "[.c.]-]" as a range that then is not one: c is no member.
-        if (p[j] == '[' && p[j + 1] == '.' && next + 1 < n && p[next] == '-' && p[next + 1] == ']') well_formed = false;
+        if (p[j] == '[' && j + 1 < n && p[j + 1] == '.' && next + 1 < n && p[next] == '-' && p[next + 1] == ']') well_formed = false;
         // A range: lo '-' hi, where hi is not the closing ']'.
         if (next + 1 < n && p[next] == '-' && p[next + 1] != ']') {
             std::size_t after = 0;
