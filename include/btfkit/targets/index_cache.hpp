@@ -127,7 +127,10 @@ namespace index_cache {
     out.resize(detail::index_header_size + 4 * tables + failure_bytes);
     char* p = out.data();
     auto put32 = [&](std::uint32_t v) { detail::store(p, v, byte_order::little); p += 4; };
-    auto put_table = [&](const detail::u32_table& t) { for (std::size_t i = 0; i < t.size(); ++i) put32(t[i]); };
+    auto put_table = [&](const detail::u32_table& t) {
+        t.store_le(p);
+        p += 4 * t.size();
+    };
     auto put_counts = [&](name_space sp) {
         const module_index* m = mods[static_cast<std::size_t>(sp)];
         put32(static_cast<std::uint32_t>(s.vmlinux_index(sp).slots().size()));
