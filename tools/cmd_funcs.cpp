@@ -33,6 +33,11 @@ struct glob_operand {
 }
 
 int run_funcs(funcs_args& a) {
+    // The index cache holds name hashes: it answers plain names only, and costs a stat of every target
+    // file to check, so patterns alone open the targets without it.
+    bool any_plain = false;
+    for (const std::string_view g : a.globs) any_plain = any_plain || name_glob(split_operand(g).names).is_literal();
+    if (!any_plain) a.targets.index_cache = "off";
     auto targets = open_targets(a.targets);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
