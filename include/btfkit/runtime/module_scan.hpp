@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
-#include <string_view>
 #include <span>
 #include <utility>
 #include <vector>
@@ -88,8 +87,9 @@ inline module_index_build build_module_index(std::uint32_t modules, const std::v
 }
 
 // Modules opened for a lookup by pattern: every module not in `skip` read once (two threads from 64)
-// and walked, and those with a type of name space `sp` for which wanted(kind, name) holds parsed over
-// `vmlinux`, their bytes and tables kept in `arenas` (for the caller to adopt).
+// and walked, and those with a type of name space `sp` for which wanted(kind, name) holds (`name`
+// NUL-terminated) parsed over `vmlinux`, their bytes and tables kept in `arenas` (for the caller to
+// adopt).
 struct modules_where {
     std::vector<std::pair<std::uint32_t, btf>> opened;  // (module index, parsed), in module order
     std::vector<module_failure> failures;                // unread, unwalked or unparsed, in module order
@@ -106,7 +106,7 @@ modules_where open_modules_where(std::uint32_t modules, const std::vector<bool>&
     out.failures = for_each_module_bytes(modules, skip, load, [&](unsigned w, std::uint32_t i, byte_span bytes) -> status {
         bool hit = false;
         BTFKIT_TRY(btf::walk_named(bytes, &vmlinux, [&](std::uint32_t, kind k, const char* name, const char*) {
-            if (!hit && ((kinds >> static_cast<std::uint32_t>(k)) & 1u) != 0) hit = wanted(k, std::string_view(name));
+            if (!hit && ((kinds >> static_cast<std::uint32_t>(k)) & 1u) != 0) hit = wanted(k, name);
         }));
         if (!hit) return {};
         chunk_arena& a = out.arenas[w];

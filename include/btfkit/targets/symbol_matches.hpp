@@ -44,7 +44,7 @@ public:
             return m;
         }
         if (in.matches(set.target_name(0))) m.segments_.push_back(segment{0, set.vmlinux().first_id(), set.vmlinux().type_count()});
-        const auto wanted = [k, names](kind tk, std::string_view name) { return tk == k && names.matches(name); };
+        const auto wanted = [k, names](kind tk, const char* name) { return tk == k && starts_with(name, names.literal_prefix()) && names.matches(name); };
         for (const std::uint32_t t : set.open_modules_where(name_space::symbols, [&](std::string_view module) { return in.matches(module); }, wanted)) {
             const btf& b = *set.module_btf(t);
             m.segments_.push_back(segment{t, b.first_id(), b.type_count()});
@@ -91,17 +91,11 @@ public:
                     if (b_->kind_of(id_) != m_->kind_) continue;
                     const char* p = b_->string_ptr(b_->name_off_of(id_));
                     if (p == nullptr || !starts_with(p, pre)) continue;
-                    if (m_->names_.matches(b_->string(b_->name_off_of(id_)))) return;
+                    if (m_->names_.matches(p)) return;
                 }
                 ++seg_;
                 enter();
             }
-        }
-        [[nodiscard]] static bool starts_with(const char* p, std::string_view pre) noexcept {
-            for (std::size_t i = 0; i < pre.size(); ++i) {
-                if (p[i] != pre[i] || p[i] == 0) return false;  // p ends at its NUL
-            }
-            return true;
         }
         const symbol_matches* m_ = nullptr;
         std::size_t seg_ = 0;
@@ -116,6 +110,13 @@ public:
 
 private:
     symbol_matches(const target_set& set, name_glob names, kind k) : set_(&set), names_(names), kind_(k) {}
+    // Whether NUL-terminated `p` starts with `pre`: most names fail on their first byte, before any strlen.
+    [[nodiscard]] static bool starts_with(const char* p, std::string_view pre) noexcept {
+        for (std::size_t i = 0; i < pre.size(); ++i) {
+            if (p[i] != pre[i] || p[i] == 0) return false;  // p ends at its NUL
+        }
+        return true;
+    }
 
     const target_set* set_ = nullptr;
     name_glob names_{};

@@ -181,7 +181,8 @@ public:
         return plan.open_listed ? open_listed(keys, sp) : status{};
     }
     // Opens every module whose name satisfies in_module(name) and that holds a type of space `sp`
-    // for which wanted(kind, name) holds: for lookups by pattern, which no index answers. Modules open
+    // for which wanted(kind, name) holds (`name` a NUL-terminated string): for lookups by pattern,
+    // which no index answers. Modules open
     // already are scanned, the others read once each (on two threads; wanted must allow that). Returns
     // those targets, in order; modules that fail are skipped with a warning, as in a lookup.
     template <class InModule, class Wanted>
@@ -196,7 +197,8 @@ public:
             if (!in || !m.parsed) continue;
             for (std::uint32_t id = m.parsed->first_id(); id < m.parsed->type_count(); ++id) {
                 const kind k = m.parsed->kind_of(id);
-                if (in_name_space(k, sp) && m.parsed->name_off_of(id) != 0 && wanted(k, (*m.parsed)[id].name())) {
+                const std::uint32_t off = m.parsed->name_off_of(id);
+                if (in_name_space(k, sp) && off != 0 && wanted(k, m.parsed->string_ptr(off))) {
                     out.push_back(t);
                     break;
                 }
