@@ -56,9 +56,9 @@ public:
     std::uint32_t add_module(std::string name) {
         modules_.push_back(std::make_unique<module>());
         modules_.back()->name = std::move(name);
-        for (space_state& st : spaces_) {
+        for (space_state& st : spaces_) {  // (thousands of modules get added: only what is there is reset)
             st.modules.reset();
-            st.hits = {};
+            if (!st.hits.empty()) st.hits = {};
         }
         return static_cast<std::uint32_t>(modules_.size());
     }
