@@ -554,6 +554,15 @@ TEST_CASE("funcs and find --kind func|var on Debian corpus modules over the Debi
     for (const std::string& l : lines_of(nf.out)) CHECK(l.find(" nf_conntrack ") != std::string::npos);
     CHECK(nf.out.find("bpf_xdp_ct_lookup nf_conntrack ") != std::string::npos);
     CHECK(nf.out.find("bpf_ct_release nf_conntrack ") != std::string::npos);
+    const bt::run_result json = run({tool, "funcs", "nf_conntrack:bpf_ct_release", "btfkit_absent_*", "--json", "--btf", vmlinux, "--index-cache", "off",
+                                     "--module", (corpus / "modules" / "nf_conntrack").string()});
+    CHECK(json.status == 1);
+    CHECK(json.err == "btfkit funcs: btfkit_absent_*: no function matches\n");
+    const auto docs = lines_of(json.out);
+    REQUIRE(docs.size() == 2);
+    CHECK(docs[0].starts_with("{\"glob\": \"nf_conntrack:bpf_ct_release\", \"functions\": [{\"name\": \"bpf_ct_release\", \"btf\": \"nf_conntrack\", \"type_id\": "));
+    CHECK(docs[0].ends_with(", \"btf_obj_id\": null, \"linkage\": \"static\", \"prototype\": \"void bpf_ct_release(struct nf_conn *nfct);\"}]}"));
+    CHECK(docs[1] == "{\"glob\": \"btfkit_absent_*\", \"functions\": []}");
 
     // find --kind func / var across all 4,023 modules, with and without the index cache.
     bt::temp_dir tmp("btfkit-test-symbols-cache");
