@@ -547,13 +547,18 @@ TEST_CASE("funcs and find --kind func|var on Debian corpus modules over the Debi
     }
     CHECK(funcs > 1000);
 
-    // MODULE:GLOB and --in restrict the BTFs searched.
+    // MODULE:GLOB restricts the BTFs searched.
     args[2] = "nf_conntrack:bpf_*";
     const bt::run_result nf = run(args);
     REQUIRE(nf.status == 0);
     for (const std::string& l : lines_of(nf.out)) CHECK(l.find(" nf_conntrack ") != std::string::npos);
     CHECK(nf.out.find("bpf_xdp_ct_lookup nf_conntrack ") != std::string::npos);
     CHECK(nf.out.find("bpf_ct_release nf_conntrack ") != std::string::npos);
+    args[2] = "vmlinux:tcp_sendmsg";
+    const bt::run_result vm = run(args);
+    REQUIRE(vm.status == 0);
+    CHECK(lines_of(vm.out).size() == 1);
+    CHECK(vm.out.starts_with("tcp_sendmsg vmlinux "));
     const bt::run_result json = run({tool, "funcs", "nf_conntrack:bpf_ct_release", "btfkit_absent_*", "--json", "--btf", vmlinux, "--index-cache", "off",
                                      "--module", (corpus / "modules" / "nf_conntrack").string()});
     CHECK(json.status == 1);

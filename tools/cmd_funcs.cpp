@@ -18,11 +18,10 @@ namespace {
 struct funcs_args {
     target_args targets;
     std::vector<std::string_view> globs;
-    std::string_view in = "*";  // BTF names ("vmlinux", module names) to search
     bool json = false;
 };
 
-// "MODULE:GLOB" (libbpf's fentry/module:func) searches that module only.
+// "MODULE:GLOB" (libbpf's fentry/module:func) searches the BTFs MODULE matches only ("vmlinux", "nf_*").
 struct glob_operand {
     std::string_view module = "*", names;
 };
@@ -50,11 +49,9 @@ int run_funcs(funcs_args& a) {
     if (auto st = set.prefetch(plain, name_space::symbols); !st) return report(st.error());
 
     std::string out, missing;
-    const name_glob in(a.in);
     for (const std::string_view g : a.globs) {
         const glob_operand o = split_operand(g);
-        // Both the operand's module and --in must match a BTF's name.
-        auto found = symbol_matches::find(set, name_glob(o.names), kind::func, name_glob(o.module == "*" ? a.in : o.module));
+        auto found = symbol_matches::find(set, name_glob(o.names), kind::func, name_glob(o.module));
         if (!found) return report(found.error());
         if (a.json) {
             out += "{\"glob\": ";
@@ -64,7 +61,6 @@ int run_funcs(funcs_args& a) {
         bool first = true;
         for (const candidate c : *found) {
             const std::string_view btf_name = set.target_name(c.target);
-            if (o.module != "*" && !in.matches(btf_name)) continue;
             const type f = (*c.owner)[c.id];
             std::string proto;
             if (auto st = write_c_prototype(*c.owner, c.id, proto); !st) {
@@ -109,9 +105,6 @@ int run_funcs(funcs_args& a) {
 }
 
 constexpr option<funcs_args> options[] = {
-    {.name = "--in", .arg = "BTF",
-     .help = "only in the BTFs whose names match this pattern: vmlinux, or module names (default: all)",
-     .apply = [](funcs_args& a, std::string_view v) { a.in = v; return ok; }},
     {.name = "--json", .help = "one JSON document per GLOB: {\"glob\", \"functions\": [{\"name\", \"btf\", \"type_id\", \"btf_obj_id\", \"linkage\", \"prototype\"}]}",
      .apply = [](funcs_args& a, std::string_view) { a.json = true; return ok; }},
 };
@@ -120,7 +113,8 @@ constexpr command_spec<funcs_args> spec{
     .name = "funcs",
     .summary = "list the functions whose names match a shell pattern: NAME BTF TYPE_ID BTF_OBJ_ID LINKAGE PROTOTYPE",
     .details = "GLOB is an fnmatch(3) pattern without flags (*, ?, [...], \\c); a GLOB without wildcards is one name, looked up\n"
-               "in the symbols index. MODULE:GLOB (libbpf's fentry/module:func) searches the BTFs MODULE matches only.\n"
+               "in the symbols index. MODULE:GLOB (libbpf's fentry/module:func) searches the BTFs MODULE matches only\n"
+               "(vmlinux:GLOB, nf_*:GLOB); --only-module keeps vmlinux and the modules named as targets.\n"
                "BTF_OBJ_ID is the running kernel's BTF object id (\"-\" for files); the prototype is C, as `ksnoop info` prints it.\n"
                "A GLOB that matches nothing is reported on stderr, and the exit status is then 1, as grep's.",
     .operand = "GLOB",
