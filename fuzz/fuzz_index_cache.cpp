@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary bytes as an index cache image (index_cache.hpp), loaded into a target set
 // of a real base BTF (fuzz/targets/vmlinux-core.btf) and four split modules built here (one corrupt);
-// then every name is looked up. Invariants: a load that fails leaves the set usable; a damaged image
-// may lose candidates but never invents one (every answer is one the set gives without a cache).
+// then every name is looked up, as a type and as a symbol (the image holds both spaces' indexes).
+// Invariants: a load that fails leaves the set usable; a damaged image may lose candidates but never
+// invents one (every answer is one the set gives without a cache).
 //
 // Input: one mode byte, then the image. Mode bit 0 rewrites the image's key and checksum to the
 // expected ones before loading, so that mutations get past the checksum to the shape checks; bit 1
@@ -66,13 +67,20 @@ struct env {
             mb.add_enum("mode_" + std::to_string(m % 2), 4, false, {{"ZERO", 0}, {"ONE", 1}});
             mb.add_ref(bk::kind::typedef_, "shared___v" + std::to_string(m), i32);
             mb.add_fwd("task_struct", false);
+            const std::uint32_t proto = mb.add_func_proto(i32, {{"x", i32}});
+            mb.add_ref(bk::kind::func, "shared_fn", proto, 1);
+            mb.add_ref(bk::kind::func, "only_fn_" + std::to_string(m), proto, 0);
+            mb.add_var("shared", i32, 1);
             modules.emplace_back(mb.bytes().begin(), mb.bytes().end());
         }
         modules.emplace_back(std::vector<char>{'n', 'o', 't', ' ', 'B', 'T', 'F'});
-        names = {"shared", "only_0", "only_1", "only_2", "mode_0", "mode_1", "task_struct", "int", "list_head", "absent"};
+        names = {"shared", "only_0", "only_1", "only_2", "mode_0", "mode_1", "task_struct", "int", "list_head", "absent",
+                 "shared_fn", "only_fn_1", "shared___v1"};
         bk::target_set ref(*base);
         setup(ref);
         if (!ref.build_module_index()) violated("reference index");
+        ref.build_vmlinux_index(bk::name_space::symbols);
+        if (!ref.build_module_index(bk::name_space::symbols)) violated("reference symbols index");
         expected = answers(ref);
         auto img = bk::index_cache::save(ref, key);
         if (!img) violated("save failed");
@@ -91,10 +99,12 @@ struct env {
     std::vector<std::string> answers(bk::target_set& s) const {
         std::vector<std::string> out;
         std::vector<bk::candidate> found;
-        for (const auto& n : names) {
-            found.clear();
-            if (!s.find(n, found)) violated("find failed");
-            for (const auto& c : found) out.push_back(n + " " + std::to_string(c.target) + " " + std::to_string(c.id));
+        for (const bk::name_space sp : {bk::name_space::types, bk::name_space::symbols}) {
+            for (const auto& n : names) {
+                found.clear();
+                if (!s.find(n, found, sp)) violated("find failed");
+                for (const auto& c : found) out.push_back(n + " " + std::to_string(c.target) + " " + std::to_string(c.id));
+            }
         }
         return out;
     }
@@ -157,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if ((mode & 4) != 0) {  // open the modules the names hit first, as btfkit find does
         const std::vector<std::string_view> names(e.names.begin(), e.names.end());
-        if (!s.prefetch(names)) violated("prefetch failed");
+        if (!s.prefetch(names) || !s.prefetch(names, bk::name_space::symbols)) violated("prefetch failed");
     }
     const std::vector<std::string> got = e.answers(s);
     if (!st && got != e.expected) violated("after a failed load, answers differ from the reference");

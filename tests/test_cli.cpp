@@ -119,6 +119,7 @@ std::vector<std::string> operands_of(const std::string& command) {
     if (command == "dump") return {object().string(), "format", "c"};  // bpftool's words: every option applies
     if (command == "relocate" || command == "stat") return {object().string()};
     if (command == "find") return {"task_struct"};
+    if (command == "funcs") return {"btfkit_test_*"};
     if (command == "resolve") return {"schedule"};
     if (command == "gen") return {"min_core_btf", object().string(), (scratch() / "min.btf").string(), object().string()};
     return {};

@@ -102,9 +102,9 @@ struct two_btfs {
     const bk::btf* vmlinux;
     const bk::btf* module;
     template <class F>
-    constexpr bk::status for_each_named(bk::target_group g, std::string_view essential, bool, F&& f) const {
-        if (g == bk::target_group::vmlinux) bk::scan_named(*vmlinux, 0, vmlinux->first_id(), essential, f);
-        else bk::scan_named(*module, 1, module->first_id(), essential, f);
+    constexpr bk::status for_each_named(bk::target_group g, std::string_view essential, bk::name_space sp, F&& f) const {
+        if (g == bk::target_group::vmlinux) bk::scan_named(*vmlinux, 0, vmlinux->first_id(), essential, sp, f);
+        else bk::scan_named(*module, 1, module->first_id(), essential, sp, f);
         return {};
     }
     [[nodiscard]] constexpr bk::result<std::uint32_t> upper_bits(std::uint32_t t, fd_encoding e) const noexcept {

@@ -1,5 +1,6 @@
 // `btfkit find NAME...`: every type with that essential name, in vmlinux and in every module (modules
-// are always searched, unlike libbpf's candidate search); exit status 1 when a NAME has none, as grep.
+// are always searched, unlike libbpf's candidate search); with --kind func or var, the FUNCs or VARs of
+// that whole name (the symbols name space). Exit status 1 when a NAME has none, as grep.
 #include <cctype>
 #include <cstdio>
 #include <string>
@@ -31,17 +32,24 @@ int run_find(find_args& a) {
     const std::vector<std::string_view>& names = a.names;
     const std::string_view want_kind = a.kind;
     const bool json = a.json;
-    std::vector<std::string_view> essentials;
-    for (const std::string_view name : names) essentials.push_back(essential_name(name));
-    auto targets = open_targets(a.targets, essentials);  // the names are looked for while the targets open
+    // FUNC and VAR are symbols, looked up by whole name; other kinds are types, by essential name.
+    const bool symbols = !want_kind.empty() && (kind_matches(kind::func, want_kind) || kind_matches(kind::var, want_kind));
+    const name_space space = symbols ? name_space::symbols : name_space::types;
+    std::vector<std::string_view> keys;
+    for (const std::string_view name : names) keys.push_back(space == name_space::types ? essential_name(name) : name);
+    // Type names are looked for while the targets open; symbols once they are open.
+    auto targets = open_targets(a.targets, space == name_space::types ? std::span<const std::string_view>(keys) : std::span<const std::string_view>{});
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
+    if (space == name_space::symbols) {
+        if (auto st = set.prefetch(keys, space); !st) return report(st.error());
+    }
     std::string out, missing;
     std::vector<candidate> found;
     for (std::size_t i = 0; i < names.size(); ++i) {
         const std::string_view name = names[i];
         found.clear();
-        if (auto st = set.find(essentials[i], found); !st) return report(st.error());
+        if (auto st = set.find(keys[i], found, space); !st) return report(st.error());
         if (json) {
             out += "{\"name\": ";
             append_json_string(out, name);
@@ -89,7 +97,7 @@ int run_find(find_args& a) {
 }
 
 constexpr option<find_args> options[] = {
-    {.name = "--kind", .arg = "K", .help = "only types of kind K (bpftool's names, any case: struct, union, enum, typedef, ...)",
+    {.name = "--kind", .arg = "K", .help = "only types of kind K (bpftool's names, any case: struct, union, enum, typedef, ...; func, var: by whole name)",
      .apply = [](find_args& a, std::string_view v) {
          for (std::uint8_t k = 1; k <= kind_max; ++k) {
              if (kind_matches(static_cast<kind>(k), v)) { a.kind = v; return ok; }
@@ -103,7 +111,10 @@ constexpr option<find_args> options[] = {
 constexpr command_spec<find_args> spec{
     .name = "find",
     .summary = "list every type with that essential name in vmlinux and all modules: NAME BTF TYPE_ID KIND FULL_NAME",
-    .details = "A NAME with no type (of kind K) is reported on stderr, and the exit status is then 1, as grep's.",
+    .details = "Without --kind, the kinds a CO-RE relocation looks up (struct, union, enum, enum64, fwd, typedef, int, float).\n"
+               "--kind func or var lists the FUNCs or VARs of that whole name (no ___flavor stripping), as libbpf's\n"
+               "ksym, kfunc and attach lookups compare them.\n"
+               "A NAME with no type (of kind K) is reported on stderr, and the exit status is then 1, as grep's.",
     .operand = "NAME",
     .operands = &find_args::names,
     .options = options,

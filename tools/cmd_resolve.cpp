@@ -25,14 +25,15 @@ struct found_function {
     std::uint32_t target = 0;
 };
 
-// The FUNC named `name`: vmlinux first, then the modules in order, as ksnoop looks it up.
+// The FUNC named `name`: vmlinux first, then the modules in order, as ksnoop looks it up (by whole
+// name: the symbols name space's indexes, no module opened but the one that has it).
 result<found_function> find_function(target_set& set, std::string_view name) {
     found_function f;
     auto take = [&](const btf& b, std::uint32_t id, std::uint32_t t) {
-        if (f.owner == nullptr && b[id].is(kind::func) && b[id].name() == name) f = {&b, id, t};
+        if (f.owner == nullptr && b[id].is(kind::func)) f = {&b, id, t};
     };
-    BTFKIT_TRY(set.for_each_named(target_group::vmlinux, essential_name(name), false, take));
-    if (f.owner == nullptr) BTFKIT_TRY(set.for_each_named(target_group::modules, essential_name(name), false, take));
+    BTFKIT_TRY(set.for_each_named(target_group::vmlinux, name, name_space::symbols, take));
+    if (f.owner == nullptr) BTFKIT_TRY(set.for_each_named(target_group::modules, name, name_space::symbols, take));
     if (f.owner == nullptr) return error(errc::not_found, "no such function in vmlinux or any module").about(name);
     return f;
 }
@@ -112,9 +113,10 @@ int run_resolve(resolve_args& a) {
         exprs.push_back(parse_trace_expr(text));
         if (exprs.back()) names.push_back(exprs.back()->function);
     }
-    auto targets = open_targets(a.targets, names);
+    auto targets = open_targets(a.targets);  // the names at open would be type names
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
+    if (auto st = set.prefetch(names, name_space::symbols); !st) return report(st.error());
     std::string out;
     int status = 0;
     for (std::size_t i = 0; i < exprs.size(); ++i) {

@@ -34,13 +34,15 @@ struct candidate {
 // The two groups a target source searches in turn: vmlinux (target 0), then the modules.
 enum class target_group : std::uint8_t { vmlinux, modules };
 
-// Calls f(b, id, target) for each type of `b` (target `target`) from `first_id` on whose essential name
-// is `essential`, in id order: libbpf's linear scan, for kinds no index holds.
+// Calls f(b, id, target) for each type of name space `sp` in `b` (target `target`) from `first_id` on
+// whose name is `key` (essential; whole for symbols), in id order: libbpf's linear scan, for kinds no
+// index holds and for sources without an index.
 template <class F>
-constexpr void scan_named(const btf& b, std::uint32_t target, std::uint32_t first_id, std::string_view essential, F&& f) {
+constexpr void scan_named(const btf& b, std::uint32_t target, std::uint32_t first_id, std::string_view key, name_space sp, F&& f) {
     for (std::uint32_t id = first_id; id < b.type_count(); ++id) {
+        if (sp != name_space::any_kind && !in_name_space(b.kind_of(id), sp)) continue;
         const std::string_view n = b[id].name();
-        if (n.empty() || essential_name_len(n) != essential.size() || n.substr(0, essential.size()) != essential) continue;
+        if (compares_essential(sp) ? (n.empty() || essential_name_len(n) != key.size() || n.substr(0, key.size()) != key) : n != key) continue;
         f(b, id, target);
     }
 }
@@ -48,20 +50,21 @@ constexpr void scan_named(const btf& b, std::uint32_t target, std::uint32_t firs
 // Appends to `out` the candidates for local type `local` of essential name `essential`, in libbpf's
 // order: for each round of the candidate rule, vmlinux's, then the modules' (only if vmlinux had none,
 // unless search_all_targets); the first round that finds any is the answer.
-// `src.for_each_named(group, essential, indexed, f)` calls f(btf, id, target) for the types of that
-// essential name in the group, in target then id order (`indexed`: the local kind is an indexed_kind,
-// so an index may answer; else every type is a candidate for the name compare).
+// `src.for_each_named(group, essential, space, f)` calls f(btf, id, target) for the types of that
+// essential name in the group, in target then id order: of name_space::types when the local kind is
+// an indexed_kind, so an index may answer; else of any_kind, every type a candidate for the compare.
 template <class Source>
 constexpr status collect_candidates(Source& src, const type& local, std::string_view essential, const relocate_options& o,
                                     std::vector<candidate>& out) {
     const kind lk = local.kind();
-    const bool kflag = local.kflag(), indexed = indexed_kind(lk);
+    const bool kflag = local.kflag();
+    const name_space sp = indexed_kind(lk) ? name_space::types : name_space::any_kind;
     const int rounds = candidate_rounds_for(lk, o.fwd_extension);
     for (int round = 1; round <= rounds; ++round) {
         const std::size_t before = out.size();
         for (const target_group g : {target_group::vmlinux, target_group::modules}) {
             if (g == target_group::modules && out.size() != before && !o.search_all_targets) break;
-            BTFKIT_TRY(src.for_each_named(g, essential, indexed, [&](const btf& b, std::uint32_t id, std::uint32_t target) {
+            BTFKIT_TRY(src.for_each_named(g, essential, sp, [&](const btf& b, std::uint32_t id, std::uint32_t target) {
                 if (candidate_round(lk, kflag, b.kind_of(id), o.fwd_extension) == round) out.push_back(candidate{&b, id, target});
             }));
         }

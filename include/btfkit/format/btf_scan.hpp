@@ -54,11 +54,7 @@ constexpr type_scan scan_type_range(const char* p, std::size_t start, std::size_
     auto u32 = [p](std::size_t off) { return load<std::uint32_t>(p + off, O); };
     // named: every type's index is written at position n, which advances only for a named type of an
     // indexed kind (no branch to mispredict); sized from a guess, doubled when full.
-    constexpr std::uint32_t indexed_mask = [] {
-        std::uint32_t m = 0;
-        for (std::uint32_t k = 0; k < 32; ++k) m |= indexed_kind(static_cast<kind>(k)) ? 1u << k : 0u;
-        return m;
-    }();
+    constexpr std::uint32_t indexed_mask = name_space_kinds(name_space::types);
     const std::size_t named_before = named.size();
     named.resize(named_before + std::max<std::size_t>(64, (end - start) / 256));
     std::uint32_t* np = named.data();

@@ -75,6 +75,43 @@ inline constexpr std::uint8_t int_signed = 1, int_char = 2, int_bool = 4;
     }
 }
 
+// What a lookup searches: a set of kinds, and how names compare.
+//   types    the CO-RE root kinds (indexed_kind) by essential name; the parse lists them (btf::named_indexed)
+//   symbols  FUNC and VAR (kfuncs, ksyms, attach targets) by whole name, as libbpf's lookups compare them
+//   any_kind every kind by essential name, scanned (libbpf's linear scan, for kinds no index holds)
+// types and symbols each have their own indexes (index/name_index.hpp, index/module_index.hpp), built
+// when first needed, so a lookup in one never pays for the other.
+enum class name_space : std::uint8_t { types, symbols, any_kind };
+inline constexpr std::size_t indexed_name_spaces = 2;  // types and symbols: the spaces with an index
+
+[[nodiscard]] constexpr bool in_name_space(kind k, name_space s) noexcept {
+    switch (s) {
+    case name_space::types: return indexed_kind(k);
+    case name_space::symbols: return k == kind::func || k == kind::var;
+    case name_space::any_kind: return true;
+    }
+    return false;
+}
+// The kinds of `s` as a mask (bit k for kind k): a branch-free test in a scan's loop.
+[[nodiscard]] constexpr std::uint32_t name_space_kinds(name_space s) noexcept {
+    std::uint32_t m = 0;
+    for (std::uint32_t k = 0; k < 32; ++k) m |= in_name_space(static_cast<kind>(k), s) ? 1u << k : 0u;
+    return m;
+}
+// Whether names compare by their essential name (without a "___flavor" suffix) or whole.
+[[nodiscard]] constexpr bool compares_essential(name_space s) noexcept { return s != name_space::symbols; }
+
+// A FUNC's or VAR's linkage as a word (BTF_FUNC_STATIC / GLOBAL / EXTERN and BTF_VAR_STATIC /
+// GLOBAL_ALLOCATED / GLOBAL_EXTERN are the same three values).
+[[nodiscard]] constexpr std::string_view linkage_name(std::uint32_t l) noexcept {
+    switch (l) {
+    case 0: return "static";
+    case 1: return "global";
+    case 2: return "extern";
+    default: return "unknown";
+    }
+}
+
 class btf;
 
 // One member of a STRUCT or UNION.

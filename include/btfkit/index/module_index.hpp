@@ -1,6 +1,6 @@
-// The module index: the named types of indexed kinds of every module, by essential-name hash, in
-// one table of (hash, module entry) pairs bucketed by hash (CSR) and kept in module order; and the
-// walk that lists one module's entries from its bytes.
+// The module index: the named types of one name space of every module, by name hash, in one table
+// of (hash, module entry) pairs bucketed by hash (CSR) and kept in module order; and the walk that
+// lists one module's entries from its bytes.
 #pragma once
 
 #include <cstddef>
@@ -35,14 +35,15 @@ struct module_entry {
     [[nodiscard]] static constexpr std::uint32_t local_of(std::uint32_t e) noexcept { return e & (max_local - 1); }
 };
 
-// Calls emit(hash, module entry) for each named type of an indexed kind in module i's bytes, walked
-// over its base (a parsed btf, whose type count is `first`, or base_strings, with `first` 0).
-template <class Base, class Emit>
-status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, Emit&& emit) {
+namespace detail {
+// index_module for a name space known at compile time: its kinds and its hash inline in the walk.
+template <name_space Sp, class Base, class Emit>
+status index_module_in(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, Emit&& emit) {
     bool too_many = false;
+    constexpr std::uint32_t kinds = name_space_kinds(Sp);
     BTFKIT_TRY(btf::walk_named(bytes, base, [&](std::uint32_t id, kind k, const char* name, const char* end) {
         std::uint32_t h = 0;
-        if (!indexed_kind(k) || !essential_hash_at(name, end, h)) return;
+        if (((kinds >> static_cast<std::uint32_t>(k)) & 1u) == 0 || !name_hash_at<compares_essential(Sp)>(name, end, h)) return;
         if (id - first >= module_entry::max_local) {
             too_many = true;
             return;
@@ -51,6 +52,16 @@ status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uin
     }));
     if (too_many) return error(errc::unsupported, "module has too many types for the index");
     return {};
+}
+}  // namespace detail
+
+// Calls emit(hash, module entry) for each named type of name space `sp` (types or symbols) in module
+// i's bytes, walked over its base (a parsed btf, whose type count is `first`, or base_strings, with
+// `first` 0).
+template <class Base, class Emit>
+status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, name_space sp, Emit&& emit) {
+    if (sp == name_space::symbols) return detail::index_module_in<name_space::symbols>(i, bytes, base, first, emit);
+    return detail::index_module_in<name_space::types>(i, bytes, base, first, emit);
 }
 
 class module_index {

@@ -1,5 +1,5 @@
-// The essential-name hash the indexes are keyed by: word-at-a-time over a name, and straight from a
-// string table (essential names: libbpf's, without a "___flavor" suffix).
+// The name hash the indexes are keyed by: word-at-a-time over a name, and straight from a string
+// table, of the essential name (libbpf's, without a "___flavor" suffix) or of the whole name (symbols).
 #pragma once
 
 #include <algorithm>
@@ -47,54 +47,79 @@ inline constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x808080808
     return detail::finish_hash(h, s.size());
 }
 
-// name_hash(essential_name(s)) for the NUL-terminated string at `p`, with `end` the end of its
-// string table: whole words while they fit; a name with "___" in it (rare) takes the exact path.
-// Returns false for an empty name.
-[[nodiscard]] inline bool essential_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {
+namespace detail {
+// name_hash of the NUL-terminated string at `p` (its essential name if `Essential`), with `end` the end
+// of its string table: whole words while they fit; an essential name with "___" in it (rare) takes
+// the exact path. False for an empty name.
+template <bool Essential>
+[[nodiscard]] inline bool name_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {
     if (*p == 0) return false;
-    std::uint64_t h = detail::hash_k;
+    std::uint64_t h = hash_k;
     std::size_t i = 0;
-    std::uint64_t prev_us = 0;  // '_' bytes (0x80 each) of the previous word
+    [[maybe_unused]] std::uint64_t prev_us = 0;  // '_' bytes (0x80 each) of the previous word
     while (static_cast<std::size_t>(end - p) >= i + 8) {
         std::uint64_t w;
         std::memcpy(&w, p + i, 8);
-        if constexpr (std::endian::native == std::endian::big) w = detail::byteswap(w);
-        const std::uint64_t z = detail::zero_bytes(w);
-        const std::uint64_t us = detail::zero_bytes(w ^ (detail::ones * '_'));
-        // Three '_' in a row, inside this word or across the previous one: take the exact path.
-        const std::uint64_t us_wide_lo = (us << 8) | (prev_us >> 56), us_wide_lo2 = (us << 16) | (prev_us >> 48);
-        if ((us & us_wide_lo & us_wide_lo2) != 0) break;
+        if constexpr (std::endian::native == std::endian::big) w = byteswap(w);
+        const std::uint64_t z = zero_bytes(w);
+        if constexpr (Essential) {
+            const std::uint64_t us = zero_bytes(w ^ (ones * '_'));
+            // Three '_' in a row, inside this word or across the previous one: take the exact path.
+            const std::uint64_t us_wide_lo = (us << 8) | (prev_us >> 56), us_wide_lo2 = (us << 16) | (prev_us >> 48);
+            if ((us & us_wide_lo & us_wide_lo2) != 0) break;
+            prev_us = us;
+        }
         if (z != 0) {
             const std::size_t n = static_cast<std::size_t>(std::countr_zero(z)) / 8;
             if (n == 0) {
-                out = detail::finish_hash(h, i);
+                out = finish_hash(h, i);
                 return true;
             }
             const std::uint64_t mask = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
             // Bytes after the NUL belong to the next string: masked out, as name_hash zero-pads.
-            out = detail::finish_hash(detail::mix_word(h, w & mask), i + n);
+            out = finish_hash(mix_word(h, w & mask), i + n);
             return true;
         }
-        h = detail::mix_word(h, w);
-        prev_us = us;
+        h = mix_word(h, w);
         i += 8;
     }
     const std::string_view s(p);
-    out = name_hash(essential_name(s));
+    out = name_hash(Essential ? essential_name(s) : s);
     return true;
+}
+}  // namespace detail
+
+// name_hash(essential_name(s)) for the NUL-terminated string at `p`, with `end` the end of its
+// string table. Returns false for an empty name.
+[[nodiscard]] inline bool essential_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {
+    return detail::name_hash_at<true>(p, end, out);
+}
+// The hash a name is indexed by in name space `s`: of its essential name, or of the whole name
+// (symbols). A lookup hashes its key with name_hash.
+[[nodiscard]] inline bool space_hash_at(name_space s, const char* p, const char* end, std::uint32_t& out) noexcept {
+    return compares_essential(s) ? detail::name_hash_at<true>(p, end, out) : detail::name_hash_at<false>(p, end, out);
 }
 
 // The same for a type's name, read straight from the string table.
-[[nodiscard]] constexpr bool essential_hash_of(const btf& b, std::uint32_t name_off, std::uint32_t& out) noexcept {
+[[nodiscard]] constexpr bool space_hash_of(const btf& b, std::uint32_t name_off, name_space sp, std::uint32_t& out) noexcept {
     if (name_off == 0) return false;
     if (std::is_constant_evaluated()) {
         std::string_view s;
         if (!b.string_at(name_off, s) || s.empty()) return false;
-        out = name_hash(essential_name(s));
+        out = name_hash(compares_essential(sp) ? essential_name(s) : s);
         return true;
     }
     const char* p = b.string_ptr(name_off);
-    return p != nullptr && essential_hash_at(p, b.string_table_end(name_off), out);
+    return p != nullptr && space_hash_at(sp, p, b.string_table_end(name_off), out);
+}
+[[nodiscard]] constexpr bool essential_hash_of(const btf& b, std::uint32_t name_off, std::uint32_t& out) noexcept {
+    return space_hash_of(b, name_off, name_space::types, out);
+}
+
+// Whether a type named `name` answers a lookup of `key` in name space `s` (key: an essential name,
+// or for symbols a whole name).
+[[nodiscard]] constexpr bool key_matches(name_space s, std::string_view name, std::string_view key) noexcept {
+    return compares_essential(s) ? essential_name(name) == key : name == key;
 }
 
 namespace detail {

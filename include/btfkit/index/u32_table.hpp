@@ -2,8 +2,10 @@
 // outlive it (an index cache mapped from a file).
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "../bytes.hpp"
 #include "../memory.hpp"
@@ -32,6 +34,17 @@ public:
         borrowed_size_ = n;
     }
     [[nodiscard]] constexpr std::size_t memory_bytes() const noexcept { return owned_.capacity() * sizeof(std::uint32_t); }
+    // The values as little-endian bytes at `out` (4 x size()): one copy where they are stored so.
+    void store_le(char* out) const noexcept {
+        const std::size_t n = size();
+        if (borrowed_ != nullptr) {
+            std::memcpy(out, borrowed_, 4 * n);
+        } else if constexpr (std::endian::native == std::endian::little) {
+            if (n != 0) std::memcpy(out, owned_.data(), 4 * n);
+        } else {
+            for (std::size_t i = 0; i < n; ++i) store(out + 4 * i, owned_[i], byte_order::little);
+        }
+    }
 
 private:
     big_vector<std::uint32_t> owned_{};

@@ -1,5 +1,6 @@
-// The parallel strategies over many modules: building the module index (every module read once),
-// and opening a list of modules; two threads from thread_min_modules modules, else one.
+// The parallel strategies over many modules: building a module index (every module read once),
+// opening the modules that hold a name matching a pattern (every module read once), and opening a
+// list of modules; two threads from 64 or thread_min_modules modules, else one.
 #pragma once
 
 #include <algorithm>
@@ -33,51 +34,90 @@ inline result<byte_span> load_into(const module_loader& load, std::uint32_t t, b
     return a.keep(byte_span(buf.data(), buf.size()));
 }
 
+// Reads every module not in `skip` once and calls visit(thread, module, bytes) with its bytes (0-based
+// module index; the bytes are valid during the call): on two threads from 64 modules (thread 0 or 1,
+// each reusing one buffer), else on this one. Returns the modules that failed to read or to visit,
+// in module order; a visit that fails must leave nothing of that module behind.
+template <class Visit>
+std::vector<module_failure> for_each_module_bytes(std::uint32_t modules, const std::vector<bool>& skip, const module_loader& load,
+                                                  Visit&& visit) {
+    const unsigned threads = modules >= 64 ? 2u : 1u;
+    std::vector<module_failure> failures[2];
+    auto work = [&](unsigned w) {
+        byte_buffer buf;
+        if (threads == 2) buf.reserve(detail::huge_block_bytes);  // a buffer for many modules: one huge block
+        for (std::uint32_t i = w; i < modules; i += threads) {
+            if (i < skip.size() && skip[i]) continue;
+            status st = load(i + 1, buf);
+            if (st) st = visit(w, i, byte_span(buf.data(), buf.size()));
+            if (!st) failures[w].emplace_back(i, st.error());
+        }
+    };
+    if (threads == 2) detail::run_both([&] { work(0); }, [&] { work(1); });
+    else work(0);
+    std::vector<module_failure> out = std::move(failures[0]);
+    std::move(failures[1].begin(), failures[1].end(), std::back_inserter(out));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return out;
+}
+
 struct module_index_build {
     module_index index;
     std::vector<module_failure> failures;  // in module order
 };
 
-// Reads every module not in `skip` once (each thread reusing one buffer) and indexes its names over
-// `vmlinux`; a module that fails to read or walk is left out and listed.
+// The module index of name space `sp`: every module not in `skip` read once and its names indexed
+// over `vmlinux`; a module that fails to read or walk is left out and listed.
 inline module_index_build build_module_index(std::uint32_t modules, const std::vector<bool>& skip, const module_loader& load,
-                                             const btf& vmlinux) {
-    struct share {
-        big_vector<std::uint32_t> pairs;  // hash, entry
-        std::vector<module_failure> failures;
-    };
-    const unsigned threads = modules >= 64 ? 2u : 1u;
-    std::vector<share> shares(threads);
-    auto work = [&](unsigned w) {
-        byte_buffer buf;
-        if (threads == 2) buf.reserve(detail::huge_block_bytes);  // a buffer for many modules: one huge block
-        share& o = shares[w];
-        for (std::uint32_t i = w; i < modules; i += threads) {
-            if (i < skip.size() && skip[i]) continue;
-            const std::size_t before = o.pairs.size();
-            status st = load(i + 1, buf);
-            if (st) {
-                st = index_module(i, byte_span(buf.data(), buf.size()), &vmlinux, vmlinux.type_count(), [&](std::uint32_t h, std::uint32_t e) {
-                    o.pairs.push_back(h);
-                    o.pairs.push_back(e);
-                });
-            }
-            if (!st) {
-                o.pairs.resize(before);
-                o.failures.emplace_back(i, st.error());
-            }
-        }
-    };
-    if (threads == 2) detail::run_both([&] { work(0); }, [&] { work(1); });
-    else work(0);
+                                             const btf& vmlinux, name_space sp = name_space::types) {
+    big_vector<std::uint32_t> pairs[2];  // per thread: hash, entry
     module_index_build out;
-    std::vector<big_vector<std::uint32_t>> parts;
-    for (auto& o : shares) {
-        parts.push_back(std::move(o.pairs));
-        std::move(o.failures.begin(), o.failures.end(), std::back_inserter(out.failures));
-    }
-    std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    out.index = module_index::build(modules, parts);
+    out.failures = for_each_module_bytes(modules, skip, load, [&](unsigned w, std::uint32_t i, byte_span bytes) -> status {
+        auto& p = pairs[w];
+        const std::size_t before = p.size();
+        const status st = index_module(i, bytes, &vmlinux, vmlinux.type_count(), sp, [&](std::uint32_t h, std::uint32_t e) {
+            p.push_back(h);
+            p.push_back(e);
+        });
+        if (!st) p.resize(before);
+        return st;
+    });
+    out.index = module_index::build(modules, std::span<const big_vector<std::uint32_t>>(pairs));
+    return out;
+}
+
+// Modules opened for a lookup by pattern: every module not in `skip` read once (two threads from 64)
+// and walked, and those with a type of name space `sp` for which wanted(kind, name) holds (`name`
+// NUL-terminated) parsed over `vmlinux`, their bytes and tables kept in `arenas` (for the caller to
+// adopt).
+struct modules_where {
+    std::vector<std::pair<std::uint32_t, btf>> opened;  // (module index, parsed), in module order
+    std::vector<module_failure> failures;                // unread, unwalked or unparsed, in module order
+    std::vector<chunk_arena> arenas;
+};
+template <class Wanted>
+modules_where open_modules_where(std::uint32_t modules, const std::vector<bool>& skip, const module_loader& load, const btf& vmlinux,
+                                 name_space sp, Wanted&& wanted) {
+    std::vector<std::pair<std::uint32_t, btf>> opened[2];
+    modules_where out;
+    out.arenas.emplace_back(std::size_t{64} << 10);
+    out.arenas.emplace_back(detail::huge_block_bytes);
+    const std::uint32_t kinds = name_space_kinds(sp);
+    out.failures = for_each_module_bytes(modules, skip, load, [&](unsigned w, std::uint32_t i, byte_span bytes) -> status {
+        bool hit = false;
+        BTFKIT_TRY(btf::walk_named(bytes, &vmlinux, [&](std::uint32_t, kind k, const char* name, const char*) {
+            if (!hit && ((kinds >> static_cast<std::uint32_t>(k)) & 1u) != 0) hit = wanted(k, name);
+        }));
+        if (!hit) return {};
+        chunk_arena& a = out.arenas[w];
+        auto b = btf::parse(a.keep(bytes), &vmlinux, &a);
+        if (!b) return b.error();
+        opened[w].emplace_back(i, std::move(*b));
+        return {};
+    });
+    out.opened = std::move(opened[0]);
+    std::move(opened[1].begin(), opened[1].end(), std::back_inserter(out.opened));
+    std::sort(out.opened.begin(), out.opened.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
     return out;
 }
 

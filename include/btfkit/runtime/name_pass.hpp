@@ -1,5 +1,5 @@
-// The name pass: the answer to lookups of a known set of names, found in one pass over vmlinux and
-// every module on two threads, without building the indexes.
+// The name pass: the answer to lookups of a known set of names in one name space, found in one pass
+// over vmlinux and every module on two threads, without building the indexes.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include "../index/module_index.hpp"
 #include "../index/name_hash.hpp"
 #include "../index/name_hits.hpp"
+#include "../index/name_index.hpp"
 #include "../memory.hpp"
 #include "threads.hpp"
 
@@ -42,17 +43,18 @@ public:
         std::vector<chunk_arena> arenas;
     };
 
-    // `skip[i]`: module i is not read (it failed before). Nothing runs until start() or finish.
-    name_pass(std::span<const std::string_view> essentials, std::uint32_t module_count, module_loader load,
-              std::vector<bool> skip = {})
-        : modules_(module_count), load_(std::move(load)), skip_(std::move(skip)) {
-        for (const std::string_view e : essentials) hashes_.push_back(name_hash(e));
+    // `keys`: essential names (whole names for symbols) of name space `sp`. `skip[i]`: module i is not
+    // read (it failed before). Nothing runs until start() or finish.
+    name_pass(std::span<const std::string_view> keys, std::uint32_t module_count, module_loader load,
+              std::vector<bool> skip = {}, name_space sp = name_space::types)
+        : modules_(module_count), load_(std::move(load)), skip_(std::move(skip)), space_(sp) {
+        for (const std::string_view e : keys) hashes_.push_back(name_hash(e));
         std::sort(hashes_.begin(), hashes_.end());
         hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
         for (const std::uint32_t h : hashes_) filter_[h & 4095] = true;
         // A bit per pair of first bytes of the names (a one-letter name: followed by NUL, or by the
         // '_' of "___"): vmlinux's names are tried on it before hashing.
-        for (const std::string_view e : essentials) {
+        for (const std::string_view e : keys) {
             if (e.empty()) continue;
             const auto a = static_cast<unsigned char>(e[0]);
             if (e.size() > 1) {
@@ -90,6 +92,7 @@ public:
     [[nodiscard]] std::uint32_t module_count() const noexcept { return modules_; }
     [[nodiscard]] const std::vector<std::uint32_t>& hashes() const noexcept { return hashes_; }
     [[nodiscard]] const btf* base() const noexcept { return vmlinux_; }
+    [[nodiscard]] name_space space() const noexcept { return space_; }
 
     // The rest of the pass, here, once vmlinux is parsed: vmlinux's entries (if `scan_vmlinux`),
     // modules until none is left, then waiting for the second thread. Once only.
@@ -150,14 +153,16 @@ private:
     // vmlinux's entries for the names, sorted.
     [[nodiscard]] std::vector<entry> scan(const btf& v) const {
         std::vector<entry> hits;
-        for (const std::uint32_t rel : v.named_indexed()) {  // the named types of indexed kinds
+        // The named types of the space: the parse's list for types, one walk for symbols.
+        const std::vector<std::uint32_t> walked = space_ == name_space::types ? std::vector<std::uint32_t>{} : detail::named_in(v, space_);
+        for (const std::uint32_t rel : space_ == name_space::types ? v.named_indexed() : std::span<const std::uint32_t>(walked)) {
             const std::uint32_t id = v.first_id() + rel;
             const std::uint32_t off = v.name_off_of(id);
             const char* p = off != 0 ? v.string_ptr(off) : nullptr;
             if (p == nullptr || *p == 0) continue;
             std::uint32_t h = 0;  // p[1]: at most the NUL
             if (!pairs_[pair_of(static_cast<unsigned char>(p[0]), static_cast<unsigned char>(p[1]))] ||
-                !essential_hash_at(p, v.string_table_end(off), h)) continue;
+                !space_hash_at(space_, p, v.string_table_end(off), h)) continue;
             if (wanted(h)) hits.emplace_back(h, id);
         }
         std::sort(hits.begin(), hits.end());
@@ -212,8 +217,8 @@ private:
         auto emit = [&](std::uint32_t h, std::uint32_t packed) {
             if (wanted(h)) o.hits.emplace_back(h, packed);
         };
-        const status st = s == parsed ? index_module(j, bytes, vmlinux_, vmlinux_->type_count(), emit)
-                                      : index_module(j, bytes, strings_, 0, emit);
+        const status st = s == parsed ? index_module(j, bytes, vmlinux_, vmlinux_->type_count(), space_, emit)
+                                      : index_module(j, bytes, strings_, 0, space_, emit);
         if (!st) {
             o.hits.resize(before);
             if (s == parsed) o.unread.emplace_back(j, st.error());
@@ -234,6 +239,7 @@ private:
     std::uint32_t modules_;
     module_loader load_;
     std::vector<bool> skip_;
+    name_space space_;
     std::vector<std::uint32_t> hashes_{};  // the names', sorted
     std::bitset<4096> filter_{};           // a bit per (hash mod 4096): most names are out after one load
     std::bitset<65536> pairs_{};

@@ -1,4 +1,4 @@
-// One BTF with its name index: the same answers as single_target, without scanning. Nothing in it
+// One BTF with its name indexes: the same answers as single_target, without scanning. Nothing in it
 // changes after construction, so lookups may run on several threads at once.
 #pragma once
 
@@ -14,18 +14,21 @@ namespace btfkit {
 
 class indexed_target {
 public:
-    constexpr explicit indexed_target(const btf& b) : btf_(&b), index_(name_index::build(b)) {}
+    // The types index always; the symbols index too if `index_symbols` (else symbols are scanned).
+    constexpr explicit indexed_target(const btf& b, bool index_symbols = false)
+        : btf_(&b), index_(name_index::build(b)), symbols_(index_symbols ? name_index::build(b, name_space::symbols) : name_index{}) {}
     [[nodiscard]] constexpr std::uint32_t target_count() const noexcept { return 1; }
     [[nodiscard]] constexpr std::string_view target_name(std::uint32_t) const noexcept { return "vmlinux"; }
     [[nodiscard]] constexpr const btf& target_btf(std::uint32_t) const noexcept { return *btf_; }
     template <class F>
-    constexpr status for_each_named(target_group g, std::string_view essential, bool indexed, F&& f) const {
+    constexpr status for_each_named(target_group g, std::string_view key, name_space sp, F&& f) const {
         if (g != target_group::vmlinux) return {};
-        if (!indexed) {
-            scan_named(*btf_, 0, btf_->first_id(), essential, f);
+        const name_index* index = sp == name_space::types ? &index_ : sp == name_space::symbols && !symbols_.slots().empty() ? &symbols_ : nullptr;
+        if (index == nullptr) {
+            scan_named(*btf_, 0, btf_->first_id(), key, sp, f);
             return {};
         }
-        index_.for_each(*btf_, essential, [&](std::uint32_t id) { f(*btf_, id, std::uint32_t{0}); });
+        index->for_each(*btf_, key, [&](std::uint32_t id) { f(*btf_, id, std::uint32_t{0}); });
         return {};
     }
     [[nodiscard]] constexpr result<std::uint32_t> upper_bits(std::uint32_t, fd_encoding) const noexcept { return std::uint32_t{0}; }
@@ -34,6 +37,7 @@ public:
 private:
     const btf* btf_;
     name_index index_;
+    name_index symbols_;
 };
 
 }  // namespace btfkit

@@ -18,8 +18,8 @@ public:
     [[nodiscard]] constexpr std::string_view target_name(std::uint32_t) const noexcept { return "vmlinux"; }
     [[nodiscard]] constexpr const btf& target_btf(std::uint32_t) const noexcept { return *btf_; }
     template <class F>
-    constexpr status for_each_named(target_group g, std::string_view essential, bool, F&& f) const {
-        if (g == target_group::vmlinux) scan_named(*btf_, 0, 1, essential, f);
+    constexpr status for_each_named(target_group g, std::string_view key, name_space sp, F&& f) const {
+        if (g == target_group::vmlinux) scan_named(*btf_, 0, 1, key, sp, f);
         return {};
     }
     // Upper half of a TYPE_ID_TARGET for a type in `target`: 0, there are no modules.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,10 +27,11 @@
 
 namespace btfkit {
 
-// Lookups answer "the types of this essential name" one way (for_each_named): from a name pass that
-// took the name, else from the indexes, built when first needed (vmlinux's name index; the module
-// index, every module read once on two threads). How the answers get prepared ahead (prefetch's
-// plan, an index cache, the indexes built now) is separate from that path.
+// Lookups answer "the types of this name in this name space" one way (for_each_named): from a name
+// pass that took the name, else from the space's indexes, built when first needed (vmlinux's name
+// index; the module index, every module read once on two threads). Each indexed name space (types,
+// symbols) has its own indexes and pass, so a lookup in one never builds the other's. How the answers
+// get prepared ahead (prefetch's plan, an index cache, the indexes built now) is separate from that path.
 // A module that fails to read or parse is skipped with a warning; the others keep working.
 // Lookups read modules and build indexes, so they are not const, and a target set is for one thread
 // at a time; a name_index or an indexed_target, which nothing changes, is for many.
@@ -54,14 +56,16 @@ public:
     std::uint32_t add_module(std::string name) {
         modules_.push_back(std::make_unique<module>());
         modules_.back()->name = std::move(name);
-        module_index_.reset();
-        hits_ = {};
+        for (space_state& st : spaces_) {  // (thousands of modules get added: only what is there is reset)
+            st.modules.reset();
+            if (!st.hits.empty()) st.hits = {};
+        }
         return static_cast<std::uint32_t>(modules_.size());
     }
     void set_loader(loader l) { loader_ = std::move(l); }
     void set_upper_resolver(upper_resolver r) { resolver_ = std::move(r); }
-    // Called once the module index has been built by reading the modules (not when it was borrowed):
-    // the moment to save it (index_cache.hpp).
+    // Called each time an index has been built here (not when it was borrowed): the moment to save
+    // them (index_cache.hpp).
     void set_index_listener(index_listener f) { listener_ = std::move(f); }
     // Caller-provided module BTF fd (or id), used for TYPE_ID_TARGET's upper half.
     void set_module_fd(std::uint32_t target, int fd) { modules_.at(target - 1)->fd = fd; }
@@ -91,37 +95,38 @@ public:
     [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
     // ---- the one lookup path ----
-    // Calls f(btf, id, target) for the types in group `g` whose essential name is `essential`, in
-    // target then id order (`indexed`: only types of an indexed_kind are wanted; else every type is
-    // compared, and in the modules group every module is opened, as libbpf scans them).
+    // Calls f(btf, id, target) for the types of name space `sp` in group `g` whose name is `key` (an
+    // essential name; a whole name for symbols), in target then id order. any_kind has no index:
+    // every type is compared, and in the modules group every module is opened, as libbpf scans them.
     template <class F>
-    status for_each_named(target_group g, std::string_view essential, bool indexed, F&& f) {
+    status for_each_named(target_group g, std::string_view key, name_space sp, F&& f) {
         if (g == target_group::vmlinux) {
-            if (!indexed) {
-                scan_named(*vmlinux_, 0, vmlinux_->first_id(), essential, f);
+            if (sp == name_space::any_kind) {
+                scan_named(*vmlinux_, 0, vmlinux_->first_id(), key, sp, f);
                 return {};
             }
-            vmlinux_entries(essential, [&](std::uint32_t id) { f(*vmlinux_, id, std::uint32_t{0}); });
+            vmlinux_entries(sp, key, [&](std::uint32_t id) { f(*vmlinux_, id, std::uint32_t{0}); });
             return {};
         }
-        if (!indexed) {
+        if (sp == name_space::any_kind) {
             for (std::uint32_t t = 1; t <= modules_.size(); ++t) {
-                if (const btf* b = open_module(t)) scan_named(*b, t, b->first_id(), essential, f);
+                if (const btf* b = open_module(t)) scan_named(*b, t, b->first_id(), key, sp, f);
             }
             return {};
         }
-        return module_entries(essential, [&](std::uint32_t t, std::uint32_t local) {
+        return module_entries(sp, key, [&](std::uint32_t t, std::uint32_t local) {
             const btf* b = open_module(t);
             if (b == nullptr) return;
             const std::uint32_t id = b->first_id() + local;
-            if (id < b->type_count() && essential_name((*b)[id].name()) == essential) f(*b, id, t);
+            if (id < b->type_count() && key_matches(sp, (*b)[id].name(), key)) f(*b, id, t);
         });
     }
-    // Every type of an indexed kind across vmlinux and all modules whose essential name is `essential`.
-    status find(std::string_view essential, std::vector<candidate>& out) {
+    // Every type of name space `sp` across vmlinux and all modules whose name is `key` (essential;
+    // whole for symbols).
+    status find(std::string_view key, std::vector<candidate>& out, name_space sp = name_space::types) {
         auto add = [&](const btf& b, std::uint32_t id, std::uint32_t t) { out.push_back(candidate{&b, id, t}); };
-        BTFKIT_TRY(for_each_named(target_group::vmlinux, essential, true, add));
-        return for_each_named(target_group::modules, essential, true, add);
+        BTFKIT_TRY(for_each_named(target_group::vmlinux, key, sp, add));
+        return for_each_named(target_group::modules, key, sp, add);
     }
     [[nodiscard]] result<std::uint32_t> upper_bits(std::uint32_t t, fd_encoding enc) {
         if (t == 0 || enc == fd_encoding::none) return std::uint32_t{0};
@@ -133,72 +138,123 @@ public:
     }
 
     // ---- preparing the answers ----
-    void build_vmlinux_index() {
-        vmlinux_index_ = name_index::build(*vmlinux_, vmlinux_hashes_);
-        vmlinux_hashes_ = {};
+    // Builds vmlinux's name index of space `sp` now (otherwise the first lookup that needs it does).
+    void build_vmlinux_index(name_space sp = name_space::types) {
+        space_state& st = state(sp);
+        st.vmlinux = sp == name_space::types ? name_index::build(*vmlinux_, vmlinux_hashes_) : name_index::build(*vmlinux_, sp);
+        if (sp == name_space::types) vmlinux_hashes_ = {};
+        if (listener_) listener_(*this);
     }
-    // vmlinux's name hashes, taken while it was parsed (parse_two_threads): build_vmlinux_index, when
-    // it runs, only inserts them.
+    // vmlinux's name hashes of the types space, taken while it was parsed (parse_two_threads):
+    // build_vmlinux_index, when it runs, only inserts them.
     void keep_vmlinux_hashes(named_hashes h) { vmlinux_hashes_ = std::move(h); }
-    // Builds the module index now (otherwise the first module lookup does).
-    status build_module_index() {
-        if (module_index_) return {};
+    // Builds the module index of space `sp` now (otherwise the first module lookup does).
+    status build_module_index(name_space sp = name_space::types) {
+        space_state& st = state(sp);
+        if (st.modules) return {};
         BTFKIT_TRY(check_module_count());
         static const loader none = [](std::uint32_t, byte_buffer&) -> status { return error(errc::not_found, "no module loader"); };
-        auto built = btfkit::build_module_index(module_count(), failed_flags(), loader_ ? loader_ : none, *vmlinux_);
+        auto built = btfkit::build_module_index(module_count(), failed_flags(), loader_ ? loader_ : none, *vmlinux_, sp);
         fail_all(built.failures);
-        module_index_ = std::move(built.index);
+        st.modules = std::move(built.index);
         if (listener_) listener_(*this);
         return {};
     }
-    // Opens now every module that lookups of these essential names would open, so that those lookups
-    // find them ready: the same modules and the same answers, sooner (plan_prefetch says how). Modules
-    // that fail are skipped with a warning, as in a lookup.
-    status prefetch(std::span<const std::string_view> essentials) {
-        if (essentials.empty()) return {};
-        bool covered = !hits_.empty();
-        for (const std::string_view e : essentials) covered = covered && hits_.covers(name_hash(e));
-        const prefetch_plan plan = plan_prefetch(prefetch_state{covered, !hits_.empty(), !modules_.empty(), module_index_.has_value(),
+    // Opens now every module that lookups of these keys in space `sp` would open, so that those
+    // lookups find them ready: the same modules and the same answers, sooner (plan_prefetch says how).
+    // Modules that fail are skipped with a warning, as in a lookup.
+    status prefetch(std::span<const std::string_view> keys, name_space sp = name_space::types) {
+        if (keys.empty() || sp == name_space::any_kind) return {};
+        const space_state& st = state(sp);
+        bool covered = !st.hits.empty();
+        for (const std::string_view e : keys) covered = covered && st.hits.covers(name_hash(e));
+        const prefetch_plan plan = plan_prefetch(prefetch_state{covered, !st.hits.empty(), !modules_.empty(), st.modules.has_value(),
                                                                 static_cast<bool>(listener_), static_cast<bool>(loader_),
-                                                                modules_opened() != 0, vmlinux_index_ready()});
+                                                                modules_opened() != 0, vmlinux_index_ready(sp)});
         if (plan.pass) {
             if (plan.pass_modules) BTFKIT_TRY(check_module_count());
-            name_pass p(essentials, plan.pass_modules ? module_count() : 0u, loader_, failed_flags());
+            name_pass p(keys, plan.pass_modules ? module_count() : 0u, loader_, failed_flags(), sp);
             p.base_parsed(*vmlinux_);
             p.start();
             BTFKIT_TRY(install(p));
         }
-        return plan.open_listed ? open_listed(essentials) : status{};
+        return plan.open_listed ? open_listed(keys, sp) : status{};
+    }
+    // Opens every module whose name satisfies in_module(name) and that holds a type of space `sp`
+    // for which wanted(kind, name) holds (`name` a NUL-terminated string): for lookups by pattern,
+    // which no index answers. Modules open
+    // already are scanned, the others read once each (on two threads; wanted must allow that). Returns
+    // those targets, in order; modules that fail are skipped with a warning, as in a lookup.
+    template <class InModule, class Wanted>
+    std::vector<std::uint32_t> open_modules_where(name_space sp, InModule&& in_module, Wanted&& wanted) {
+        std::vector<std::uint32_t> out;
+        std::vector<bool> skip = failed_flags();
+        for (std::uint32_t t = 1; t <= modules_.size(); ++t) {
+            const module& m = *modules_[t - 1];
+            if (m.failed) continue;
+            const bool in = in_module(std::string_view(m.name));
+            skip[t - 1] = !in || m.parsed.has_value();  // read: the modules wanted and not open yet
+            if (!in || !m.parsed) continue;
+            for (std::uint32_t id = m.parsed->first_id(); id < m.parsed->type_count(); ++id) {
+                const kind k = m.parsed->kind_of(id);
+                const std::uint32_t off = m.parsed->name_off_of(id);
+                if (in_name_space(k, sp) && off != 0 && wanted(k, m.parsed->string_ptr(off))) {
+                    out.push_back(t);
+                    break;
+                }
+            }
+        }
+        if (loader_ && std::find(skip.begin(), skip.end(), false) != skip.end()) {
+            auto found = btfkit::open_modules_where(module_count(), skip, loader_, *vmlinux_, sp, wanted);
+            fail_all(found.failures);
+            for (auto& [j, b] : found.opened) {
+                modules_[j]->parsed.emplace(std::move(b));
+                out.push_back(j + 1);
+            }
+            for (auto& a : found.arenas) arena_.adopt(std::move(a));
+        }
+        std::sort(out.begin(), out.end());
+        return out;
     }
     // Takes a name pass started over this set's modules (same count and loader) before any lookup
     // (file_targets does this for target_options::prefetch): finishes it here and keeps what it found,
     // as prefetch of its names would. vmlinux must have been given to it (base_parsed).
     status adopt(name_pass& p) {
         if (p.base() != vmlinux_) return error(errc::unsupported, "name pass over another vmlinux");
-        if ((p.module_count() != 0 && p.module_count() != modules_.size()) || module_index_ || !hits_.empty() || modules_opened() != 0) {
+        const space_state& st = state(p.space());
+        if ((p.module_count() != 0 && p.module_count() != modules_.size()) || st.modules || !st.hits.empty() || modules_opened() != 0) {
             return error(errc::unsupported, "a name pass is for a target set no lookup has used, over the same modules");
         }
         return install(p);
     }
-    // Borrows indexes saved earlier (index_cache::load): vmlinux's name index, the module index if
-    // saved, and the failures recorded with it ((module index, why), in module order).
-    void use_indexes(name_index vmlinux, std::optional<module_index> modules, std::span<const std::pair<std::uint32_t, std::string>> failures) {
-        vmlinux_index_ = std::move(vmlinux);
+    // Borrows indexes of space `sp` saved earlier (index_cache::load): vmlinux's name index and the
+    // module index, each if saved, and the failures recorded with the module index ((module index,
+    // why), in module order).
+    void use_indexes(name_space sp, std::optional<name_index> vmlinux, std::optional<module_index> modules,
+                     std::span<const std::pair<std::uint32_t, std::string>> failures) {
+        space_state& st = state(sp);
+        if (vmlinux) st.vmlinux = std::move(*vmlinux);
         if (!modules) return;
-        module_index_ = std::move(modules);
-        for (const auto& [i, why] : failures) fail(*modules_[i], why, false);
+        st.modules = std::move(modules);
+        for (const auto& [i, why] : failures) {
+            if (!modules_[i]->failed) fail(*modules_[i], why, false);
+        }
     }
 
     // ---- state ----
     [[nodiscard]] std::uint32_t module_count() const noexcept { return static_cast<std::uint32_t>(modules_.size()); }
     // Empty until built (see the constructor).
-    [[nodiscard]] const name_index& vmlinux_index() const noexcept { return vmlinux_index_; }
+    [[nodiscard]] const name_index& vmlinux_index(name_space sp = name_space::types) const noexcept { return state(sp).vmlinux; }
     // Built, or borrowed from a cache (a built or borrowed index has at least 16 slots).
-    [[nodiscard]] bool vmlinux_index_ready() const noexcept { return !vmlinux_index_.slots().empty(); }
-    [[nodiscard]] const module_index* modules_index() const noexcept { return module_index_ ? &*module_index_ : nullptr; }
-    [[nodiscard]] bool module_index_ready() const noexcept { return module_index_.has_value(); }
+    [[nodiscard]] bool vmlinux_index_ready(name_space sp = name_space::types) const noexcept { return !state(sp).vmlinux.slots().empty(); }
+    [[nodiscard]] const module_index* modules_index(name_space sp = name_space::types) const noexcept {
+        return state(sp).modules ? &*state(sp).modules : nullptr;
+    }
+    [[nodiscard]] bool module_index_ready(name_space sp = name_space::types) const noexcept { return state(sp).modules.has_value(); }
     [[nodiscard]] std::size_t index_memory_bytes() const noexcept {
-        return vmlinux_index_.memory_bytes() + (module_index_ ? module_index_->memory_bytes() : 0) + hits_.memory_bytes();
+        std::size_t n = 0;
+        for (const space_state& st : spaces_) n += st.vmlinux.memory_bytes() + (st.modules ? st.modules->memory_bytes() : 0) + st.hits.memory_bytes();
+        return n;
     }
 
 private:
@@ -212,58 +268,69 @@ private:
         std::uint32_t btf_id = 0;
     };
 
-    // Calls f(id) for vmlinux's indexed types of this essential name, in id order.
+    // The indexes of one name space, and what a name pass in it found.
+    struct space_state {
+        name_index vmlinux{};
+        std::optional<module_index> modules{};
+        name_hits hits{};
+    };
+    [[nodiscard]] space_state& state(name_space sp) noexcept { return spaces_[static_cast<std::size_t>(sp)]; }
+    [[nodiscard]] const space_state& state(name_space sp) const noexcept { return spaces_[static_cast<std::size_t>(sp)]; }
+
+    // Calls f(id) for vmlinux's types of space `sp` named `key`, in id order.
     template <class F>
-    void vmlinux_entries(std::string_view essential, F&& f) {
-        if (!vmlinux_index_ready()) {
-            const std::uint32_t h = name_hash(essential);
-            if (hits_.has_vmlinux && hits_.covers(h)) {
-                name_hits::each(hits_.vmlinux, h, [&](std::uint32_t id) {
-                    if (essential_name((*vmlinux_)[id].name()) == essential) f(id);
+    void vmlinux_entries(name_space sp, std::string_view key, F&& f) {
+        space_state& st = state(sp);
+        if (!vmlinux_index_ready(sp)) {
+            const std::uint32_t h = name_hash(key);
+            if (st.hits.has_vmlinux && st.hits.covers(h)) {
+                name_hits::each(st.hits.vmlinux, h, [&](std::uint32_t id) {
+                    if (key_matches(sp, (*vmlinux_)[id].name(), key)) f(id);
                 });
                 return;
             }
-            build_vmlinux_index();
+            build_vmlinux_index(sp);
         }
-        vmlinux_index_.for_each(*vmlinux_, essential, f);
+        st.vmlinux.for_each(*vmlinux_, key, f);
     }
-    // Calls f(target, own index) for the module entries whose hash is the name's (hash collisions
-    // included: the caller compares names), in module order then id order.
+    // Calls f(target, own index) for the module entries of space `sp` whose hash is the key's (hash
+    // collisions included: the caller compares names), in module order then id order.
     template <class F>
-    status module_entries(std::string_view essential, F&& f) {
+    status module_entries(name_space sp, std::string_view key, F&& f) {
         if (modules_.empty()) return {};
-        const std::uint32_t h = name_hash(essential);
+        space_state& st = state(sp);
+        const std::uint32_t h = name_hash(key);
         auto unpack = [&](std::uint32_t e) {
             const std::uint32_t t = module_entry::module_of(e) + 1;
             if (t <= modules_.size()) f(t, module_entry::local_of(e));
         };
-        if (!module_index_ && hits_.has_modules && hits_.covers(h)) {
-            name_hits::each(hits_.modules, h, unpack);
+        if (!st.modules && st.hits.has_modules && st.hits.covers(h)) {
+            name_hits::each(st.hits.modules, h, unpack);
             return {};
         }
-        BTFKIT_TRY(build_module_index());
-        module_index_->for_each(h, unpack);
+        BTFKIT_TRY(build_module_index(sp));
+        st.modules->for_each(h, unpack);
         return {};
     }
 
     // The rest of pass p, and what it found kept: its hits, its opened modules, its failures.
     status install(name_pass& p) {
         if (p.module_count() != 0) BTFKIT_TRY(check_module_count());
-        auto out = p.finish(!vmlinux_index_ready());
+        auto out = p.finish(!vmlinux_index_ready(p.space()));
         fail_all(out.unread);  // as the module index reports them, then as opening does
         fail_all(out.unparsed);
         for (auto& [j, b] : out.opened) modules_[j]->parsed.emplace(std::move(b));
         for (auto& a : out.arenas) arena_.adopt(std::move(a));
-        hits_ = std::move(out.hits);
+        state(p.space()).hits = std::move(out.hits);
         return {};
     }
-    // Opens the modules the module index lists for these names: on two threads from
+    // Opens the modules the module index of space `sp` lists for these keys: on two threads from
     // thread_min_modules of them, each thread with its own arena (adopted here).
-    status open_listed(std::span<const std::string_view> essentials) {
-        BTFKIT_TRY(build_module_index());
+    status open_listed(std::span<const std::string_view> keys, name_space sp) {
+        BTFKIT_TRY(build_module_index(sp));
         std::vector<std::uint32_t> want;
-        for (const std::string_view e : essentials) {
-            BTFKIT_TRY(module_entries(e, [&](std::uint32_t t, std::uint32_t) {
+        for (const std::string_view e : keys) {
+            BTFKIT_TRY(module_entries(sp, e, [&](std::uint32_t t, std::uint32_t) {
                 const module& m = *modules_[t - 1];
                 if (!m.parsed && !m.failed) want.push_back(t);
             }));
@@ -319,8 +386,8 @@ private:
     }
 
     const btf* vmlinux_;
-    name_index vmlinux_index_{};
-    named_hashes vmlinux_hashes_{};
+    std::array<space_state, indexed_name_spaces> spaces_{};
+    named_hashes vmlinux_hashes_{};  // see keep_vmlinux_hashes
     // Opened modules' bytes and id tables (and the loader's buffer): it outlives everything that
     // points into it, since members go in reverse order.
     chunk_arena arena_{};
@@ -330,8 +397,6 @@ private:
     index_listener listener_{};
     std::vector<std::string> warnings_{};
     byte_buffer scratch_{default_init_allocator<char>(&arena_)};  // what the loader reads
-    std::optional<module_index> module_index_{};
-    name_hits hits_{};
 };
 
 }  // namespace btfkit

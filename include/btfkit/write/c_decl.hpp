@@ -29,8 +29,11 @@ inline constexpr int c_einval = -22;  // libbpf's -EINVAL from btf__align_of
 template <byte_sink S>
 class c_decl_writer {
 public:
-    c_decl_writer(const btf& b, chunk_writer<S>& w, bpftool_compat compat)
-        : b_(b), w_(w), compat_(compat), n_(b.type_count()), state_(n_, 0), align_cache_(n_, align_unknown) {
+    c_decl_writer(const btf& b, chunk_writer<S>& w, bpftool_compat compat, c_names names = c_names::unique)
+        : b_(b), w_(w), compat_(compat), names_(names), n_(b.type_count()) {
+        if (names_ == c_names::as_written) return;  // declarations only: tables when first needed
+        state_.assign(n_, 0);
+        align_cache_.assign(n_, align_unknown);
         state_[0] = order_done | emit_done;  // void needs nothing
         ptr_sz_ = pointer_size();
         type_names_.reserve(1024);
@@ -75,6 +78,10 @@ protected:
         const type t = b_[id];
         if (t.name_off() == 0) return;
         const std::string_view orig = name_of(t.name_off());
+        if (names_ == c_names::as_written) {
+            put(orig);
+            return;
+        }
         std::uint8_t& s = state_[id];
         if ((s & name_resolved) == 0) {
             s |= name_resolved;
@@ -106,6 +113,7 @@ protected:
     [[nodiscard]] bool type_name_is(std::uint32_t id, std::string_view want) {
         const type t = b_[id];
         if (t.name_off() == 0) return want.empty();
+        if (names_ == c_names::as_written) return name_of(t.name_off()) == want;
         std::uint8_t& s = state_[id];
         if ((s & name_resolved) == 0) {
             s |= name_resolved;
@@ -140,14 +148,15 @@ protected:
         const type t = b_[id];
         switch (t.kind()) {
         case kind::int_: case kind::enum_: case kind::enum64: case kind::float_:
-            return static_cast<int>(std::min<std::uint32_t>(static_cast<std::uint32_t>(ptr_sz_), t.size()));
+            return static_cast<int>(std::min<std::uint32_t>(static_cast<std::uint32_t>(ptr_size()), t.size()));
         case kind::ptr:
-            return ptr_sz_;
+            return ptr_size();
         case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::type_tag:
             return align_of(t.ref(), depth + 1);
         case kind::array:
             return align_of(t.array().type, depth + 1);
         case kind::struct_: case kind::union_: {
+            if (align_cache_.empty()) align_cache_.assign(n_, align_unknown);
             std::int8_t& cached = align_cache_[id];
             if (cached != align_unknown) return cached;
             int max_align = 1, result = 0;
@@ -183,7 +192,7 @@ protected:
                 done = true;
                 break;
             case kind::ptr:
-                size = ptr_sz_;
+                size = ptr_size();
                 done = true;
                 break;
             case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::var:
@@ -223,7 +232,7 @@ protected:
 
     void emit_bit_padding(std::int64_t cur_off, std::int64_t next_off, int next_align, bool in_bitfield, int lvl) {
         struct pad { std::string_view name; std::int64_t bits; };
-        const pad pads[] = {{"long", std::int64_t{ptr_sz_} * 8}, {"int", 32}, {"short", 16}, {"char", 8}};
+        const pad pads[] = {{"long", std::int64_t{ptr_size()} * 8}, {"int", 32}, {"short", 16}, {"char", 8}};
         if (cur_off >= next_off) return;
         std::int64_t new_off = 0, pad_bits = 0;
         std::string_view pad_type;
@@ -338,7 +347,7 @@ protected:
         bool any_hi = false;
         for (const enumerator e : t.enumerators()) {
             const std::string_view name = name_of(e.name_off);
-            const std::uint32_t dups = name_dups(ident_names_, name);
+            const std::uint32_t dups = names_ == c_names::as_written ? 1 : name_dups(ident_names_, name);
             put('\n');
             put_pfx(lvl + 1);
             put(name);
@@ -361,7 +370,7 @@ protected:
         if (compat_ == bpftool_compat::v7_1) return;
         if (t.size() == 1) {
             put(" __attribute__((mode(byte)))"sv);
-        } else if (t.size() == 8 && ptr_sz_ == 8 && (!is64 || !any_hi)) {
+        } else if (t.size() == 8 && ptr_size() == 8 && (!is64 || !any_hi)) {
             put(" __attribute__((mode(word)))"sv);
         }
     }
@@ -388,6 +397,7 @@ protected:
     [[nodiscard]] std::string_view ident_name_view(std::uint32_t id) {
         const type t = b_[id];
         if (t.name_off() == 0) return {};
+        if (names_ == c_names::as_written) return name_of(t.name_off());
         std::uint8_t& s = state_[id];
         const std::string_view orig = name_of(t.name_off());
         if ((s & name_resolved) == 0) {
@@ -605,11 +615,18 @@ protected:
     }
 
 
+    // The target's pointer size, as libbpf guesses it from its "long" (once, when first needed).
+    [[nodiscard]] int ptr_size() const {
+        if (ptr_sz_ == 0) ptr_sz_ = pointer_size();
+        return ptr_sz_;
+    }
+
     const btf& b_;
     chunk_writer<S>& w_;
     bpftool_compat compat_;
+    c_names names_;
     std::uint32_t n_;
-    int ptr_sz_ = 8;
+    mutable int ptr_sz_ = 0;  // 0: not known yet (ptr_size)
     big_vector<std::uint8_t> state_;
     big_vector<std::int8_t> align_cache_;  // a composite's alignment once known (align_unknown: not yet)
     std::unordered_map<std::uint32_t, std::uint32_t> dup_of_;  // type id -> its ___N (only for N > 1)

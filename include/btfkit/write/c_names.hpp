@@ -16,6 +16,10 @@ enum class bpftool_compat : std::uint8_t {
     v7_5,  // bookworm-backports: libbpf 1.5, types sorted, __ksym/__weak macros and kfunc externs
 };
 
+// How declarations spell type names: made unique with ___N as btf_dump does for a whole header, or as
+// the BTF spells them (a declaration on its own: a prototype).
+enum class c_names : std::uint8_t { unique, as_written };
+
 namespace detail {
 
 // Bounds on recursion that valid BTF never reaches; a loop in bad BTF stops there with an error.

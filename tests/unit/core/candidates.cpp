@@ -22,14 +22,14 @@ struct two_targets {
     bool fail = false;
     int module_lookups = 0;
     template <class F>
-    status for_each_named(target_group g, std::string_view essential, bool, F&& f) {
+    status for_each_named(target_group g, std::string_view essential, name_space sp, F&& f) {
         if (g == target_group::vmlinux) {
-            scan_named(vmlinux, 0, 1, essential, f);
+            scan_named(vmlinux, 0, 1, essential, sp, f);
             return {};
         }
         ++module_lookups;
         if (fail) return error(errc::io, "module unreadable");
-        scan_named(module, 1, module.first_id(), essential, f);
+        scan_named(module, 1, module.first_id(), essential, sp, f);
         return {};
     }
 };
@@ -106,12 +106,12 @@ TEST_CASE("scan_named: types whose essential name is the one asked, from first_i
     auto bt = btf::parse(b.span());
     REQUIRE(bt.has_value());
     std::vector<std::uint32_t> ids;
-    scan_named(*bt, 9, 1, "sk", [&](const btf&, std::uint32_t id, std::uint32_t target) {
+    scan_named(*bt, 9, 1, "sk", name_space::any_kind, [&](const btf&, std::uint32_t id, std::uint32_t target) {
         CHECK(target == 9);
         ids.push_back(id);
     });
     CHECK(ids == std::vector<std::uint32_t>{2, 3});
     ids.clear();
-    scan_named(*bt, 0, 3, "sk", [&](const btf&, std::uint32_t id, std::uint32_t) { ids.push_back(id); });
+    scan_named(*bt, 0, 3, "sk", name_space::any_kind, [&](const btf&, std::uint32_t id, std::uint32_t) { ids.push_back(id); });
     CHECK(ids == std::vector<std::uint32_t>{3});
 }

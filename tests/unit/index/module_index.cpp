@@ -71,7 +71,7 @@ TEST_CASE("index_module: a module's named types of indexed kinds, over its base,
     mod.add_var("xfs_var", 1, 1);                             // 4: not an indexed kind
     mod.add_ref(kind::typedef_, "xfs_t___old", 2);            // 5
     std::vector<std::pair<std::uint32_t, std::uint32_t>> got;
-    const status st = index_module(7, mod.span(), &*vmlinux, vmlinux->type_count(), [&](std::uint32_t h, std::uint32_t e) { got.emplace_back(h, e); });
+    const status st = index_module(7, mod.span(), &*vmlinux, vmlinux->type_count(), name_space::types, [&](std::uint32_t h, std::uint32_t e) { got.emplace_back(h, e); });
     REQUIRE_MESSAGE(st.has_value(), st.error().message());
     const std::vector<std::pair<std::uint32_t, std::uint32_t>> want{{name_hash("xfs_mount"), module_entry::pack(7, 0)},
                                                                     {name_hash("xfs_t"), module_entry::pack(7, 3)}};
@@ -80,9 +80,9 @@ TEST_CASE("index_module: a module's named types of indexed kinds, over its base,
     auto strings = base_strings::of(base.span());
     REQUIRE(strings.has_value());
     got.clear();
-    REQUIRE(index_module(7, mod.span(), *strings, 0, [&](std::uint32_t h, std::uint32_t e) { got.emplace_back(h, e); }).has_value());
+    REQUIRE(index_module(7, mod.span(), *strings, 0, name_space::types, [&](std::uint32_t h, std::uint32_t e) { got.emplace_back(h, e); }).has_value());
     CHECK(got == want);
     // A cut module is an error, and nothing half-listed is the caller's problem.
-    const status cut = index_module(7, mod.span().first(mod.size() - 3), &*vmlinux, vmlinux->type_count(), [](std::uint32_t, std::uint32_t) {});
+    const status cut = index_module(7, mod.span().first(mod.size() - 3), &*vmlinux, vmlinux->type_count(), name_space::types, [](std::uint32_t, std::uint32_t) {});
     CHECK_FALSE(cut.has_value());
 }

@@ -62,7 +62,8 @@ TEST_CASE("indexed_target: the index for indexed kinds, a scan otherwise; single
     const bk::single_target single(*b);
     auto ids = [&](const auto& t, bool by_index) {
         std::vector<std::uint32_t> out;
-        REQUIRE(t.for_each_named(bk::target_group::vmlinux, "task", by_index, [&](const bk::btf&, std::uint32_t id, std::uint32_t target) {
+        const auto sp = by_index ? bk::name_space::types : bk::name_space::any_kind;
+        REQUIRE(t.for_each_named(bk::target_group::vmlinux, "task", sp, [&](const bk::btf&, std::uint32_t id, std::uint32_t target) {
             CHECK(target == 0);
             out.push_back(id);
         }).has_value());
@@ -72,7 +73,7 @@ TEST_CASE("indexed_target: the index for indexed kinds, a scan otherwise; single
     CHECK(ids(indexed, false) == std::vector<std::uint32_t>{2, 3, 4, 6});
     CHECK(ids(indexed, false) == ids(single, false));
     std::vector<std::uint32_t> modules;
-    REQUIRE(indexed.for_each_named(bk::target_group::modules, "task", true, [&](const bk::btf&, std::uint32_t id, std::uint32_t) {
+    REQUIRE(indexed.for_each_named(bk::target_group::modules, "task", bk::name_space::types, [&](const bk::btf&, std::uint32_t id, std::uint32_t) {
         modules.push_back(id);
     }).has_value());
     CHECK(modules.empty());

@@ -166,7 +166,7 @@ TEST_CASE("target_set: vmlinux first, then the modules in order; a module that f
     };
     using hits = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
     std::vector<std::uint32_t> vm_ids;
-    REQUIRE(set.for_each_named(bk::target_group::vmlinux, "task", true, [&](const bk::btf&, std::uint32_t id, std::uint32_t) {
+    REQUIRE(set.for_each_named(bk::target_group::vmlinux, "task", bk::name_space::types, [&](const bk::btf&, std::uint32_t id, std::uint32_t) {
         vm_ids.push_back(id);
     }).has_value());
     CHECK(vm_ids == std::vector<std::uint32_t>{2});
