@@ -109,3 +109,10 @@ TEST_CASE("btf_types: the views decode each kind's fields, in either byte order"
         CHECK(st.size() == 8);
     }
 }
+
+// The name spaces: which kinds, and how names compare.
+static_assert(btfkit::in_name_space(btfkit::kind::func, btfkit::name_space::symbols) && btfkit::in_name_space(btfkit::kind::var, btfkit::name_space::symbols));
+static_assert(!btfkit::in_name_space(btfkit::kind::struct_, btfkit::name_space::symbols) && !btfkit::in_name_space(btfkit::kind::datasec, btfkit::name_space::symbols));
+static_assert(btfkit::in_name_space(btfkit::kind::struct_, btfkit::name_space::types) && !btfkit::in_name_space(btfkit::kind::func, btfkit::name_space::types));
+static_assert(btfkit::in_name_space(btfkit::kind::func_proto, btfkit::name_space::any_kind));
+static_assert(btfkit::name_space_kinds(btfkit::name_space::symbols) == (1u << 12 | 1u << 14));

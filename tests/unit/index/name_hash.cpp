@@ -76,3 +76,7 @@ TEST_CASE("essential_hash_of: a type's name read from its BTF's string table") {
     CHECK(h == name_hash("int"));
     CHECK_FALSE(essential_hash_of(*b, (*b)[3].name_off(), h));  // anonymous
 }
+
+// How names compare in each name space: types by essential name, symbols whole.
+static_assert(btfkit::key_matches(btfkit::name_space::types, "foo___v2", "foo") && !btfkit::key_matches(btfkit::name_space::symbols, "foo___v2", "foo"));
+static_assert(btfkit::key_matches(btfkit::name_space::symbols, "foo___v2", "foo___v2"));
