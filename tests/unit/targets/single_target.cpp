@@ -46,12 +46,19 @@ TEST_CASE("single_target: every type of the essential name in vmlinux's group, n
     CHECK(t.target_name(0) == "vmlinux");
     CHECK(&t.target_btf(0) == &*b);
     std::vector<std::uint32_t> ids;
-    REQUIRE(t.for_each_named(target_group::vmlinux, "task", name_space::types, [&](const btf& owner, std::uint32_t id, std::uint32_t target) {
+    REQUIRE(t.for_each_named(target_group::vmlinux, "task", name_space::any_kind, [&](const btf& owner, std::uint32_t id, std::uint32_t target) {
         CHECK(&owner == &*b);
         CHECK(target == 0);
         ids.push_back(id);
     }).has_value());
     CHECK(ids == std::vector<std::uint32_t>{2, 3, 4});
+    ids.clear();
+    // A name space keeps its kinds, scanned as well: the VAR is a symbol, not a type.
+    REQUIRE(t.for_each_named(target_group::vmlinux, "task", name_space::types, [&](const btf&, std::uint32_t id, std::uint32_t) { ids.push_back(id); }).has_value());
+    CHECK(ids == std::vector<std::uint32_t>{2, 4});
+    ids.clear();
+    REQUIRE(t.for_each_named(target_group::vmlinux, "task", name_space::symbols, [&](const btf&, std::uint32_t id, std::uint32_t) { ids.push_back(id); }).has_value());
+    CHECK(ids == std::vector<std::uint32_t>{3});
     ids.clear();
     REQUIRE(t.for_each_named(target_group::modules, "task", name_space::types, [&](const btf&, std::uint32_t id, std::uint32_t) { ids.push_back(id); }).has_value());
     CHECK(ids.empty());
