@@ -27,11 +27,11 @@
 
 namespace bench {
 
-// The OS tuning BTFKIT_TUNING names (os/tuning.hpp's parse_tuning; default all), turned on: the
-// benchmarks measure btfkit as the CLI runs it, and each tuning can be measured off.
+// The OS tuning BTFKIT_TUNING names (os/tuning.hpp's parse_tuning; default none, as the CLI), turned
+// on: the benchmarks measure btfkit as the CLI runs it, and each tuning can be measured (bench/tuning).
 inline void apply_tuning_from_env() {
     const char* t = std::getenv("BTFKIT_TUNING");
-    auto tuning = btfkit::parse_tuning(t != nullptr ? t : "all");
+    auto tuning = btfkit::parse_tuning(t != nullptr ? t : "none");
     if (!tuning) {
         std::fprintf(stderr, "%s\n", tuning.error().message().c_str());
         std::exit(2);

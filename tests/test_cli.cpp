@@ -515,7 +515,7 @@ TEST_CASE("cli: resolve prints each expression's function and paths, and explain
     const bt::run_result bad = btfkit({"resolve", "--btf", vmlinux, "schedule", "ip_send_skb(skbb)", "ip_send_skb(skb.len)",
                                        "ip_send_skb(skb->sk->foo)", "no_such_function_xyz", "ip_send_skb(skb->)", "ip_send_skb(skb"});
     CHECK(bad.status == 1);
-    CHECK(bad.out.starts_with("void schedule();"));
+    CHECK(bad.out.starts_with("void schedule(void);"));
     CHECK(bad.err.find("btfkit resolve: ip_send_skb: no parameter 'skbb' (parameters: net, skb)\n") != std::string::npos);
     CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb.len): '.' applied to a pointer (struct sk_buff *)") != std::string::npos);
     CHECK(bad.err.find("btfkit resolve: ip_send_skb(skb->sk->foo): struct sock has no member 'foo' (closest: ") != std::string::npos);

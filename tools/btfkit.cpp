@@ -57,10 +57,10 @@ int print(std::FILE* to, const std::string& s, int status) {
 
 int main(int argc, char** argv) {
     using btfkit::cli::exit_usage;
-    // One short process opening large BTF once: every OS tuning pays (docs/performance.md);
-    // BTFKIT_TUNING names others (os/tuning.hpp).
+    // No OS tuning by default: none measured a gain (docs/performance.md, "OS tuning is opt-in");
+    // BTFKIT_TUNING turns some on (os/tuning.hpp).
     const char* tuning_env = std::getenv("BTFKIT_TUNING");
-    auto tuning = btfkit::parse_tuning(tuning_env != nullptr ? tuning_env : "all");
+    auto tuning = btfkit::parse_tuning(tuning_env != nullptr ? tuning_env : "none");
     if (!tuning) return btfkit::cli::report(tuning.error());
     btfkit::apply_tuning(*tuning);
     if (argc < 2) return print(stderr, overview(), exit_usage);

@@ -8,6 +8,7 @@
 
 #include "btfkit/trace/arg_path.hpp"
 #include "btfkit/trace/explain.hpp"
+#include "btfkit/write/c_prototype.hpp"
 #include "targets.hpp"
 
 namespace btfkit::cli {
@@ -38,30 +39,10 @@ result<found_function> find_function(target_set& set, std::string_view name) {
     return f;
 }
 
-// "int ip_send_skb(struct net *net, struct sk_buff *skb);"
+// "int ip_send_skb(struct net *net, struct sk_buff *skb);", as btf_dump declares it.
 std::string prototype(const btf& b, std::uint32_t func_id) {
-    const type proto = b[b[func_id].ref()];
-    std::string out = c_type_name(b, proto.ref());
-    out += out.ends_with('*') ? "" : " ";
-    out.append(b[func_id].name());
-    out += '(';
-    bool first = true;
-    for (const param q : proto.params()) {
-        if (!first) out += ", ";
-        first = false;
-        if (q.type == 0) {
-            out += "...";
-            continue;
-        }
-        std::string t = c_type_name(b, q.type);
-        out += t;
-        if (!b.string(q.name_off).empty()) {
-            out += t.ends_with('*') ? "" : " ";
-            out.append(b.string(q.name_off));
-        }
-    }
-    out += ");";
-    return out;
+    auto p = c_prototype(b, func_id);
+    return p ? *p : "/* " + p.error().message() + " */";
 }
 
 void path_json(std::string& out, const btf& b, const arg_path& p) {

@@ -83,8 +83,9 @@ inline void os_helper_placed() noexcept {
 }
 }  // namespace detail
 
-// Which tunings to turn on; each pays off in a short-lived process that opens large BTF once (see
-// docs/performance.md for what each buys): the CLI turns them all on, a long-lived loader may not.
+// Which tunings to turn on. Each was added for hosts where a page fault or a thread start costs much
+// (docs/performance.md says what each bought there); none measured a gain on the host of the last
+// A/B run (bench/tuning), so the CLI and the benchmarks turn none on unless BTFKIT_TUNING asks.
 struct os_tuning {
     bool prefault = true;      // fresh blocks from 64 KiB backed in one madvise call
     bool huge_pages = true;    // blocks from 1 MiB in whole 2 MiB-aligned blocks marked for huge pages

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../core/spec.hpp"  // detail::is_space
 #include "../error.hpp"
 #include "../format/btf.hpp"
 
@@ -25,7 +26,6 @@ struct trace_expr {
 };
 
 namespace detail {
-[[nodiscard]] constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n'; }
 [[nodiscard]] constexpr bool is_ident_start(char c) noexcept { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 [[nodiscard]] constexpr bool is_ident_char(char c) noexcept { return is_ident_start(c) || (c >= '0' && c <= '9'); }
 [[nodiscard]] constexpr std::string_view trim(std::string_view s) noexcept {
