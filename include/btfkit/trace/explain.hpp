@@ -105,11 +105,13 @@ inline constexpr std::size_t all_alternatives_up_to = 12;
 [[nodiscard]] inline std::string alternatives(std::vector<std::string_view> names, std::string_view want) {
     constexpr std::size_t closest = 5;
     if (names.size() > all_alternatives_up_to) {
-        std::vector<std::pair<std::size_t, std::string_view>> ranked;
-        for (const auto n : names) ranked.emplace_back(edit_distance(n, want), n);
-        std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-        names.clear();
-        for (std::size_t i = 0; i < closest; ++i) names.push_back(ranked[i].second);
+        // By distance, then in member order.
+        std::vector<std::pair<std::size_t, std::size_t>> ranked;
+        for (std::size_t i = 0; i < names.size(); ++i) ranked.emplace_back(edit_distance(names[i], want), i);
+        std::sort(ranked.begin(), ranked.end());
+        std::vector<std::string_view> best;
+        for (std::size_t i = 0; i < closest; ++i) best.push_back(names[ranked[i].second]);
+        names = std::move(best);
     }
     std::string out;
     for (const auto n : names) {
