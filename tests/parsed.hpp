@@ -25,12 +25,15 @@ inline btf parse_or_fail(const std::vector<char>& bytes) {
     REQUIRE_MESSAGE(b.has_value(), b.error().message());
     return std::move(*b);
 }
+// The parsed view keeps pointing into the bytes: they must outlive it.
+btf parse_or_fail(std::vector<char>&&) = delete;
 
 inline bpf_object parse_object(const std::vector<char>& bytes) {
     auto o = bpf_object::parse(byte_span(bytes.data(), bytes.size()));
     REQUIRE_MESSAGE(o.has_value(), o.error().message());
     return std::move(*o);
 }
+bpf_object parse_object(std::vector<char>&&) = delete;
 
 // `bpftool btf dump file` of `b`'s own types.
 inline std::string raw_dump(const btf& b) {

@@ -162,8 +162,8 @@ TEST_CASE("min_core: every candidate a record matches keeps what the record need
         REQUIRE(bt::write_bytes(o, {object.data(), object.size()}));
         const bt::run_result r = bt::run({bpftool, "gen", "min_core_btf", in, theirs, o}, tmp.path);
         REQUIRE(r.status == 0);
-        const std::string bytes = bt::read_text(theirs);
-        const bk::btf b = parse_or_fail(std::vector<char>(bytes.begin(), bytes.end()));
+        const std::vector<char> bytes = bt::read_bytes(theirs);
+        const bk::btf b = parse_or_fail(bytes);
         CHECK(outcomes(b) == "ok 0; poisoned 0; ");
     }
 }
