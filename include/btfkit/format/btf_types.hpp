@@ -101,6 +101,8 @@ inline constexpr std::size_t indexed_name_spaces = 2;  // types and symbols: the
 // Whether names compare by their essential name (without a "___flavor" suffix) or whole.
 [[nodiscard]] constexpr bool compares_essential(name_space s) noexcept { return s != name_space::symbols; }
 
+inline constexpr std::uint32_t linkage_static = 0, linkage_global = 1, linkage_extern = 2;
+
 // A FUNC's or VAR's linkage as a word (BTF_FUNC_STATIC / GLOBAL / EXTERN and BTF_VAR_STATIC /
 // GLOBAL_ALLOCATED / GLOBAL_EXTERN are the same three values).
 [[nodiscard]] constexpr std::string_view linkage_name(std::uint32_t l) noexcept {

@@ -48,9 +48,6 @@ constexpr bool any_bitfield(std::span<const member_spec> members) noexcept {
 }
 }  // namespace detail
 
-// FUNC and VAR linkage.
-inline constexpr std::uint32_t linkage_static = 0, linkage_global = 1, linkage_extern = 2;
-
 // Split BTF over a base known only by its counts (no base strings are reused).
 struct split_base {
     std::uint32_t type_count = 1;    // ids of the base, void included: own ids start here
