@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "btfkit/core/attach.hpp"
+#include "btfkit/core/externs.hpp"
 #include "btfkit/core/relocate.hpp"
+#include "btfkit/os/kallsyms.hpp"
 #include "btfkit/write/final_object.hpp"
 #include "targets.hpp"
 
@@ -19,8 +22,28 @@ struct relocate_args {
     bool encoding_chosen = false;  // --fd-encoding or --libbpf given
     std::string out, out_dir;
     bool keep_core_records = false;  // written objects keep their CO-RE records (--keep-core-records)
+    std::string kallsyms_path;  // --kallsyms FILE; "" = /proc/kallsyms on the running kernel, else none
     bool json = false;
     bool quiet = false;
+};
+
+// Kernel symbol addresses for typeless ksyms, read when an object first needs one.
+class lazy_kallsyms {
+public:
+    explicit lazy_kallsyms(std::string path) : path_(std::move(path)) {}
+    [[nodiscard]] result<std::optional<std::uint64_t>> address(std::string_view name, libbpf_compat compat) {
+        if (path_.empty()) return std::optional<std::uint64_t>{};
+        if (!table_) {
+            auto k = kallsyms::read(path_);
+            if (!k) return k.error();
+            table_ = std::move(*k);
+        }
+        return table_->address(name, compat);
+    }
+
+private:
+    std::string path_;
+    std::optional<kallsyms> table_;
 };
 
 
@@ -123,6 +146,106 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
     out += '}';
 }
 
+void append_target(std::string& out, const target_set& set, std::uint32_t target, std::uint32_t type_id) {
+    out += "{\"btf\": ";
+    append_json_string(out, set.target_name(target));
+    out += ", \"type_id\": " + std::to_string(type_id);
+}
+
+// One instruction that refers to a kernel extern: a log line, or a JSON entry of "externs".
+void append_extern(std::string& out, const extern_report& r, const target_set& set, std::span<const char> image,
+                   const bpf_object& obj, bool json) {
+    const extern_binding& b = *r.binding;
+    const bool shows_target = b.has_target && r.outcome == extern_outcome::resolved;
+    if (!json) {
+        out += "prog '" + std::string(r.program) + "': extern '" + std::string(r.symbol->name) + "' (" + std::string(to_string(r.kind)) +
+               ") at insn #" + std::to_string(r.insn) + ": " + std::string(to_string(r.outcome));
+        if (shows_target) {
+            out += " to [";
+            out.append(set.target_name(b.target));
+            out += "] " + std::string(kind_name(r.symbol->func ? kind::func : kind::var)) + " #" + std::to_string(b.type_id);
+            if (b.fd_slot) out += ", fd_array[" + std::to_string(b.fd_slot) + "]";
+        } else if (r.outcome == extern_outcome::resolved) {
+            char addr[24];
+            std::snprintf(addr, sizeof addr, "0x%" PRIx64, b.address);
+            out += std::string(" to kallsyms ") + addr;
+        }
+        if (r.outcome == extern_outcome::error) out += ": " + r.err.message();
+        out += '\n';
+        return;
+    }
+    out += "{\"section\": ";
+    append_json_string(out, r.section);
+    out += ", \"insn\": " + std::to_string(r.insn) + ", \"name\": ";
+    append_json_string(out, r.symbol->name);
+    out += ", \"kind\": ";
+    append_json_string(out, to_string(r.kind));
+    out += ", \"weak\": ";
+    out += r.symbol->weak ? "true" : "false";
+    out += ", \"target\": ";
+    if (shows_target) {
+        append_target(out, set, b.target, b.type_id);
+        out += '}';
+    } else {
+        out += "null";
+    }
+    if (b.fd_slot) out += ", \"fd_array_index\": " + std::to_string(b.fd_slot);
+    if (r.kind == extern_kind::ksym_typeless || (!b.has_target && b.set)) out += ", \"address\": " + std::to_string(b.address);
+    out += ", \"result\": ";
+    append_json_string(out, to_string(r.outcome));
+    if (r.outcome == extern_outcome::error) {
+        out += ", \"bytes\": null, \"error\": ";
+        append_json_string(out, r.err.message());
+    } else {
+        const std::size_t at = static_cast<std::size_t>(obj.file().section(r.section_index).offset) + std::size_t{r.insn} * 8;
+        out += ", \"bytes\": \"" + hex_bytes(image.data() + at, r.kind == extern_kind::kfunc_call ? 8 : 16) + '"';
+    }
+    if (r.upper_unavailable || (r.kind == extern_kind::kfunc_call && b.upper_unavailable)) {
+        out += ", \"warning\": \"module BTF, but no kernel BTF fd/id: 0 written for it\"";
+    }
+    out += '}';
+}
+
+// One program's load attributes: a log line, or a JSON entry of "programs".
+void append_program(std::string& out, const program& p, const program_load& l, const target_set& set, bool json) {
+    if (!json) {
+        out += "prog '" + std::string(p.name) + "': " + std::string(to_string(l.type)) + ", " + std::string(to_string(l.expected_attach));
+        if (l.has_target) {
+            out += ", attach to [";
+            out.append(set.target_name(l.target));
+            out += "] " + l.attach_name + " #" + std::to_string(l.attach_btf_id);
+        }
+        if (l.def == nullptr) out += " (section not known to libbpf)";
+        if (l.err.code != errc::ok) out += ": error: " + l.err.message();
+        out += '\n';
+        return;
+    }
+    out += "{\"name\": ";
+    append_json_string(out, p.name);
+    out += ", \"section\": ";
+    append_json_string(out, p.section_name);
+    out += ", \"prog_type\": ";
+    append_json_string(out, to_string(l.type));
+    out += ", \"expected_attach_type\": ";
+    append_json_string(out, to_string(l.expected_attach));
+    out += ", \"sleepable\": ";
+    out += l.sleepable ? "true" : "false";
+    out += ", \"attach\": ";
+    if (l.has_target) {
+        append_target(out, set, l.target, l.attach_btf_id);
+        out += ", \"name\": ";
+        append_json_string(out, l.attach_name);
+        out += '}';
+    } else {
+        out += "null";
+    }
+    if (l.err.code != errc::ok) {
+        out += ", \"error\": ";
+        append_json_string(out, l.err.message());
+    }
+    out += '}';
+}
+
 [[nodiscard]] status write_file(const std::string& path, std::span<const char> data) {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) return error(errc::io, "cannot create output file").got(static_cast<std::uint64_t>(errno)).about(path);
@@ -148,6 +271,7 @@ int run_relocate(relocate_args& a) {
     stdout_sink sink;
     int status_code = 0;
     std::string out;
+    lazy_kallsyms kallsyms(!a.kallsyms_path.empty() ? a.kallsyms_path : is_running_kernel(a.targets) ? "/proc/kallsyms" : "");
     for (const std::string_view path : a.objects) {
         if (auto st = read_file_into(std::string(path), file); !st) { status_code = report(st.error().about(path)); continue; }
         const byte_span bytes(file.data(), file.size());
@@ -156,6 +280,7 @@ int run_relocate(relocate_args& a) {
         image.assign(bytes.begin(), bytes.end());
         out.clear();
         bool first = true;
+        std::uint32_t prog_errors = 0;
         if (a.json) {
             out += "{\"object\": ";
             append_json_string(out, path);
@@ -178,20 +303,58 @@ int run_relocate(relocate_args& a) {
             status_code = report(sum.error().about(path));
             continue;
         }
+        // The other kernel lookups a loader makes: externs, then each program's load attributes.
+        std::vector<std::uint32_t> fd_array;
+        bool first_extern = true;
+        if (a.json) out += "], \"externs\": [";
+        const extern_options xo{a.options.encoding, a.options.compat};
+        auto xsum = resolve_externs(*obj, std::span<char>(image.data(), image.size()), set, kallsyms, xo, fd_array, [&](const extern_report& r) {
+            if (a.json && !first_extern) out += ", ";
+            if (a.json || !a.quiet) append_extern(out, r, set, std::span<const char>(image.data(), image.size()), *obj, a.json);
+            first_extern = false;
+        });
+        if (!xsum) {
+            status_code = report(xsum.error().about(path));
+            continue;
+        }
+        if (a.json) out += "], \"programs\": [";
+        bool first_prog = true;
+        auto progs = obj->for_each_program([&](const program& p) {
+            if (p.is_subprog) return;
+            auto l = resolve_program_load(set, p.section_name, a.options.compat);
+            if (!l) l = program_load{.err = l.error()};
+            if (l->err.code != errc::ok) ++prog_errors;
+            if (a.json && !first_prog) out += ", ";
+            if (a.json || !a.quiet) append_program(out, p, *l, set, a.json);
+            first_prog = false;
+        });
+        if (!progs) { status_code = report(progs.error().about(path)); continue; }
         if (a.json) {
-            out += "], \"summary\": {\"total\": " + std::to_string(sum->total) + ", \"ok\": " + std::to_string(sum->ok) +
+            out += "], \"fd_array\": [";
+            for (std::size_t i = 0; i < fd_array.size(); ++i) out += (i ? ", " : "") + std::to_string(fd_array[i]);
+            out += "]";
+        }
+        const std::uint32_t extern_errors = xsum->errors;
+        if (a.json) {
+            out += ", \"summary\": {\"total\": " + std::to_string(sum->total) + ", \"ok\": " + std::to_string(sum->ok) +
                    ", \"poisoned\": " + std::to_string(sum->poisoned) + ", \"errors\": " + std::to_string(sum->errors) +
                    ", \"skipped\": " + std::to_string(sum->skipped) + ", \"warnings\": " + std::to_string(sum->warnings) +
-                   ", \"fd_encoding\": \"" + std::string(encoding_name(a.options.encoding)) + "\"}}\n";
+                   ", \"fd_encoding\": \"" + std::string(encoding_name(a.options.encoding)) + "\", \"externs\": " + std::to_string(xsum->total) +
+                   ", \"extern_errors\": " + std::to_string(extern_errors) + ", \"program_errors\": " + std::to_string(prog_errors) + "}}\n";
         } else {
             out += std::string(path) + ": " + std::to_string(sum->total) + " relocations: " + std::to_string(sum->ok) + " ok, " +
                    std::to_string(sum->poisoned) + " poisoned, " + std::to_string(sum->errors) + " errors";
             if (sum->skipped) out += ", " + std::to_string(sum->skipped) + " skipped";
             if (sum->warnings) out += ", " + std::to_string(sum->warnings) + " warnings";
-            out += "; fd encoding " + std::string(encoding_name(a.options.encoding)) + '\n';
+            out += "; fd encoding " + std::string(encoding_name(a.options.encoding));
+            if (xsum->total) out += "; " + std::to_string(xsum->total) + " extern sites, " + std::to_string(extern_errors) + " errors";
+            if (prog_errors) out += "; " + std::to_string(prog_errors) + " programs without attach target";
+            out += '\n';
         }
         sink.append(out.data(), out.size());
-        if (sum->errors) status_code = exit_error;
+        // A program whose attach target is missing is reported but fails nothing: only its own load
+        // would fail, and loaders turn such programs off (libbpf-tools' fallbacks do).
+        if (sum->errors || extern_errors) status_code = exit_error;
         std::string dest = a.out;
         if (!a.out_dir.empty()) {
             const std::string p(path);
@@ -239,6 +402,9 @@ constexpr option<relocate_args> options[] = {
          a.encoding_chosen = true;
          return ok;
      }},
+    {.name = "--kallsyms", .arg = "FILE",
+     .help = "kernel symbol addresses for typeless __ksym externs (default: /proc/kallsyms on the running kernel, none for files)",
+     .apply = [](relocate_args& a, std::string_view v) { a.kallsyms_path = v; return ok; }},
     {.name = "--all-targets", .help = "search the modules even when vmlinux has a candidate",
      .apply = [](relocate_args& a, std::string_view) { a.options.search_all_targets = true; return ok; }},
     {.name = "--libbpf", .help = "libbpf's behaviour exactly: no FWD extension, no fd encoding",

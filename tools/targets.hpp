@@ -76,6 +76,11 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
     return where + name + ".bin";
 }
 
+// Whether the options name no files: the targets are the running kernel's.
+[[nodiscard]] inline bool is_running_kernel(const target_args& t) noexcept {
+    return t.btf.empty() && t.modules.empty() && t.module_dirs.empty();
+}
+
 // Opens the targets the options name. With none: the running kernel (vmlinux and its modules).
 // With --btf alone: that BTF only (like libbpf's btf_custom_path). Modules of a --modules-dir are
 // its files other than "vmlinux", in name order, after any --module files. `names` (if any) are
@@ -86,7 +91,7 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
     o.read_vmlinux = true;
     o.prefetch.assign(names.begin(), names.end());
     o.module_scope = t.only_modules;
-    if (t.btf.empty() && t.modules.empty() && t.module_dirs.empty()) {
+    if (is_running_kernel(t)) {
         // The module list comes from the directory; the cache file is named after the directory.
         o.index_cache = index_cache_path(t, std::string(sysfs_vmlinux), {"/sys/kernel/btf/"});
         return file_targets::running_kernel(std::string(kernel_btf_dir), o);

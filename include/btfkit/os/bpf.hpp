@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -78,16 +79,33 @@ inline int btf_get_info(int fd, btf_object_info& out, std::span<char> bytes = {}
     return 0;
 }
 
+// What BPF_PROG_LOAD takes beside the instructions, for programs that attach by BTF and call kfuncs:
+// the attach target (a vmlinux id, or a module's id with that module's BTF fd), the fd_array that kfunc
+// calls' `off` index (module BTF fds), and whether the program may sleep.
+struct prog_load_options {
+    std::string_view name{};
+    std::uint32_t expected_attach_type = 0;
+    std::uint32_t attach_btf_id = 0;
+    int attach_btf_obj_fd = 0;            // 0: vmlinux
+    std::span<const int> fd_array{};      // slot 0 unused
+    bool sleepable = false;
+};
+
 // BPF_PROG_LOAD: returns the program fd, or -errno with the verifier's log in `log` (if given).
-inline int prog_load(std::uint32_t prog_type, std::span<const char> insns, const char* license, std::span<char> log = {},
-                     std::string_view name = {}, std::uint32_t expected_attach_type = 0) noexcept {
+inline int prog_load(std::uint32_t prog_type, std::span<const char> insns, const char* license, std::span<char> log,
+                     const prog_load_options& o) noexcept {
     union bpf_attr a;
     std::memset(&a, 0, sizeof(a));
     a.prog_type = prog_type;
     a.insn_cnt = static_cast<std::uint32_t>(insns.size() / 8);
     a.insns = user_ptr(insns.data());
     a.license = user_ptr(license);
-    a.expected_attach_type = expected_attach_type;
+    a.expected_attach_type = o.expected_attach_type;
+    a.attach_btf_id = o.attach_btf_id;
+    a.attach_btf_obj_fd = static_cast<std::uint32_t>(o.attach_btf_obj_fd);
+    if (!o.fd_array.empty()) a.fd_array = user_ptr(o.fd_array.data());
+    if (o.sleepable) a.prog_flags |= BPF_F_SLEEPABLE;
+    const std::string_view name = o.name;
     if (!log.empty()) {
         log[0] = 0;
         a.log_buf = user_ptr(log.data());
@@ -104,6 +122,90 @@ inline int prog_load(std::uint32_t prog_type, std::span<const char> insns, const
         fd = -ENOSPC;
     }
     return fd < 0 ? (fd == -ENOSPC ? -ENOSPC : -errno) : static_cast<int>(fd);
+}
+inline int prog_load(std::uint32_t prog_type, std::span<const char> insns, const char* license, std::span<char> log = {},
+                     std::string_view name = {}, std::uint32_t expected_attach_type = 0) noexcept {
+    return prog_load(prog_type, insns, license, log, prog_load_options{.name = name, .expected_attach_type = expected_attach_type});
+}
+
+// BPF_MAP_CREATE of an array map with `entries` values of `value_size` bytes (4-byte keys), optionally
+// typed by a BTF: the map fd, or -errno.
+struct array_map_options {
+    std::string_view name{};
+    int btf_fd = 0;
+    std::uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
+    std::uint32_t flags = 0;
+};
+inline int array_map_create(std::uint32_t value_size, std::uint32_t entries, const array_map_options& o = {}) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.map_type = BPF_MAP_TYPE_ARRAY;
+    a.key_size = 4;
+    a.value_size = value_size;
+    a.max_entries = entries;
+    a.map_flags = o.flags;
+    a.btf_fd = static_cast<std::uint32_t>(o.btf_fd);
+    a.btf_key_type_id = o.btf_key_type_id;
+    a.btf_value_type_id = o.btf_value_type_id;
+    const std::size_t n = std::min(o.name.size(), sizeof(a.map_name) - 1);
+    for (std::size_t i = 0; i < n; ++i) a.map_name[i] = (o.name[i] == '.' || o.name[i] == '_' || std::isalnum(static_cast<unsigned char>(o.name[i]))) ? o.name[i] : '_';
+    const long fd = bpf(BPF_MAP_CREATE, &a, sizeof(a));
+    return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+// BPF_MAP_UPDATE_ELEM / BPF_MAP_LOOKUP_ELEM of an array map's entry `key`: 0, or -errno.
+inline int map_update(int map_fd, std::uint32_t key, const void* value) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.map_fd = static_cast<std::uint32_t>(map_fd);
+    a.key = user_ptr(&key);
+    a.value = user_ptr(value);
+    return bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+inline int map_lookup(int map_fd, std::uint32_t key, void* value) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.map_fd = static_cast<std::uint32_t>(map_fd);
+    a.key = user_ptr(&key);
+    a.value = user_ptr(value);
+    return bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+// BPF_PROG_TEST_RUN once, with `data` as the packet (XDP, socket filters) or none (raw_tp): the
+// program's return value, or -errno.
+inline long prog_test_run(int prog_fd, std::span<const char> data = {}) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.test.prog_fd = static_cast<std::uint32_t>(prog_fd);
+    if (!data.empty()) {
+        a.test.data_in = user_ptr(data.data());
+        a.test.data_size_in = static_cast<std::uint32_t>(data.size());
+        a.test.repeat = 1;
+    }
+    if (bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)) < 0) return -errno;
+    return static_cast<long>(a.test.retval);
+}
+
+// BPF_LINK_CREATE for a program that attached by BTF when it was loaded (fentry, fexit, fmod_ret, lsm):
+// the link fd, or -errno. Closing the link detaches.
+inline int link_create(int prog_fd, std::uint32_t attach_type) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.link_create.prog_fd = static_cast<std::uint32_t>(prog_fd);
+    a.link_create.attach_type = attach_type;
+    const long fd = bpf(BPF_LINK_CREATE, &a, sizeof(a));
+    return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+// BPF_RAW_TRACEPOINT_OPEN: a tp_btf program (name null: the tracepoint it was loaded for) or a raw_tp
+// program on tracepoint `name`. The link fd, or -errno.
+inline int raw_tracepoint_open(int prog_fd, const char* name = nullptr) noexcept {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.raw_tracepoint.prog_fd = static_cast<std::uint32_t>(prog_fd);
+    a.raw_tracepoint.name = name != nullptr ? user_ptr(name) : 0;
+    const long fd = bpf(BPF_RAW_TRACEPOINT_OPEN, &a, sizeof(a));
+    return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
 }  // namespace sys
