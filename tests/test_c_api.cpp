@@ -12,18 +12,15 @@
 #include <vector>
 
 #include "btfkit/write/final_object.hpp"
+#include "corpus_targets.hpp"
 #include "parsed.hpp"
 #include "process.hpp"
-#include "temp_dir.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-namespace bk = btfkit;
-namespace bt = btfkit::testing;
+using namespace btfkit::testing::corpus_targets;
 
 const fs::path fixture_dir{BTFKIT_FIXTURE_DIR};
-const fs::path corpus_dir{BTFKIT_CORPUS_DIR};
 const std::string c_loader{BTFKIT_C_LOADER};
 
 bool have_c_loader() {
@@ -107,18 +104,9 @@ compared compare(const std::vector<fs::path>& objects, const std::string& vmlinu
 
 TEST_CASE("c_api: c_loader.c relocates every corpus object byte-identically to relocate -o") {
     if (!have_c_loader()) return;
-    const fs::path vmlinux = corpus_dir / "vmlinux", modules = corpus_dir / "modules";
-    std::vector<fs::path> objects;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(corpus_dir / "bpf", ec)) {
-        if (e.path().string().ends_with(".bpf.o")) objects.push_back(e.path());
-    }
-    if (objects.empty() || !fs::exists(vmlinux) || !fs::exists(modules)) {
-        MESSAGE("skipping: needs the Debian corpus (bench/corpus/fetch)");
-        return;
-    }
-    std::sort(objects.begin(), objects.end());
-    const compared r = compare(objects, vmlinux.string(), modules.string(), {}, {"--fd-encoding", "id"});
+    if (!have_corpus()) return;
+    const std::vector<fs::path> objects = corpus_objects();
+    const compared r = compare(objects, vmlinux_path(), (corpus / "modules").string(), {}, {"--fd-encoding", "id"});
     MESSAGE(objects.size() << " corpus objects: " << r.identical << " identical to relocate -o, " << r.relocated_sections
                            << " sections relocated, " << r.both_refused << " refused by both");
     CHECK(objects.size() == 52);
@@ -162,10 +150,9 @@ TEST_CASE("c_api: the fixtures against their targets, with each C option, as rel
             runs += c.objects.size();
         }
     }
-    const fs::path vmlinux = corpus_dir / "vmlinux";
-    if (fs::exists(vmlinux)) {
+    if (have_corpus()) {
         for (const bool keep : {false, true}) {
-            const compared r = compare({f("kernel_core.bpf.o")}, vmlinux.string(), (corpus_dir / "modules").string(), {}, {"--fd-encoding", "id"}, keep);
+            const compared r = compare({f("kernel_core.bpf.o")}, vmlinux_path(), (corpus / "modules").string(), {}, {"--fd-encoding", "id"}, keep);
             CHECK(r.identical == 1);
             identical += r.identical;
             ++runs;

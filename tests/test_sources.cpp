@@ -9,15 +9,12 @@
 #include <vector>
 
 #include "../examples/linear_source.hpp"
+#include "corpus_targets.hpp"
 #include "parsed.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-namespace bk = btfkit;
-namespace bt = btfkit::testing;
-
-const fs::path corpus_dir{BTFKIT_CORPUS_DIR};
+using namespace btfkit::testing::corpus_targets;
 
 // What a relocation decided, comparable across sources.
 struct decision {
@@ -42,17 +39,9 @@ std::vector<decision> relocate(const bk::bpf_object& obj, std::vector<char>& ima
 }  // namespace
 
 TEST_CASE("sources: the linear-scan example source relocates the corpus to target_set's bits") {
-    const fs::path vmlinux = corpus_dir / "vmlinux", modules_dir = corpus_dir / "modules";
-    std::vector<fs::path> objects;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(corpus_dir / "bpf", ec)) {
-        if (e.path().string().ends_with(".bpf.o")) objects.push_back(e.path());
-    }
-    if (objects.empty() || !fs::exists(vmlinux) || !fs::exists(modules_dir)) {
-        MESSAGE("skipping: needs the Debian corpus (bench/corpus/fetch)");
-        return;
-    }
-    std::sort(objects.begin(), objects.end());
+    if (!have_corpus()) return;
+    const fs::path vmlinux = vmlinux_path(), modules_dir = corpus / "modules";
+    const std::vector<fs::path> objects = corpus_objects();
     std::vector<std::string> modules;
     auto names = bk::list_directory(modules_dir.string());
     REQUIRE(names);
