@@ -34,6 +34,17 @@ inline bool have_corpus() {
 
 inline std::string vmlinux_path() { return (corpus / "vmlinux").string(); }
 
+// The corpus's libbpf-tools objects, sorted (none without the corpus).
+inline std::vector<fs::path> corpus_objects() {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(corpus / "bpf", ec)) {
+        if (e.path().string().ends_with(".bpf.o")) out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 // Every 20th module of the corpus (sorted), xfs and tcp_bic, and the extra paths given.
 inline std::vector<std::string> module_set(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> all;

@@ -163,7 +163,11 @@ struct relocated {
     std::uint32_t target_s = 0;
 };
 
-constexpr relocated relocate_tiny() {
+// Through relocate_object (the ELF object), or through relocate_section from the raw .BTF and
+// .BTF.ext bytes and the section's instructions alone (twice: the same bytes again continue the object).
+enum class tiny_entry { object, section };
+
+constexpr relocated relocate_tiny(tiny_entry entry = tiny_entry::object) {
     using testing::blob_builder;
     blob_builder local(byte_order::little);
     const auto l_int = local.add_int("int", 4, int_signed);
@@ -210,15 +214,31 @@ constexpr relocated relocate_tiny() {
     for (std::size_t r = 0; r < std::size(recs); ++r)
         for (std::size_t w = 0; w < 4; ++w) put_u32(ext, 44 + 16 * r + 4 * w, recs[r][w]);
 
-    const auto obj_bytes = make_object(byte_span(code.data(), code.size()), local.span(), byte_span(ext.data(), ext.size()));
     relocated out;
-    auto obj = bpf_object::parse(byte_span(obj_bytes.bytes.data(), obj_bytes.bytes.size()));
-    if (!obj) return out;
     auto tb = btf::parse(target.span());
     if (!tb) return out;
-    std::vector<char> image = obj_bytes.bytes;
-    relocation_scratch scratch;
     const indexed_target tgt(*tb);
+    relocation_scratch scratch;
+    if (entry == tiny_entry::section) {
+        std::vector<char> insns = code;
+        result<relocation_summary> sum = relocation_summary{};
+        for (int pass = 0; pass < 2 && sum; ++pass) {
+            insns = code;
+            sum = relocate_section("prog", std::span<char>(insns.data(), insns.size()), local.span(), byte_span(ext.data(), ext.size()), tgt,
+                                   scratch, relocate_options{}, [](const relocation_report&) {});
+        }
+        if (!sum) return out;
+        out.ok = sum->ok;
+        out.poisoned = sum->poisoned;
+        out.errors = sum->errors;
+        out.target_s = t_s;
+        for (std::uint32_t i = 0; i < 6; ++i) out.out[i] = decode_insn(insns.data() + 8 * i, byte_order::little);
+        return out;
+    }
+    const auto obj_bytes = make_object(byte_span(code.data(), code.size()), local.span(), byte_span(ext.data(), ext.size()));
+    auto obj = bpf_object::parse(byte_span(obj_bytes.bytes.data(), obj_bytes.bytes.size()));
+    if (!obj) return out;
+    std::vector<char> image = obj_bytes.bytes;
     auto sum = relocate_object(*obj, std::span<char>(image.data(), image.size()), tgt, scratch, relocate_options{}, [](const relocation_report&) {});
     if (!sum) return out;
     out.ok = sum->ok;
@@ -237,6 +257,18 @@ static_assert(tiny.out[1].imm == 1);                                   // s.b ex
 static_assert(tiny.out[2].code == (insn_const::cls_jmp | insn_const::op_call) && tiny.out[2].imm == insn_const::poison_imm);
 static_assert(tiny.out[3].imm == static_cast<std::int32_t>(tiny.target_s) && tiny.out[4].imm == 0);  // vmlinux: upper 0
 static_assert(tiny.out[5].imm == 16);                                  // sizeof(struct s) in the target
+
+// The program-level entry point gives the object's bits from the section's bytes alone.
+constexpr relocated tiny_section = relocate_tiny(tiny_entry::section);
+static_assert(tiny_section.ok == tiny.ok && tiny_section.poisoned == tiny.poisoned && tiny_section.errors == 0);
+static_assert(tiny_section.out[0] == tiny.out[0] && tiny_section.out[1] == tiny.out[1] && tiny_section.out[2] == tiny.out[2] &&
+              tiny_section.out[3] == tiny.out[3] && tiny_section.out[4] == tiny.out[4] && tiny_section.out[5] == tiny.out[5]);
+
+// The candidate-source concept, as the targets satisfy it (a const source too, when its lookups are const).
+static_assert(candidate_source<single_target> && candidate_source<const single_target>);
+static_assert(candidate_source<indexed_target> && candidate_source<const indexed_target>);
+static_assert(candidate_source<target_set> && !candidate_source<const target_set>);  // its lookups open modules
+static_assert(!candidate_source<int> && !candidate_source<btf>);
 
 // The candidate rule, over every (local kind, local kflag, target kind, extension) combination: its
 // properties, not a second copy of it.
@@ -409,5 +441,9 @@ TEST_CASE("a tiny object relocates the same at run time as in constant evaluatio
     CHECK(r.ok == tiny.ok);
     CHECK(r.poisoned == tiny.poisoned);
     for (int i = 0; i < 6; ++i) CHECK(r.out[i] == tiny.out[i]);
+    const relocated sec = relocate_tiny(tiny_entry::section);
+    CHECK(sec.ok == tiny.ok);
+    CHECK(sec.poisoned == tiny.poisoned);
+    for (int i = 0; i < 6; ++i) CHECK(sec.out[i] == tiny.out[i]);
     CHECK(candidate_rule_holds());
 }

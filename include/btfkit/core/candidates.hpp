@@ -2,6 +2,7 @@
 // match, collected from a target source by the candidate rule (relo_rules.hpp), vmlinux first.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,34 @@ struct candidate {
 
 // The two groups a target source searches in turn: vmlinux (target 0), then the modules.
 enum class target_group : std::uint8_t { vmlinux, modules };
+
+namespace detail {
+// The visitor a candidate source is handed, as a concept can name it: f(btf, type id, target).
+struct named_type_visitor {
+    constexpr void operator()(const btf&, std::uint32_t, std::uint32_t) const noexcept {}
+};
+}  // namespace detail
+
+// What relocation needs of a target source (single_target, indexed_target, target_set, or a caller's):
+// - for_each_named(group, key, space, f): the types of `group` (vmlinux, then the modules) whose name
+//   is `key` in name space `space`, as f(btf, type id, target) in target then id order. For relocation
+//   `key` is a local type's essential name and `space` follows from the local kind: name_space::types
+//   for an indexed_kind, else any_kind (every type of that essential name). The candidate rule
+//   (candidate_round) is applied by the caller, once, for every source. A status error fails the
+//   relocations that asked.
+// - target_count() and target_btf(target): the targets (0 is vmlinux), and each one's BTF view (null
+//   while a module has not been opened).
+// - upper_bits(target, encoding): the upper 32 bits of TYPE_ID_TARGET for a type of `target` (0 for
+//   vmlinux); errc::not_found when none is known (the half stays 0, with a warning), any other error
+//   fails the relocation.
+// Lookups may be non-const (a source may open modules or build indexes as they come).
+template <class S>
+concept candidate_source = requires(S& src, target_group g, std::string_view key, name_space sp, std::uint32_t target, fd_encoding e) {
+    { src.for_each_named(g, key, sp, detail::named_type_visitor{}) } -> std::same_as<status>;
+    { src.target_count() } -> std::convertible_to<std::uint32_t>;
+    { src.target_btf(target) } -> std::convertible_to<const btf*>;
+    { src.upper_bits(target, e) } -> std::same_as<result<std::uint32_t>>;
+};
 
 // Calls f(b, id, target) for each type of name space `sp` in `b` (target `target`) from `first_id` on
 // whose name is `key` (essential; whole for symbols), in id order: libbpf's linear scan, for kinds no

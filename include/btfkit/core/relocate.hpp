@@ -1,13 +1,17 @@
-// The CO-RE object driver: walks .BTF.ext records in libbpf's order, with libbpf's per-type
-// candidate cache, and runs each record through the stages (spec, match, calc, patch).
+// The CO-RE drivers: one ELF section's instructions from the object's .BTF and .BTF.ext alone
+// (relocate_section, what a loader holding its own buffers calls), and a whole object on top of it
+// (relocate_object). Records go in libbpf's order, with libbpf's per-type candidate cache, each
+// through the stages (spec, match, calc, patch).
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "../error.hpp"
@@ -69,10 +73,21 @@ struct relocation_report {
 struct relocation_summary {
     std::uint32_t total = 0, ok = 0, poisoned = 0, errors = 0, skipped = 0;
     std::uint32_t warnings = 0;  // ok or poisoned relocations with a warning (warning_of)
+
+    constexpr relocation_summary& operator+=(const relocation_summary& o) noexcept {
+        total += o.total;
+        ok += o.ok;
+        poisoned += o.poisoned;
+        errors += o.errors;
+        skipped += o.skipped;
+        warnings += o.warnings;
+        return *this;
+    }
 };
 
 // Per-object working memory, reusable across objects: after the first object of a given size,
-// relocating does not allocate.
+// relocating does not allocate. It holds libbpf's per-object candidate cache: begin() starts an
+// object (relocate_object does; relocate_section does when handed another object_btf than the last).
 class relocation_scratch {
 public:
     struct prog_range {
@@ -95,7 +110,55 @@ public:
         lists.clear();
         for (std::uint32_t i = 0; i < local_types; ++i) lists.push_back(cand_list{});
         progs.clear();
+        object_ = nullptr;
     }
+    // Starts relocating the object whose .BTF and .BTF.ext `local` holds: an empty candidate cache.
+    constexpr void begin(const object_btf& local) {
+        reset(local.btf().type_count());
+        object_ = &local;
+    }
+    [[nodiscard]] constexpr bool begun_for(const object_btf& local) const noexcept {
+        return object_ == &local && lists.size() == local.btf().type_count();
+    }
+
+    // The raw-bytes relocate_section's copy of an object's .BTF and .BTF.ext, parsed: the same bytes
+    // again are the same object (its candidate cache goes on), other bytes start another.
+    [[nodiscard]] constexpr result<const object_btf*> hold(byte_span btf_bytes, byte_span ext_bytes) {
+        const bool same = held_ok_ && held_btf_ == btf_bytes.size() && held_.size() == btf_bytes.size() + ext_bytes.size() &&
+                          std::equal(btf_bytes.begin(), btf_bytes.end(), held_.begin()) &&
+                          std::equal(ext_bytes.begin(), ext_bytes.end(), held_.begin() + static_cast<std::ptrdiff_t>(btf_bytes.size()));
+        if (same && begun_for(held_local_)) return &held_local_;
+        held_ok_ = false;
+        held_.assign(btf_bytes.begin(), btf_bytes.end());
+        held_.insert(held_.end(), ext_bytes.begin(), ext_bytes.end());
+        held_btf_ = btf_bytes.size();
+        const byte_span all(held_.data(), held_.size());
+        std::optional<byte_span> b, x;
+        if (!btf_bytes.empty()) b = all.subspan(0, held_btf_);
+        if (!ext_bytes.empty()) x = all.subspan(held_btf_);
+        BTFKIT_TRY(held_local_.assign(b, x));
+        held_ok_ = true;
+        begin(held_local_);
+        return &held_local_;
+    }
+
+private:
+    const object_btf* object_ = nullptr;  // whose candidates `lists` caches
+    std::vector<char> held_{};
+    std::size_t held_btf_ = 0;
+    bool held_ok_ = false;
+    object_btf held_local_{};
+};
+
+// One ELF section's instructions, as a loader holds them, for relocate_section.
+struct section_code {
+    std::string_view name{};  // as .BTF.ext names it
+    std::span<char> insns{};  // the whole section, patched in place
+    byte_order order = byte_order::little;
+    // The programs (FUNC symbols) in the section, by first instruction: a record in none of them is
+    // skipped, as libbpf skips eliminated weak subprograms. None given: the section is one program,
+    // named after it.
+    std::optional<std::span<const relocation_scratch::prog_range>> programs{};
 };
 
 namespace detail {
@@ -119,19 +182,24 @@ constexpr status collect_programs(const bpf_object& obj, relocation_scratch& s) 
     return {};
 }
 
-// libbpf's find_prog_by_sec_insn.
+// The programs of section `sec` in s.progs (sorted by section, then offset).
+[[nodiscard]] constexpr std::span<const relocation_scratch::prog_range> programs_of(const relocation_scratch& s, std::uint32_t sec) noexcept {
+    const auto first = std::lower_bound(s.progs.begin(), s.progs.end(), sec, [](const auto& p, std::uint32_t v) { return p.section < v; });
+    const auto last = std::upper_bound(first, s.progs.end(), sec, [](std::uint32_t v, const auto& p) { return v < p.section; });
+    return {s.progs.data() + (first - s.progs.begin()), static_cast<std::size_t>(last - first)};
+}
+
+// libbpf's find_prog_by_sec_insn, within one section's programs (sorted by offset).
+[[nodiscard]] constexpr const relocation_scratch::prog_range* find_program(std::span<const relocation_scratch::prog_range> progs,
+                                                                           std::uint32_t insn) noexcept {
+    const auto it = std::upper_bound(progs.begin(), progs.end(), insn, [](std::uint32_t v, const auto& p) { return v < p.first; });
+    if (it == progs.begin()) return nullptr;
+    const auto& p = *(it - 1);
+    return insn < p.first + p.count ? &p : nullptr;
+}
 [[nodiscard]] constexpr const relocation_scratch::prog_range* find_program(const relocation_scratch& s, std::uint32_t sec,
                                                                            std::uint32_t insn) noexcept {
-    if (s.progs.empty()) return nullptr;
-    std::size_t l = 0, r = s.progs.size() - 1;
-    while (l < r) {
-        const std::size_t m = l + (r - l + 1) / 2;
-        const auto& p = s.progs[m];
-        if (p.section < sec || (p.section == sec && p.first <= insn)) l = m;
-        else r = m - 1;
-    }
-    const auto& p = s.progs[l];
-    return p.section == sec && insn >= p.first && insn < p.first + p.count ? &p : nullptr;
+    return find_program(programs_of(s, sec), insn);
 }
 
 }  // namespace detail
@@ -254,61 +322,123 @@ constexpr status relocate_record(const btf& local, const core_relo& rec, std::sp
 
 }  // namespace detail
 
-// Relocates every CO-RE site of `obj` against `targets`, patching `image` (a writable copy of the
-// object's bytes). Calls `on_report(const relocation_report&)` per relocation.
+namespace detail {
+
+// relocate_section's records of one .BTF.ext block.
 template <class Targets, class OnReport>
+constexpr bool relocate_block(const btf& local, const ext_section<core_relo>& block, std::uint32_t first_index, const section_code& code,
+                              const relocation_scratch::prog_range& whole, Targets& targets, relocation_scratch& scratch,
+                              const relocate_options& opts, relocation_summary& sum, OnReport& on_report) {
+    for (std::uint32_t ri = 0; ri < block.size(); ++ri) {
+        const core_relo rec = block[ri];
+        relocation_report rep;
+        rep.index = first_index + ri;
+        rep.relo_index = ri;
+        rep.section = block.section_name();
+        rep.section_index = block.elf_index();
+        rep.insn = rec.insn_off / 8;
+        rep.kind = rec.kind;
+        rep.local_type_id = rec.type_id;
+        rep.access = local.string(rec.access_str_off);
+        const auto* prog = code.programs ? find_program(*code.programs, rep.insn) : &whole;
+        if (prog == nullptr || (opts.skip_non_autoload && !prog->section_name.empty() && prog->section_name[0] == '?')) {
+            ++sum.skipped;  // eliminated weak subprogram, or a program libbpf would not load
+            continue;
+        }
+        ++sum.total;
+        rep.program = prog->name;
+        rep.local_type_name = local[rec.type_id].name();
+        scratch.specs[0].reset(&local, rec.type_id, rec.kind);  // a failure before parse_spec reports an empty spec
+        rep.local_spec = &scratch.specs[0];
+        if (const status st = relocate_record(local, rec, code.insns, code.order, targets, scratch, opts, rep); !st) {
+            rep.outcome = relo_outcome::error;
+            rep.err = st.error();  // the report itself says section, instruction and relocation index
+            ++sum.errors;
+            on_report(rep);
+            if (opts.stop_at_first_error) return false;
+            continue;
+        }
+        rep.outcome = rep.patch.poisoned ? relo_outcome::poisoned : relo_outcome::ok;
+        ++(rep.patch.poisoned ? sum.poisoned : sum.ok);
+        if (!warning_of(rep).empty()) ++sum.warnings;
+        on_report(rep);
+    }
+    return true;
+}
+
+}  // namespace detail
+
+// Relocates the CO-RE sites of one ELF section: the records .BTF.ext holds for `code.name` (every
+// block of that name, in order), against `targets`, patching `code.insns` in place. Calls
+// `on_report(const relocation_report&)` per relocation; reports carry the ELF section index only if
+// `local` was given the object's section names. The candidate cache is the object's: sections of one
+// object share it as long as they come with the same `local` (scratch.begin starts another object).
+// A section without records is left as it is.
+template <class Targets, class OnReport>
+    requires candidate_source<std::remove_reference_t<Targets>>
+constexpr result<relocation_summary> relocate_section(const object_btf& local, const section_code& code, Targets&& targets,
+                                                      relocation_scratch& scratch, const relocate_options& opts, OnReport&& on_report) {
+    relocation_summary sum;
+    if (!local.has_ext() || local.ext().core_relo_count() == 0) return sum;
+    if (!scratch.begun_for(local)) scratch.begin(local);
+    const relocation_scratch::prog_range whole{0, 0, static_cast<std::uint32_t>(code.insns.size() / insn_const::insn_size), code.name, code.name};
+    std::uint32_t index = 0;
+    for (const auto block : local.ext().core_relos()) {
+        if (block.section_name() == code.name &&
+            !detail::relocate_block(local.btf(), block, index, code, whole, targets, scratch, opts, sum, on_report)) {
+            return sum;
+        }
+        index += block.size();
+    }
+    return sum;
+}
+
+// The same from the raw bytes of the object's .BTF and .BTF.ext (either may be empty: none), as a
+// loader that parsed the ELF itself holds them; the instructions are in .BTF's byte order, and the
+// section is one program. The bytes are copied into `scratch` and parsed with bpf_object's checks and
+// errors; calls with the same bytes continue one object (libbpf's candidate cache), other bytes
+// start another. Allocates nothing once `scratch` has held an object as large.
+template <class Targets, class OnReport>
+    requires candidate_source<std::remove_reference_t<Targets>>
+constexpr result<relocation_summary> relocate_section(std::string_view section, std::span<char> insns, byte_span btf_bytes,
+                                                      byte_span ext_bytes, Targets&& targets, relocation_scratch& scratch,
+                                                      const relocate_options& opts, OnReport&& on_report) {
+    auto local = scratch.hold(btf_bytes, ext_bytes);
+    if (!local) return local.error();
+    return relocate_section(**local, section_code{section, insns, (*local)->order()}, targets, scratch, opts, on_report);
+}
+
+// Relocates every CO-RE site of `obj` against `targets`, patching `image` (a writable copy of the
+// object's bytes): relocate_section for each section .BTF.ext names, in order, with the programs of
+// the object's symbol table. Calls `on_report(const relocation_report&)` per relocation.
+template <class Targets, class OnReport>
+    requires candidate_source<std::remove_reference_t<Targets>>
 constexpr result<relocation_summary> relocate_object(const bpf_object& obj, std::span<char> image, Targets&& targets,
                                                      relocation_scratch& scratch, const relocate_options& opts,
                                                      OnReport&& on_report) {
     relocation_summary sum;
     if (image.size() != obj.file().data().size()) return error(errc::out_of_range, "image size differs from the object").got(image.size()).limit(obj.file().data().size());
     if (!obj.has_ext() || obj.ext().core_relo_count() == 0) return sum;
-    const btf& local = obj.btf();
-    scratch.reset(local.type_count());
+    scratch.begin(obj.local());
     BTFKIT_TRY(detail::collect_programs(obj, scratch));
-    std::uint32_t global = 0;
-    for (const auto block : obj.ext().core_relos()) {
+    const auto& blocks = obj.ext().core_relos();
+    for (auto it = blocks.begin(); it != blocks.end(); ++it) {
+        const auto block = *it;
         const std::uint32_t sec_idx = block.elf_index();
         if (block.section_name().empty() || sec_idx == 0) {
             return error(errc::not_found, "CO-RE records name a section the object does not have").in_section(".BTF.ext core_relo").got(block.section_name_off());
         }
+        bool done = false;  // relocate_section took every block of this name at its first
+        for (auto e = blocks.begin(); e != it && !done; ++e) done = (*e).section_name() == block.section_name();
+        if (done) continue;
         const elf_section sec = obj.file().section(sec_idx);
         const std::size_t at = std::min<std::size_t>(static_cast<std::size_t>(sec.offset), image.size());
-        const std::span<char> code = image.subspan(at, std::min<std::size_t>(static_cast<std::size_t>(sec.size), image.size() - at));
-        for (std::uint32_t ri = 0; ri < block.size(); ++ri, ++global) {
-            const core_relo rec = block[ri];
-            relocation_report rep;
-            rep.index = global;
-            rep.relo_index = ri;
-            rep.section = block.section_name();
-            rep.section_index = sec_idx;
-            rep.insn = rec.insn_off / 8;
-            rep.kind = rec.kind;
-            rep.local_type_id = rec.type_id;
-            rep.access = local.string(rec.access_str_off);
-            const auto* prog = detail::find_program(scratch, sec_idx, rep.insn);
-            if (prog == nullptr || (opts.skip_non_autoload && !prog->section_name.empty() && prog->section_name[0] == '?')) {
-                ++sum.skipped;  // eliminated weak subprogram, or a program libbpf would not load
-                continue;
-            }
-            ++sum.total;
-            rep.program = prog->name;
-            rep.local_type_name = local[rec.type_id].name();
-            scratch.specs[0].reset(&local, rec.type_id, rec.kind);  // a failure before parse_spec reports an empty spec
-            rep.local_spec = &scratch.specs[0];
-            if (const status st = detail::relocate_record(local, rec, code, obj.file().order(), targets, scratch, opts, rep); !st) {
-                rep.outcome = relo_outcome::error;
-                rep.err = st.error();  // the report itself says section, instruction and relocation index
-                ++sum.errors;
-                on_report(rep);
-                if (opts.stop_at_first_error) return sum;
-                continue;
-            }
-            rep.outcome = rep.patch.poisoned ? relo_outcome::poisoned : relo_outcome::ok;
-            ++(rep.patch.poisoned ? sum.poisoned : sum.ok);
-            if (!warning_of(rep).empty()) ++sum.warnings;
-            on_report(rep);
-        }
+        const section_code code{block.section_name(), image.subspan(at, std::min<std::size_t>(static_cast<std::size_t>(sec.size), image.size() - at)),
+                                obj.file().order(), detail::programs_of(scratch, sec_idx)};
+        auto part = relocate_section(obj.local(), code, targets, scratch, opts, on_report);
+        if (!part) return part.error();
+        sum += *part;
+        if (opts.stop_at_first_error && part->errors != 0) return sum;
     }
     return sum;
 }

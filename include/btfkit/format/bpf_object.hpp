@@ -305,6 +305,73 @@ constexpr result<btf_ext> btf_ext::parse(byte_span data, const btf& strings, con
     return x;
 }
 
+// An object's .BTF and .BTF.ext as a loader holds them, parsed from their raw bytes alone (no ELF),
+// with the checks and errors of bpf_object::parse. Views into the bytes, which must outlive it.
+class object_btf {
+public:
+    constexpr object_btf() noexcept = default;
+    object_btf(const object_btf&) = delete;  // the .BTF.ext view points into this object
+    object_btf& operator=(const object_btf&) = delete;
+    constexpr object_btf(object_btf&& o) { *this = std::move(o); }
+    constexpr object_btf& operator=(object_btf&& o) {
+        btf_ = std::move(o.btf_);
+        has_btf_ = o.has_btf_;
+        ext_data_ = o.ext_data_;
+        rebind(o.names_);
+        return *this;
+    }
+
+    // Either may be absent (nullopt), but not .BTF alone; `names` (optional, outliving this object)
+    // gives the .BTF.ext blocks their ELF section indices.
+    [[nodiscard]] static constexpr result<object_btf> parse(std::optional<byte_span> btf_bytes, std::optional<byte_span> ext_bytes,
+                                                           const section_names* names = nullptr) {
+        object_btf o;
+        BTFKIT_TRY(o.assign(btf_bytes, ext_bytes, names));
+        return o;
+    }
+    // The same into this object, whose id table keeps its memory (btf::assign). On an error this
+    // object is left without .BTF and .BTF.ext.
+    constexpr status assign(std::optional<byte_span> btf_bytes, std::optional<byte_span> ext_bytes, const section_names* names = nullptr) {
+        has_btf_ = false;
+        ext_data_ = {};
+        ext_ = {};
+        names_ = names;
+        if (btf_bytes) {
+            if (const status st = btf_.assign(*btf_bytes); !st) return st.error().in_section(".BTF");
+            has_btf_ = true;
+        }
+        if (!ext_bytes) return {};
+        if (!has_btf_) return error(errc::not_found, ".BTF.ext without .BTF").in_section(".BTF.ext");
+        auto x = btf_ext::parse(*ext_bytes, btf_, names);
+        if (!x) return x.error();
+        ext_data_ = *ext_bytes;
+        ext_ = *x;
+        return {};
+    }
+    // Points the .BTF.ext view at another section-name table (the owner of this object moved).
+    constexpr void rebind(const section_names* names) {
+        names_ = names;
+        ext_ = {};
+        if (!ext_data_.empty()) {
+            if (auto x = btf_ext::parse(ext_data_, btf_, names_)) ext_ = *x;
+        }
+    }
+
+    [[nodiscard]] constexpr bool has_btf() const noexcept { return has_btf_; }
+    [[nodiscard]] constexpr const btfkit::btf& btf() const noexcept { return btf_; }
+    [[nodiscard]] constexpr bool has_ext() const noexcept { return !ext_data_.empty(); }
+    [[nodiscard]] constexpr const btfkit::btf_ext& ext() const noexcept { return ext_; }
+    // The byte order of the instructions too: clang writes .BTF in the object's.
+    [[nodiscard]] constexpr byte_order order() const noexcept { return btf_.order(); }
+
+private:
+    btfkit::btf btf_{};
+    bool has_btf_ = false;
+    byte_span ext_data_{};
+    const section_names* names_ = nullptr;
+    btfkit::btf_ext ext_{};
+};
+
 // The BTF inside a file: the file itself if it is raw BTF, else the `.BTF` section of an ELF file
 // (vmlinux image, kernel module, BPF object).
 [[nodiscard]] constexpr result<byte_span> find_btf(byte_span file) noexcept {
@@ -330,20 +397,21 @@ public:
     constexpr bpf_object(bpf_object&& o) { *this = std::move(o); }
     constexpr bpf_object& operator=(bpf_object&& o) {
         elf_ = o.elf_;
-        btf_ = std::move(o.btf_);
-        has_btf_ = o.has_btf_;
-        ext_data_ = o.ext_data_;
-        rebind_ext();
+        local_ = std::move(o.local_);
+        names_ = section_names(&elf_);
+        local_.rebind(&names_);
         return *this;
     }
 
     [[nodiscard]] static constexpr result<bpf_object> parse(byte_span data);
 
     [[nodiscard]] constexpr const elf& file() const noexcept { return elf_; }
-    [[nodiscard]] constexpr bool has_btf() const noexcept { return has_btf_; }
-    [[nodiscard]] constexpr const btfkit::btf& btf() const noexcept { return btf_; }
-    [[nodiscard]] constexpr const btfkit::btf_ext& ext() const noexcept { return ext_; }
-    [[nodiscard]] constexpr bool has_ext() const noexcept { return !ext_data_.empty(); }
+    [[nodiscard]] constexpr bool has_btf() const noexcept { return local_.has_btf(); }
+    [[nodiscard]] constexpr const btfkit::btf& btf() const noexcept { return local_.btf(); }
+    [[nodiscard]] constexpr const btfkit::btf_ext& ext() const noexcept { return local_.ext(); }
+    [[nodiscard]] constexpr bool has_ext() const noexcept { return local_.has_ext(); }
+    // Its .BTF and .BTF.ext, as relocate_section takes them.
+    [[nodiscard]] constexpr const object_btf& local() const noexcept { return local_; }
 
     // Instruction `index` of ELF section `section`; caller checks index < insn_count(section).
     [[nodiscard]] constexpr std::uint32_t insn_count(const elf_section& s) const noexcept {
@@ -374,20 +442,9 @@ public:
     }
 
 private:
-    constexpr void rebind_ext() {
-        names_ = section_names(&elf_);
-        ext_ = {};
-        if (!ext_data_.empty()) {
-            if (auto x = btf_ext::parse(ext_data_, btf_, &names_)) ext_ = *x;
-        }
-    }
-
     elf elf_{};
-    btfkit::btf btf_{};
-    bool has_btf_ = false;
-    byte_span ext_data_{};
     section_names names_{};
-    btfkit::btf_ext ext_{};
+    object_btf local_{};
 };
 
 constexpr result<bpf_object> bpf_object::parse(byte_span data) {
@@ -395,20 +452,13 @@ constexpr result<bpf_object> bpf_object::parse(byte_span data) {
     if (!e) return e.error();
     bpf_object o;
     o.elf_ = *e;
-    if (auto s = o.elf_.find_section(".BTF")) {
-        auto b = btfkit::btf::parse(o.elf_.section_data(*s));
-        if (!b) return b.error().in_section(".BTF");
-        o.btf_ = std::move(*b);
-        o.has_btf_ = true;
-    }
+    std::optional<byte_span> btf_bytes, ext_bytes;
+    if (auto s = o.elf_.find_section(".BTF")) btf_bytes = o.elf_.section_data(*s);
     if (auto s = o.elf_.find_section(".BTF.ext")) {
-        if (!o.has_btf_) return error(errc::not_found, ".BTF.ext without .BTF").in_section(".BTF.ext");
-        o.ext_data_ = o.elf_.section_data(*s);
+        ext_bytes = o.elf_.section_data(*s);
         o.names_ = section_names(&o.elf_);
-        auto x = btf_ext::parse(o.ext_data_, o.btf_, &o.names_);
-        if (!x) return x.error();
-        o.ext_ = *x;
     }
+    BTFKIT_TRY(o.local_.assign(btf_bytes, ext_bytes, &o.names_));
     return o;
 }
 

@@ -46,6 +46,9 @@ public:
     // Parses and validates `data`. For split BTF, `base` must outlive this object. With `tables`,
     // the id -> offset table is allocated from that arena, which must outlive this object too.
     [[nodiscard]] static constexpr result<btf> parse(byte_span data, const btf* base = nullptr, chunk_arena* tables = nullptr);
+    // The same as parse, into this object: its tables keep their memory, so parsing a blob no larger
+    // than one parsed here before allocates nothing. On an error this object is left empty.
+    constexpr status assign(byte_span data, const btf* base = nullptr);
     // The same result as parse; a type section of split_min_bytes or more is scanned in two halves at
     // once. `run_both(first, second)` runs both callables, the second on another thread if it can
     // (runtime/parallel_parse.hpp: parse_two_threads). The second half starts at a record boundary found by
@@ -282,31 +285,48 @@ constexpr result<base_strings> base_strings::of(byte_span base_data) {
 }
 
 constexpr result<btf> btf::parse(byte_span data, const btf* base, chunk_arena* tables) {
-    auto layout = detail::parse_layout(data, base);
-    if (!layout) return layout.error();
     btf b;
     if (tables != nullptr) {
         b.offsets_ = decltype(b.offsets_)(arena_allocator<std::uint32_t>(tables));
         b.named_ = decltype(b.named_)(arena_allocator<std::uint32_t>(tables));
     }
+    BTFKIT_TRY(b.assign(data, base));
+    return b;
+}
+
+constexpr status btf::assign(byte_span data, const btf* base) {
+    offsets_.clear();
+    named_.clear();
+    data_ = {};
+    hdr_ = {};
+    base_ = nullptr;
+    start_id_ = 1;
+    start_str_ = 0;
+    auto layout = detail::parse_layout(data, base);
+    if (!layout) return layout.error();
     const btf_header& h = layout->hdr;
     const byte_order order = layout->order;
     const byte_reader r{data, order};
-    b.hdr_ = h;
-    b.data_ = r;
-    b.base_ = base;
-    b.start_id_ = layout->start_id;
-    b.start_str_ = layout->start_str;
-    const std::uint32_t strings_end = b.start_str_ + h.str_len;
+    const std::uint32_t start_id = layout->start_id;
+    const std::uint32_t strings_end = layout->start_str + h.str_len;
     const std::size_t types_start = h.hdr_len + h.type_off;
     const std::size_t types_end = types_start + h.type_len;
     // One pass records offsets and folds every string offset and referenced id into a maximum;
     // only if something is wrong does the precise checker run, to say exactly what and where.
     const bool fast_ok = order == byte_order::little
-                             ? detail::scan_types<byte_order::little>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_, b.named_)
-                             : detail::scan_types<byte_order::big>(data.data(), types_start, types_end, strings_end, b.start_id_, b.offsets_, b.named_);
-    if (!fast_ok) return detail::precise_type_error(r, b.start_id_, strings_end, types_start, types_end);
-    return b;
+                             ? detail::scan_types<byte_order::little>(data.data(), types_start, types_end, strings_end, start_id, offsets_, named_)
+                             : detail::scan_types<byte_order::big>(data.data(), types_start, types_end, strings_end, start_id, offsets_, named_);
+    if (!fast_ok) {
+        offsets_.clear();
+        named_.clear();
+        return detail::precise_type_error(r, start_id, strings_end, types_start, types_end);
+    }
+    hdr_ = h;
+    data_ = r;
+    base_ = base;
+    start_id_ = start_id;
+    start_str_ = layout->start_str;
+    return {};
 }
 
 template <class RunBoth, class OnHalf>

@@ -19,7 +19,7 @@ public:
         : btf_(&b), index_(name_index::build(b)), symbols_(index_symbols ? name_index::build(b, name_space::symbols) : name_index{}) {}
     [[nodiscard]] constexpr std::uint32_t target_count() const noexcept { return 1; }
     [[nodiscard]] constexpr std::string_view target_name(std::uint32_t) const noexcept { return "vmlinux"; }
-    [[nodiscard]] constexpr const btf& target_btf(std::uint32_t) const noexcept { return *btf_; }
+    [[nodiscard]] constexpr const btf* target_btf(std::uint32_t) const noexcept { return btf_; }
     template <class F>
     constexpr status for_each_named(target_group g, std::string_view key, name_space sp, F&& f) const {
         if (g != target_group::vmlinux) return {};

@@ -16,7 +16,7 @@ public:
     constexpr explicit single_target(const btf& b) noexcept : btf_(&b) {}
     [[nodiscard]] constexpr std::uint32_t target_count() const noexcept { return 1; }
     [[nodiscard]] constexpr std::string_view target_name(std::uint32_t) const noexcept { return "vmlinux"; }
-    [[nodiscard]] constexpr const btf& target_btf(std::uint32_t) const noexcept { return *btf_; }
+    [[nodiscard]] constexpr const btf* target_btf(std::uint32_t) const noexcept { return btf_; }
     template <class F>
     constexpr status for_each_named(target_group g, std::string_view key, name_space sp, F&& f) const {
         if (g == target_group::vmlinux) scan_named(*btf_, 0, 1, key, sp, f);

@@ -80,6 +80,8 @@ public:
     [[nodiscard]] const btf* module_btf(std::uint32_t t) const noexcept {
         return t == 0 ? vmlinux_ : (modules_[t - 1]->parsed ? &*modules_[t - 1]->parsed : nullptr);
     }
+    // The same, under the name candidate_source gives it.
+    [[nodiscard]] const btf* target_btf(std::uint32_t t) const noexcept { return module_btf(t); }
     [[nodiscard]] std::uint32_t modules_opened() const noexcept {
         std::uint32_t n = 0;
         for (const auto& m : modules_) n += m->parsed ? 1u : 0u;

@@ -1,7 +1,8 @@
 // core/relocate.hpp: the CO-RE engine through relocate_object, on hand-built objects: the FWD
 // extension, zero candidates for every kind, libbpf's failures and ambiguities, and (with the Debian
 // corpus) module targets: corrupt modules, TYPE_ID_TARGET's module marker in each fd encoding, and when
-// modules are searched.
+// modules are searched. relocate_section from raw .BTF/.BTF.ext bytes against relocate_object, its
+// per-object candidate cache, its programs and its errors.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "btfkit/core/relocate.hpp"
 #include "core_object.hpp"
 #include "loaded.hpp"
+#include "parsed.hpp"
 
 namespace {
 
@@ -803,4 +805,200 @@ TEST_CASE("relocate: a local FWD prefers a module's complete type over a vmlinux
     CHECK(s.outcome == relo_outcome::ok);
     CHECK(s.target == 1);                  // today: 0 (vmlinux's FWD garp_port)
     CHECK(s.target_type_id == ids[0]);
+}
+
+// ---- relocate_section: one section from the raw .BTF and .BTF.ext ----
+
+namespace {
+
+// A section's .BTF, .BTF.ext and instructions as a loader holds them, taken from an ELF object.
+struct raw_sections {
+    bk::byte_span btf, ext;
+    std::vector<std::pair<std::string, std::vector<char>>> sections;  // name, instructions (in .BTF.ext order)
+};
+raw_sections raw_of(const loaded_object& o) {
+    const bk::elf& e = o.obj.file();
+    raw_sections r{e.section_data(*e.find_section(".BTF")), e.section_data(*e.find_section(".BTF.ext")), {}};
+    for (const auto block : o.obj.ext().core_relos()) {
+        const auto data = e.section_data(*e.find_section(block.section_name()));
+        r.sections.emplace_back(std::string(block.section_name()), std::vector<char>(data.begin(), data.end()));
+    }
+    return r;
+}
+
+// What a report says that relocate_section and relocate_object must agree on (not the program's name
+// nor the ELF section index, which the raw bytes do not carry).
+struct decided {
+    std::uint32_t index, relo_index, insn, local_type_id;
+    std::string section;
+    relo_kind kind;
+    relo_outcome outcome;
+    std::uint64_t new_val;
+    bool poison, has_target;
+    std::uint32_t target, target_type_id, candidates, matched;
+    std::string error;
+    bool operator==(const decided&) const = default;
+};
+decided decided_of(const bk::relocation_report& r) {
+    return {r.index, r.relo_index, r.insn, r.local_type_id, std::string(r.section), r.kind, r.outcome, r.res.new_val, r.res.poison,
+            r.has_target, r.target, r.target_type_id, r.candidates, r.matched, r.outcome == relo_outcome::error ? r.err.message() : ""};
+}
+
+}  // namespace
+
+TEST_CASE("relocate_section: from raw .BTF/.BTF.ext bytes, the reports and bits of relocate_object, section by section") {
+    const fs::path dir{BTFKIT_FIXTURE_DIR};
+    const std::pair<const char*, const char*> cases[] = {
+        {"core_kinds.bpf.o", "core_kinds.t1.bpf.o"}, {"core_kinds.bpf.o", "core_kinds.t2.bpf.o"},
+        {"core_kinds.be.bpf.o", "core_kinds.t2.be.bpf.o"}, {"core_stress.bpf.o", "core_stress.bpf.o"},
+        {"core_stress.be.bpf.o", "core_stress.be.bpf.o"}, {"core_compat.bpf.o", "core_compat.t1.bpf.o"},
+    };
+    if (!fs::exists(dir / cases[0].first)) {
+        MESSAGE("skipping: fixture objects are not built");
+        return;
+    }
+    std::size_t compared = 0;
+    for (const auto& [object, target] : cases) {
+        INFO(object << " against " << target);
+        const auto o = load(bt::read_bytes(dir / object));
+        const auto t = load(bt::read_bytes(dir / target));
+        bk::relocate_options opts;
+        opts.skip_non_autoload = false;  // the raw entry knows no program, only sections
+        bk::indexed_target targets(t->obj.btf());
+        std::vector<decided> by_object, by_section;
+        std::vector<char> image = o->bytes;
+        bk::relocation_scratch s1, s2;
+        auto whole = bk::relocate_object(o->obj, std::span<char>(image.data(), image.size()), targets, s1, opts,
+                                         [&](const bk::relocation_report& r) { by_object.push_back(decided_of(r)); });
+        REQUIRE(whole);
+        raw_sections raw = raw_of(*o);
+        bk::relocation_summary sum;
+        for (auto& [name, insns] : raw.sections) {
+            auto part = bk::relocate_section(name, std::span<char>(insns.data(), insns.size()), raw.btf, raw.ext, targets, s2, opts,
+                                             [&](const bk::relocation_report& r) {
+                                                 CHECK(r.program == name);  // the section is its one program
+                                                 CHECK(r.section_index == 0);
+                                                 by_section.push_back(decided_of(r));
+                                             });
+            REQUIRE(part);
+            sum += *part;
+            const bk::elf_section sec = *o->obj.file().find_section(name);
+            CHECK(std::equal(insns.begin(), insns.end(), image.begin() + static_cast<std::ptrdiff_t>(sec.offset)));
+        }
+        CHECK(by_section == by_object);
+        CHECK((sum.total == whole->total && sum.ok == whole->ok && sum.poisoned == whole->poisoned && sum.errors == whole->errors));
+        CHECK(whole->total > 0);
+        ++compared;
+    }
+    CHECK(compared == std::size(cases));
+}
+
+TEST_CASE("relocate_section: sections of one object share its candidate cache; other bytes or begin() start anew") {
+    // Local struct s {int a; int b;}; target flavors s___1 {a @0, b @4} and s___2 {z @0, b @8}.
+    // Section "one" reads s.a: only s___1 has a, so the cache of s keeps s___1 alone. Section "two"
+    // reads s.b: with that cache, offset 4; with both candidates, they disagree (ambiguity).
+    for (const bk::byte_order order : orders) {
+        INFO(order_name(order));
+        bt::blob_builder local(order);
+        const auto l_int = local.add_int("int", 4, bk::int_signed);
+        const auto l_s = local.add_struct("s", 8, false, {{"a", l_int, 0, 0}, {"b", l_int, 32, 0}});
+        const std::vector<bk::insn> code_a{bt::asm_::mov64_imm(0, 0), bt::asm_::exit()}, code_b{bt::asm_::mov64_imm(0, 4), bt::asm_::exit()};
+        const auto bytes = bt::build_core_object(order, local, {{"one", "p1", code_a, {{0, l_s, "0:0", relo_kind::field_byte_offset}}},
+                                                                {"two", "p2", code_b, {{0, l_s, "0:1", relo_kind::field_byte_offset}}}});
+        bt::blob_builder tb(order);
+        const auto t_int = tb.add_int("int", 4, bk::int_signed);
+        tb.add_struct("s___1", 8, false, {{"a", t_int, 0, 0}, {"b", t_int, 32, 0}});
+        tb.add_struct("s___2", 12, false, {{"z", t_int, 0, 0}, {"b", t_int, 64, 0}});
+        const auto target = bk::btf::parse(tb.span());
+        REQUIRE(target);
+        const bk::single_target targets(*target);
+        const auto o = load(bytes);
+        raw_sections raw = raw_of(*o);
+        REQUIRE(raw.sections.size() == 2);
+        auto run = [&](std::size_t i, bk::relocation_scratch& s) {
+            std::vector<char> insns = raw.sections[i].second;
+            bk::relocate_options opts;
+            std::string err;
+            auto sum = bk::relocate_section(raw.sections[i].first, std::span<char>(insns.data(), insns.size()), raw.btf, raw.ext, targets, s,
+                                            opts, [&](const bk::relocation_report& r) { if (r.outcome == relo_outcome::error) err = r.err.message(); });
+            REQUIRE(sum);
+            return std::make_pair(sum->errors == 0 ? bk::decode_insn(insns.data(), order).imm : -1, err);
+        };
+        bk::relocation_scratch s;
+        CHECK(run(0, s).first == 0);   // a @0 in s___1
+        CHECK(run(1, s).first == 4);   // b through the cache: s___1 alone
+        s.reset(0);                    // the object forgotten: the same bytes start anew, without a cache
+        const auto fresh = run(1, s);
+        CHECK(fresh.first == -1);
+        CHECK(fresh.second.find("field offset ambiguity") != std::string::npos);
+        // relocate_object decides as the sections in .BTF.ext order do.
+        std::vector<char> image = o->bytes;
+        bk::relocation_scratch s2;
+        auto whole = bk::relocate_object(o->obj, std::span<char>(image.data(), image.size()), targets, s2, {}, [](const bk::relocation_report&) {});
+        REQUIRE(whole);
+        CHECK((whole->ok == 2 && whole->errors == 0));
+    }
+}
+
+TEST_CASE("relocate_section: the object_btf entry, its programs, and errors named as bpf_object's") {
+    bt::blob_builder local(bk::byte_order::little);
+    const auto l_int = local.add_int("int", 4, bk::int_signed);
+    const auto l_s = local.add_struct("s", 8, false, {{"a", l_int, 0, 0}, {"b", l_int, 32, 0}});
+    const std::vector<bk::insn> code{bt::asm_::mov64_imm(0, 4), bt::asm_::mov64_imm(0, 4), bt::asm_::exit()};
+    const auto bytes = bt::build_core_object(bk::byte_order::little, local,
+                                             {{"sec", "p", code, {{0, l_s, "0:1", relo_kind::field_byte_offset}, {1, l_s, "0:1", relo_kind::field_byte_offset}}}});
+    bt::blob_builder tb(bk::byte_order::little);
+    const auto t_int = tb.add_int("int", 4, bk::int_signed);
+    tb.add_struct("s", 16, false, {{"x", t_int, 0, 0}, {"a", t_int, 32, 0}, {"b", t_int, 96, 0}});
+    const auto target = bk::btf::parse(tb.span());
+    REQUIRE(target);
+    const bk::indexed_target targets(*target);
+    const auto o = load(bytes);
+    const raw_sections raw = raw_of(*o);
+    auto local_btf = bk::object_btf::parse(raw.btf, raw.ext);
+    REQUIRE(local_btf);
+    CHECK(local_btf->ext().core_relo_count() == 2);
+
+    // The section's programs: a record outside them is skipped (an eliminated weak subprogram).
+    std::vector<char> insns = raw.sections[0].second;
+    const bk::relocation_scratch::prog_range progs[] = {{0, 1, 2, "p", "sec"}};  // instructions 1 and 2 only
+    bk::relocation_scratch scratch;
+    std::vector<std::uint32_t> reported;
+    auto sum = bk::relocate_section(*local_btf, bk::section_code{"sec", std::span<char>(insns.data(), insns.size()), bk::byte_order::little, progs},
+                                    targets, scratch, {}, [&](const bk::relocation_report& r) {
+                                        CHECK(r.program == "p");
+                                        reported.push_back(r.insn);
+                                    });
+    REQUIRE(sum);
+    CHECK((sum->total == 1 && sum->skipped == 1 && sum->ok == 1));
+    CHECK(reported == std::vector<std::uint32_t>{1});
+    CHECK(bk::decode_insn(insns.data(), bk::byte_order::little).imm == 4);       // skipped: as compiled
+    CHECK(bk::decode_insn(insns.data() + 8, bk::byte_order::little).imm == 12);  // b moved to 12
+    // A section .BTF.ext does not name: nothing to do.
+    auto none = bk::relocate_section(*local_btf, bk::section_code{"other", std::span<char>(insns.data(), insns.size())}, targets, scratch, {},
+                                     [](const bk::relocation_report&) { FAIL("no record"); });
+    REQUIRE(none);
+    CHECK(none->total == 0);
+
+    // Raw bytes checked as bpf_object::parse checks the sections.
+    bk::relocation_scratch s;
+    auto cut = bk::relocate_section("sec", std::span<char>(insns.data(), insns.size()), raw.btf.first(20), raw.ext, targets, s, {},
+                                    [](const bk::relocation_report&) {});
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().message().starts_with("section .BTF"));
+    auto alone = bk::relocate_section("sec", std::span<char>(insns.data(), insns.size()), bk::byte_span{}, raw.ext, targets, s, {},
+                                      [](const bk::relocation_report&) {});
+    REQUIRE_FALSE(alone);
+    CHECK(alone.error().code == bk::errc::not_found);
+    CHECK(alone.error().message().find(".BTF.ext without .BTF") != std::string::npos);
+    auto bad_ext = bk::relocate_section("sec", std::span<char>(insns.data(), insns.size()), raw.btf, raw.ext.first(6), targets, s, {},
+                                        [](const bk::relocation_report&) {});
+    REQUIRE_FALSE(bad_ext);
+    CHECK(bad_ext.error().code == bk::errc::truncated);
+    // After a failure the same good bytes parse again.
+    insns = raw.sections[0].second;
+    auto again = bk::relocate_section("sec", std::span<char>(insns.data(), insns.size()), raw.btf, raw.ext, targets, s, {},
+                                      [](const bk::relocation_report&) {});
+    REQUIRE(again);
+    CHECK(again->ok == 2);
 }

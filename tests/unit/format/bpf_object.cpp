@@ -1010,3 +1010,46 @@ TEST_CASE("no_core: .BTF.ext without CO-RE records, and an object without BTF") 
         check_programs(o, {{"nc_add", ".text", true}, {"nc_prog", "socket", false}});
     }
 }
+
+TEST_CASE("object_btf: an object's raw .BTF and .BTF.ext alone, checked as bpf_object::parse checks them") {
+    auto fx = open_fixture("core_kinds.bpf.o");
+    if (!fx) return;
+    const bk::elf& e = fx->obj.file();
+    const bk::byte_span btf = e.section_data(*e.find_section(".BTF")), ext = e.section_data(*e.find_section(".BTF.ext"));
+    auto local = bk::object_btf::parse(btf, ext);
+    REQUIRE_MESSAGE(local.has_value(), local.error().message());
+    CHECK(local->has_btf());
+    CHECK(local->has_ext());
+    CHECK(local->order() == bk::byte_order::little);
+    CHECK(local->btf().type_count() == fx->obj.btf().type_count());
+    CHECK(local->ext().core_relo_count() == fx->obj.ext().core_relo_count());
+    // Without the ELF, blocks have no section index; with bpf_object, they do.
+    std::vector<std::pair<std::string_view, std::uint32_t>> raw, elf;
+    for (const auto b : local->ext().core_relos()) raw.emplace_back(b.section_name(), b.elf_index());
+    for (const auto b : fx->obj.local().ext().core_relos()) elf.emplace_back(b.section_name(), b.elf_index());
+    REQUIRE(raw.size() == elf.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        CHECK(raw[i].first == elf[i].first);
+        CHECK(raw[i].second == 0);
+        CHECK(elf[i].second == e.find_section(elf[i].first)->index);
+    }
+    // A move keeps the .BTF.ext view on the moved .BTF.
+    bk::object_btf moved = std::move(*local);
+    CHECK(moved.ext().core_relo_count() == fx->obj.ext().core_relo_count());
+    CHECK((*moved.ext().core_relos().begin()).section_name() == raw.front().first);
+
+    // Errors, as bpf_object::parse names them.
+    const auto no_btf = bk::object_btf::parse(std::nullopt, ext);
+    REQUIRE_FALSE(no_btf.has_value());
+    CHECK(no_btf.error().message().find(".BTF.ext without .BTF") != std::string::npos);
+    const auto cut = bk::object_btf::parse(btf.first(btf.size() - 1), ext);
+    REQUIRE_FALSE(cut.has_value());
+    CHECK(cut.error().message().starts_with("section .BTF"));
+    const auto empty_ext = bk::object_btf::parse(btf, bk::byte_span{});
+    REQUIRE_FALSE(empty_ext.has_value());
+    CHECK(empty_ext.error().code == bk::errc::truncated);
+    // No .BTF.ext: nothing to relocate, no error.
+    const auto only = bk::object_btf::parse(btf, std::nullopt);
+    REQUIRE(only.has_value());
+    CHECK_FALSE(only->has_ext());
+}

@@ -95,3 +95,29 @@ TEST_CASE("split BTF: ids and strings continue after the base") {
 
 }  // namespace split_btf
 }  // namespace
+
+TEST_CASE("btf::assign: parse's result into an object kept across blobs; an error leaves it empty") {
+    using namespace btfkit;
+    testing::blob_builder small(byte_order::little);
+    const auto i = small.add_int("int", 4, int_signed);
+    small.add_struct("s", 4, false, {{"a", i, 0, 0}});
+    testing::blob_builder big(byte_order::big);
+    const auto j = big.add_int("long", 8, int_signed);
+    for (int n = 0; n < 50; ++n) big.add_struct("t" + std::to_string(n), 8, false, {{"x", j, 0, 0}});
+    btf b;
+    for (const auto* blob : {&big, &small, &big}) {
+        REQUIRE(b.assign(blob->span()).has_value());
+        const auto p = btf::parse(blob->span());
+        REQUIRE(p.has_value());
+        CHECK(b.type_count() == p->type_count());
+        CHECK(b.order() == p->order());
+        for (std::uint32_t id = 1; id < b.type_count(); ++id) CHECK((b[id].offset() == (*p)[id].offset() && b[id].name() == (*p)[id].name()));
+        CHECK(b.named_indexed().size() == p->named_indexed().size());
+    }
+    std::vector<char> cut(small.span().begin(), small.span().end() - 3);
+    const auto bad = b.assign(byte_span(cut.data(), cut.size()));
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().code == btf::parse(byte_span(cut.data(), cut.size())).error().code);
+    CHECK(b.type_count() == 1);  // void alone
+    CHECK(b.data().empty());
+}

@@ -44,7 +44,7 @@ TEST_CASE("single_target: every type of the essential name in vmlinux's group, n
     const single_target t(*b);
     CHECK(t.target_count() == 1);
     CHECK(t.target_name(0) == "vmlinux");
-    CHECK(&t.target_btf(0) == &*b);
+    CHECK(t.target_btf(0) == &*b);
     std::vector<std::uint32_t> ids;
     REQUIRE(t.for_each_named(target_group::vmlinux, "task", name_space::any_kind, [&](const btf& owner, std::uint32_t id, std::uint32_t target) {
         CHECK(&owner == &*b);
