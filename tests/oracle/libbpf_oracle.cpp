@@ -27,7 +27,8 @@
 #include <btfkit/format/bpf_object.hpp>
 #include <btfkit/kernel.hpp>
 
-#include "../../tools/json.hpp"
+#include "load_oracle.hpp"
+#include "oracle_json.hpp"
 
 // libbpf's struct bpf_core_relo_res (relo_core.h, the same in libbpf 1.1 and 1.7), restated: the oracle
 // reads it, never writes.
@@ -233,30 +234,10 @@ extern "C" int __wrap_bpf_prog_load(enum bpf_prog_type prog_type, const char* pr
 
 namespace {
 
-// ---- JSON -------------------------------------------------------------------------------------------
-
-void json_string(std::string& out, std::string_view s) { btfkit::cli::append_json_string(out, s); }
-
-void json_key(std::string& out, std::string_view k) {
-    if (out.back() != '{') out += ',';
-    json_string(out, k);
-    out += ':';
-}
-
-void json_int(std::string& out, std::string_view k, long long v) {
-    json_key(out, k);
-    out += std::to_string(v);
-}
-
-void json_uint(std::string& out, std::string_view k, unsigned long long v) {
-    json_key(out, k);
-    out += std::to_string(v);
-}
-
-void json_str(std::string& out, std::string_view k, std::string_view v) {
-    json_key(out, k);
-    json_string(out, v);
-}
+using btfkit::oracle::json_int;
+using btfkit::oracle::json_key;
+using btfkit::oracle::json_str;
+using btfkit::oracle::json_uint;
 
 // ---- libbpf's warnings ----------------------------------------------------------------------------------
 
@@ -540,13 +521,18 @@ void usage(FILE* to) {
         "  --time         per-object timings to stderr\n"
         "  --no-verify    do not hand the object's programs to the kernel (load_error is then -ECANCELED)\n"
         "  --create-maps  create the object's maps, as a real load does (default: not created)\n"
-        "  --insns        each load of a program: \"loads\": [{\"prog\", \"result\" (0 or -errno), \"insns\" (hex)}]\n",
+        "  --insns        each load of a program: \"loads\": [{\"prog\", \"result\" (0 or -errno), \"insns\" (hex)}]\n"
+        "  --loads        another mode: each program's BPF_PROG_LOAD and the object's .ksyms externs\n"
+        "                 (libbpf-oracle --loads --help)\n",
         to);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--loads") return btfkit::oracle::run_loads(argc, argv);
+    }
     std::vector<const char*> objects;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
