@@ -344,6 +344,21 @@ std::vector<std::string> corpus_objects() {
     return out;
 }
 
+// Runs every oracle built on `objects` and checks each document; `more(oracle, docs)` checks the rest.
+// Returns the documents by libbpf version.
+template <class F>
+std::map<std::string, std::vector<bt::json>> run_and_check(const std::vector<std::string>& objects, F&& more) {
+    bt::temp_dir scratch("btfkit-load-oracle");
+    std::map<std::string, std::vector<bt::json>> by_version;
+    for (const oracle& o : oracles()) {
+        auto docs = run_loads(o, objects, scratch.path);
+        for (std::size_t i = 0; i < docs.size(); ++i) check_document(docs[i], o.version, objects[i]);
+        more(o, docs);
+        by_version[o.version] = std::move(docs);
+    }
+    return by_version;
+}
+
 const char* const fixture_objects[] = {"ksym_kfunc.bpf.o", "ksym_errors.1.bpf.o", "ksym_errors.2.bpf.o", "ksym_errors.3.bpf.o"};
 
 }  // namespace
@@ -359,11 +374,7 @@ TEST_CASE("load oracle: the ksym/kfunc fixtures, every form, against the running
         MESSAGE("ksym fixtures not built (no BPF clang or no kernel BTF at build time): skipped");
         return;
     }
-    bt::temp_dir scratch("btfkit-load-oracle");
-    std::map<std::string, std::vector<bt::json>> by_version;
-    for (const oracle& o : oracles()) {
-        const auto docs = run_loads(o, objects, scratch.path);
-        for (std::size_t i = 0; i < docs.size(); ++i) check_document(docs[i], o.version, objects[i]);
+    auto by_version = run_and_check(objects, [&](const oracle& o, const std::vector<bt::json>& docs) {
         const bt::json& k = docs[0];
 
         // Each attach section: the program type libbpf gives it and the target issue 17's table names.
@@ -422,8 +433,7 @@ TEST_CASE("load oracle: the ksym/kfunc fixtures, every form, against the running
                 CHECK(e.field("result") == (fails ? "error" : e.field("kind") == "kfunc_call" ? "poisoned" : "missing"));
             }
         }
-        by_version[o.version] = docs;
-    }
+    });
 
     if (by_version.size() == 2) {
         // Where libbpf 1.1 and 1.7 part, on this kernel: the module:function syntax, flavored kfuncs,
@@ -451,13 +461,9 @@ TEST_CASE("load oracle: every program of the libbpf-tools corpus has a record") 
         MESSAGE("no corpus (bench/corpus/fetch): skipped");
         return;
     }
-    bt::temp_dir scratch("btfkit-load-oracle");
-    std::map<std::string, std::vector<bt::json>> by_version;
-    for (const oracle& o : oracles()) {
-        const auto docs = run_loads(o, objects, scratch.path);
+    auto by_version = run_and_check(objects, [&](const oracle& o, const std::vector<bt::json>& docs) {
         std::size_t programs = 0, captured = 0, attach = 0, externs = 0;
         for (std::size_t i = 0; i < docs.size(); ++i) {
-            check_document(docs[i], o.version, objects[i]);
             for (const auto& p : docs[i].get("programs")->items) {
                 ++programs;
                 if (p.field("captured") == "true") ++captured;
@@ -476,8 +482,7 @@ TEST_CASE("load oracle: every program of the libbpf-tools corpus has a record") 
         }
         MESSAGE("libbpf " << o.version << ": " << docs.size() << " objects, " << programs << " programs, " << captured
                           << " reached BPF_PROG_LOAD, " << attach << " with a BTF attach target, " << externs << " extern sites");
-        by_version[o.version] = docs;
-    }
+    });
     if (by_version.size() == 2) {
         // The one place they part on the corpus: 1.7 loads usdt programs for uprobe_multi links where
         // the kernel has them.

@@ -28,7 +28,7 @@
 #include <btfkit/kernel.hpp>
 
 #include "load_oracle.hpp"
-#include "oracle_json.hpp"
+#include "oracle_common.hpp"
 
 // libbpf's struct bpf_core_relo_res (relo_core.h, the same in libbpf 1.1 and 1.7), restated: the oracle
 // reads it, never writes.
@@ -124,18 +124,7 @@ oracle_state g;
 
 // Keeps warnings (their start is enough to recognise them); with --verbose, echoes everything in full.
 int print_fn(enum libbpf_print_level level, const char* fmt, va_list args) {
-    if (level != LIBBPF_DEBUG) {
-        char buf[1024];
-        va_list copy;
-        va_copy(copy, args);
-        const int n = std::vsnprintf(buf, sizeof(buf), fmt, copy);
-        va_end(copy);
-        if (n >= 0) {
-            std::string_view msg = buf;  // libbpf prefixes its messages with "libbpf: "
-            if (msg.starts_with("libbpf: ")) msg.remove_prefix(8);
-            g.warnings.emplace_back(msg);
-        }
-    }
+    if (auto msg = btfkit::oracle::libbpf_message(level, fmt, args)) g.warnings.push_back(std::move(*msg));
     return g.opt.verbose ? std::vfprintf(stderr, fmt, args) : 0;
 }
 
@@ -277,11 +266,8 @@ struct program_range {
 };
 
 // The object's programs and subprograms from its symbol table (libbpf names them by symbol).
-struct object_map {
-    btfkit::mapped_file file;
-    std::optional<btfkit::bpf_object> obj;
+struct object_map : btfkit::oracle::mapped_object {
     std::vector<program_range> programs;
-    std::string error;
 
     [[nodiscard]] const program_range* find(std::string_view prog, std::uint32_t insn) const {
         const program_range* by_name = nullptr;
@@ -296,18 +282,8 @@ struct object_map {
 
 object_map map_object(const char* path) {
     object_map m;
-    auto f = btfkit::mapped_file::open(path);
-    if (!f) {
-        m.error = f.error().message();
-        return m;
-    }
-    m.file = std::move(*f);
-    auto o = btfkit::bpf_object::parse(m.file.bytes());
-    if (!o) {
-        m.error = o.error().message();
-        return m;
-    }
-    m.obj.emplace(std::move(*o));
+    static_cast<btfkit::oracle::mapped_object&>(m) = btfkit::oracle::map_object_file(path);
+    if (!m.obj) return m;
     const auto st = m.obj->for_each_program([&](const btfkit::program& p) {
         m.programs.push_back({std::string(p.name), std::string(p.section_name), p.first_insn, p.insn_count});
     });
@@ -428,13 +404,8 @@ bool run_one(const char* path) {
 
     const object_map m = map_object(path);
 
-    // LIBBPF_OPTS spelled out: its compound literal is not C++.
-    struct bpf_object_open_opts open_opts;
-    std::memset(&open_opts, 0, sizeof(open_opts));
-    open_opts.sz = sizeof(open_opts);
-    open_opts.btf_custom_path = g.opt.btf;
     const auto t0 = clock_type::now();
-    struct bpf_object* obj = bpf_object__open_file(path, &open_opts);
+    struct bpf_object* obj = btfkit::oracle::open_object(path, g.opt.btf);
     const int open_err = obj ? 0 : -errno;
     const auto t1 = clock_type::now();
     int load_err = open_err;
@@ -543,25 +514,7 @@ int main(int argc, char** argv) {
         else if (a == "--no-verify") g.opt.no_verify = true;
         else if (a == "--create-maps") g.opt.create_maps = true;
         else if (a == "--insns") g.opt.insns = true;
-        else if (a == "--help" || a == "-h") {
-            usage(stdout);
-            return 0;
-        } else if (a.starts_with("-")) {
-            usage(stderr);
-            return 2;
-        } else {
-            objects.push_back(argv[i]);
-        }
+        else if (const int status = btfkit::oracle::common_argument(argv[i], objects, usage); status >= 0) return status;
     }
-    if (objects.empty()) {
-        usage(stderr);
-        return 2;
-    }
-    libbpf_set_print(print_fn);
-    int status = 0;
-    for (const char* o : objects) {
-        if (!run_one(o)) status = 1;
-        std::fflush(stdout);
-    }
-    return status;
+    return btfkit::oracle::run_objects(objects, print_fn, run_one, usage);
 }

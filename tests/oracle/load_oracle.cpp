@@ -31,7 +31,7 @@
 #include <btfkit/kernel.hpp>
 
 #include "load_oracle.hpp"
-#include "oracle_json.hpp"
+#include "oracle_common.hpp"
 
 extern "C" {
 long __real_syscall(long number, ...);
@@ -191,19 +191,7 @@ extern "C" long __wrap_syscall(long number, ...) {
 namespace {
 
 int print_fn(enum libbpf_print_level level, const char* fmt, va_list args) {
-    if (level != LIBBPF_DEBUG) {
-        char buf[1024];
-        va_list copy;
-        va_copy(copy, args);
-        const int n = std::vsnprintf(buf, sizeof(buf), fmt, copy);
-        va_end(copy);
-        if (n >= 0) {
-            std::string_view msg = buf;
-            if (msg.starts_with("libbpf: ")) msg.remove_prefix(8);
-            while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
-            cap.warnings.emplace_back(msg);
-        }
-    }
+    if (auto msg = libbpf_message(level, fmt, args)) cap.warnings.push_back(std::move(*msg));
     return cap.opt.verbose ? std::vfprintf(stderr, fmt, args) : 0;
 }
 
@@ -223,12 +211,9 @@ struct extern_site {
     std::string_view kind;  // ksym_var, ksym_typeless, kfunc_call, kfunc_addr
 };
 
-struct elf_view {
-    btfkit::mapped_file file;
-    std::optional<btfkit::bpf_object> obj;
+struct elf_view : mapped_object {
     std::vector<elf_program> programs;
     std::vector<extern_site> externs;
-    std::string error;
 };
 
 // The .ksyms DATASEC's members by name: a FUNC (kfunc), a VAR with a type, or a VAR of type void.
@@ -254,18 +239,8 @@ std::map<std::string, ksym_class, std::less<>> ksyms_of(const btfkit::btf& b) {
 
 elf_view read_elf(const char* path) {
     elf_view v;
-    auto f = btfkit::mapped_file::open(path);
-    if (!f) {
-        v.error = f.error().message();
-        return v;
-    }
-    v.file = std::move(*f);
-    auto o = btfkit::bpf_object::parse(v.file.bytes());
-    if (!o) {
-        v.error = o.error().message();
-        return v;
-    }
-    v.obj.emplace(std::move(*o));
+    static_cast<mapped_object&>(v) = map_object_file(path);
+    if (!v.obj) return v;
     const btfkit::bpf_object& obj = *v.obj;
     const auto st = obj.for_each_program([&](const btfkit::program& p) {
         v.programs.push_back({std::string(p.name), std::string(p.section_name), p.section_index, p.first_insn, p.insn_count, p.is_subprog});
@@ -497,10 +472,7 @@ void program_json(std::string& out, const program_record& r, const elf_view& v, 
 // Opens the object with only program `index` (libbpf's order) autoloaded and loads it; the capture (if
 // libbpf got that far) lands in cap.loads. Returns bpf_object__load's result, or the open error.
 int load_one(const char* path, std::size_t index, program_record& rec) {
-    struct bpf_object_open_opts open_opts;
-    std::memset(&open_opts, 0, sizeof(open_opts));
-    open_opts.sz = sizeof(open_opts);
-    struct bpf_object* obj = bpf_object__open_file(path, &open_opts);
+    struct bpf_object* obj = open_object(path);
     if (obj == nullptr) return -errno;
     struct bpf_map* map = nullptr;
     bpf_object__for_each_map(map, obj) bpf_map__set_autocreate(map, false);
@@ -529,10 +501,7 @@ bool run_one(const char* path) {
     const elf_view v = read_elf(path);
 
     std::vector<program_record> progs;
-    struct bpf_object_open_opts open_opts;
-    std::memset(&open_opts, 0, sizeof(open_opts));
-    open_opts.sz = sizeof(open_opts);
-    struct bpf_object* obj = bpf_object__open_file(path, &open_opts);
+    struct bpf_object* obj = open_object(path);
     const int open_err = obj ? 0 : -errno;
     if (obj) {
         struct bpf_program* p = nullptr;
@@ -597,25 +566,7 @@ int btfkit::oracle::run_loads(int argc, char** argv) {
         if (a == "--loads") continue;
         if (a == "--verbose" || a == "-v") cap.opt.verbose = true;
         else if (a == "--insns") cap.opt.insns = true;
-        else if (a == "--help" || a == "-h") {
-            usage(stdout);
-            return 0;
-        } else if (a.starts_with("-")) {
-            usage(stderr);
-            return 2;
-        } else {
-            objects.push_back(argv[i]);
-        }
+        else if (const int status = btfkit::oracle::common_argument(argv[i], objects, usage); status >= 0) return status;
     }
-    if (objects.empty()) {
-        usage(stderr);
-        return 2;
-    }
-    libbpf_set_print(print_fn);
-    int status = 0;
-    for (const char* o : objects) {
-        if (!run_one(o)) status = 1;
-        std::fflush(stdout);
-    }
-    return status;
+    return btfkit::oracle::run_objects(objects, print_fn, run_one, usage);
 }
