@@ -1,9 +1,9 @@
-/* Module forms of a loader's kernel lookups, for the QEMU guest (README.md, "module_kfunc.bpf.c"):
+/* Module forms of a loader's kernel lookups, for the QEMU guest (tests/vm/README.md, proof e):
  * nf_conntrack's kfuncs called (fd_array slot 1, off 1) and one's address taken (libbpf 1.2+ writes the
- * module's BTF fd in the ldimm64's second half, 1.1 writes 0), a module per-cpu VAR as a typed __ksym,
- * fentry/fexit on module functions with and without libbpf 1.5's "module:function" syntax, and a
- * vmlinux kfunc beside them (off 0). No vmlinux.h: the guest kernels differ from the host's, and libbpf
- * compares kfunc prototypes by kind only for structs, so local stand-ins do. */
+ * module's BTF fd in the ldimm64's second half, 1.1 writes 0), act_mirred's per-cpu VAR as a typed
+ * __ksym, fentry/fexit on module functions with and without libbpf 1.5's "module:function" syntax,
+ * and a vmlinux kfunc and VAR beside them (off 0, fd 0). No vmlinux.h: the guest kernels are not the
+ * host's, and libbpf compares struct types of kfunc prototypes by kind only, so stand-ins do. */
 #include "fixture_common.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -40,9 +40,10 @@ extern struct nf_conn___init *bpf_xdp_ct_alloc(struct xdp_md *xdp_ctx, struct bp
 					       __u32 tuple__sz, struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
 /* act_mirred.ko's per-cpu nesting counter, when that module is loaded */
 extern const int mirred_nest_level __ksym __weak;
-/* vmlinux */
-extern void bpf_rcu_read_lock(void) __ksym;
-extern void bpf_rcu_read_unlock(void) __ksym;
+/* vmlinux: kfuncs since 6.2 (weak: missing on 6.1), a per-cpu VAR, a kfunc no kernel has */
+extern void bpf_rcu_read_lock(void) __ksym __weak;
+extern void bpf_rcu_read_unlock(void) __ksym __weak;
+extern const int bpf_prog_active __ksym;
 extern void btfkit_no_such_kfunc(void) __ksym __weak;
 
 SEC("xdp")
@@ -73,8 +74,11 @@ int fentry_mod(unsigned long long *ctx)
 {
 	if (&mirred_nest_level)
 		KEEP(*(const int *)bpf_this_cpu_ptr(&mirred_nest_level));
-	bpf_rcu_read_lock();
-	bpf_rcu_read_unlock();
+	KEEP(*(const int *)bpf_this_cpu_ptr(&bpf_prog_active));
+	if (bpf_rcu_read_lock && bpf_rcu_read_unlock) {
+		bpf_rcu_read_lock();
+		bpf_rcu_read_unlock();
+	}
 	return 0;
 }
 
