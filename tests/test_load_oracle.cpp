@@ -369,7 +369,7 @@ TEST_CASE("load oracle: the ksym/kfunc fixtures, every form, against the running
         return;
     }
     std::vector<std::string> objects;
-    for (const char* o : fixture_objects) objects.push_back((fixture_dir / o).string());
+    for (const char* o : fixture_objects) objects.push_back((fixture_dir / "ksym" / o).string());
     if (!fs::exists(objects[0])) {
         MESSAGE("ksym fixtures not built (no BPF clang or no kernel BTF at build time): skipped");
         return;
