@@ -27,7 +27,8 @@
 #include <btfkit/format/bpf_object.hpp>
 #include <btfkit/kernel.hpp>
 
-#include "../../tools/json.hpp"
+#include "load_oracle.hpp"
+#include "oracle_common.hpp"
 
 // libbpf's struct bpf_core_relo_res (relo_core.h, the same in libbpf 1.1 and 1.7), restated: the oracle
 // reads it, never writes.
@@ -123,18 +124,7 @@ oracle_state g;
 
 // Keeps warnings (their start is enough to recognise them); with --verbose, echoes everything in full.
 int print_fn(enum libbpf_print_level level, const char* fmt, va_list args) {
-    if (level != LIBBPF_DEBUG) {
-        char buf[1024];
-        va_list copy;
-        va_copy(copy, args);
-        const int n = std::vsnprintf(buf, sizeof(buf), fmt, copy);
-        va_end(copy);
-        if (n >= 0) {
-            std::string_view msg = buf;  // libbpf prefixes its messages with "libbpf: "
-            if (msg.starts_with("libbpf: ")) msg.remove_prefix(8);
-            g.warnings.emplace_back(msg);
-        }
-    }
+    if (auto msg = btfkit::oracle::libbpf_message(level, fmt, args)) g.warnings.push_back(std::move(*msg));
     return g.opt.verbose ? std::vfprintf(stderr, fmt, args) : 0;
 }
 
@@ -233,30 +223,10 @@ extern "C" int __wrap_bpf_prog_load(enum bpf_prog_type prog_type, const char* pr
 
 namespace {
 
-// ---- JSON -------------------------------------------------------------------------------------------
-
-void json_string(std::string& out, std::string_view s) { btfkit::cli::append_json_string(out, s); }
-
-void json_key(std::string& out, std::string_view k) {
-    if (out.back() != '{') out += ',';
-    json_string(out, k);
-    out += ':';
-}
-
-void json_int(std::string& out, std::string_view k, long long v) {
-    json_key(out, k);
-    out += std::to_string(v);
-}
-
-void json_uint(std::string& out, std::string_view k, unsigned long long v) {
-    json_key(out, k);
-    out += std::to_string(v);
-}
-
-void json_str(std::string& out, std::string_view k, std::string_view v) {
-    json_key(out, k);
-    json_string(out, v);
-}
+using btfkit::oracle::json_int;
+using btfkit::oracle::json_key;
+using btfkit::oracle::json_str;
+using btfkit::oracle::json_uint;
 
 // ---- libbpf's warnings ----------------------------------------------------------------------------------
 
@@ -296,11 +266,8 @@ struct program_range {
 };
 
 // The object's programs and subprograms from its symbol table (libbpf names them by symbol).
-struct object_map {
-    btfkit::mapped_file file;
-    std::optional<btfkit::bpf_object> obj;
+struct object_map : btfkit::oracle::mapped_object {
     std::vector<program_range> programs;
-    std::string error;
 
     [[nodiscard]] const program_range* find(std::string_view prog, std::uint32_t insn) const {
         const program_range* by_name = nullptr;
@@ -315,18 +282,8 @@ struct object_map {
 
 object_map map_object(const char* path) {
     object_map m;
-    auto f = btfkit::mapped_file::open(path);
-    if (!f) {
-        m.error = f.error().message();
-        return m;
-    }
-    m.file = std::move(*f);
-    auto o = btfkit::bpf_object::parse(m.file.bytes());
-    if (!o) {
-        m.error = o.error().message();
-        return m;
-    }
-    m.obj.emplace(std::move(*o));
+    static_cast<btfkit::oracle::mapped_object&>(m) = btfkit::oracle::map_object_file(path);
+    if (!m.obj) return m;
     const auto st = m.obj->for_each_program([&](const btfkit::program& p) {
         m.programs.push_back({std::string(p.name), std::string(p.section_name), p.first_insn, p.insn_count});
     });
@@ -447,13 +404,8 @@ bool run_one(const char* path) {
 
     const object_map m = map_object(path);
 
-    // LIBBPF_OPTS spelled out: its compound literal is not C++.
-    struct bpf_object_open_opts open_opts;
-    std::memset(&open_opts, 0, sizeof(open_opts));
-    open_opts.sz = sizeof(open_opts);
-    open_opts.btf_custom_path = g.opt.btf;
     const auto t0 = clock_type::now();
-    struct bpf_object* obj = bpf_object__open_file(path, &open_opts);
+    struct bpf_object* obj = btfkit::oracle::open_object(path, g.opt.btf);
     const int open_err = obj ? 0 : -errno;
     const auto t1 = clock_type::now();
     int load_err = open_err;
@@ -540,13 +492,18 @@ void usage(FILE* to) {
         "  --time         per-object timings to stderr\n"
         "  --no-verify    do not hand the object's programs to the kernel (load_error is then -ECANCELED)\n"
         "  --create-maps  create the object's maps, as a real load does (default: not created)\n"
-        "  --insns        each load of a program: \"loads\": [{\"prog\", \"result\" (0 or -errno), \"insns\" (hex)}]\n",
+        "  --insns        each load of a program: \"loads\": [{\"prog\", \"result\" (0 or -errno), \"insns\" (hex)}]\n"
+        "  --loads        another mode: each program's BPF_PROG_LOAD and the object's .ksyms externs\n"
+        "                 (libbpf-oracle --loads --help)\n",
         to);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--loads") return btfkit::oracle::run_loads(argc, argv);
+    }
     std::vector<const char*> objects;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
@@ -557,25 +514,7 @@ int main(int argc, char** argv) {
         else if (a == "--no-verify") g.opt.no_verify = true;
         else if (a == "--create-maps") g.opt.create_maps = true;
         else if (a == "--insns") g.opt.insns = true;
-        else if (a == "--help" || a == "-h") {
-            usage(stdout);
-            return 0;
-        } else if (a.starts_with("-")) {
-            usage(stderr);
-            return 2;
-        } else {
-            objects.push_back(argv[i]);
-        }
+        else if (const int status = btfkit::oracle::common_argument(argv[i], objects, usage); status >= 0) return status;
     }
-    if (objects.empty()) {
-        usage(stderr);
-        return 2;
-    }
-    libbpf_set_print(print_fn);
-    int status = 0;
-    for (const char* o : objects) {
-        if (!run_one(o)) status = 1;
-        std::fflush(stdout);
-    }
-    return status;
+    return btfkit::oracle::run_objects(objects, print_fn, run_one, usage);
 }

@@ -69,3 +69,10 @@ bin/btfkit relocate obj/module_core.bpf.o > /out/c2-btfkit-fd.txt 2>&1
 # Scoped to one of the two modules that define struct nf_conn_help: no longer ambiguous.
 bin/btfkit relocate --json --only-module nf_conntrack --only-module veth obj/module_core.bpf.o > /out/c2-scoped.json 2> /out/c2-scoped.err
 echo "exit $?" >> /out/c2-scoped.err
+
+step "e: libbpf's program loads (--loads), modules loaded"
+for oracle in libbpf-oracle libbpf-oracle-1.7; do
+    [ -x "bin/$oracle" ] || continue
+    "bin/$oracle" --loads $objects > "/out/e-$oracle.json" 2> "/out/e-$oracle.err"
+    echo "exit $?" >> "/out/e-$oracle.err"
+done
