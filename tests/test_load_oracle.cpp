@@ -494,3 +494,123 @@ TEST_CASE("load oracle: every program of the libbpf-tools corpus has a record") 
         }
     }
 }
+
+namespace {
+
+// `btfkit relocate --json --libbpf --libbpf-compat V` of `objects`, one document each.
+std::vector<bt::json> run_btfkit(const std::string& version, const std::vector<std::string>& objects, const fs::path& scratch) {
+    std::vector<std::string> args{BTFKIT_TOOL, "relocate", "--json", "--libbpf", "--libbpf-compat", version};
+    args.insert(args.end(), objects.begin(), objects.end());
+    const bt::run_result r = bt::run(args, scratch);
+    INFO("btfkit stderr: " << r.err);
+    std::vector<bt::json> docs;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        bt::json_reader reader(line);
+        auto doc = reader.parse_all();
+        REQUIRE_MESSAGE(doc.has_value(), reader.problem() << ": " << line);
+        docs.push_back(std::move(*doc));
+    }
+    REQUIRE(docs.size() == objects.size());
+    return docs;
+}
+
+std::string attach_of(const bt::json& p) {
+    if (p.is_null("attach") || p.get("attach") == nullptr) return "null";
+    const bt::json& a = *p.get("attach");
+    return a.field("btf") + " " + a.field("type_id") + " " + a.field("name");
+}
+
+// The oracle's result for a site, in btfkit's words.
+std::string btfkit_result(const std::string& libbpf_result) {
+    return libbpf_result == "ok" ? "resolved" : libbpf_result == "missing" ? "zero" : libbpf_result;
+}
+
+// What btfkit's document of one object says unlike libbpf's: each program's type, expected attach type
+// and attach target; each extern site libbpf wrote (result, target, instruction bytes). Where libbpf
+// stopped before loading, btfkit must have said why (a failed extern, or a missing attach target).
+std::vector<std::string> disagreements(const bt::json& libbpf, const bt::json& ours) {
+    std::vector<std::string> out;
+    const bool extern_failed = ours.get("summary")->integer("extern_errors") > 0;
+    for (const auto& p : libbpf.get("programs")->items) {
+        const bt::json* q = nullptr;
+        for (const auto& c : ours.get("programs")->items) {
+            if (c.field("name") == p.field("name")) q = &c;
+        }
+        const std::string name = "program " + p.field("name");
+        if (q == nullptr) {
+            out.push_back(name + ": not reported");
+            continue;
+        }
+        for (const char* k : {"prog_type", "expected_attach_type"}) {
+            if (p.field(k) != q->field(k)) out.push_back(name + " " + k + ": " + p.field(k) + " | " + q->field(k));
+        }
+        if (p.field("captured") == "true") {
+            if (attach_of(p) != attach_of(*q)) out.push_back(name + " attach: " + attach_of(p) + " | " + attach_of(*q));
+        } else if (q->get("error") == nullptr && !extern_failed) {
+            out.push_back(name + ": libbpf did not load it, btfkit reports no error");
+        }
+    }
+    std::size_t sites = 0;
+    for (const auto& e : libbpf.get("externs")->items) {
+        const std::string r = e.field("result");
+        if (r == "unreached" || r == "error") continue;  // no instruction of libbpf's to compare
+        ++sites;
+        const bt::json* q = nullptr;
+        for (const auto& c : ours.get("externs")->items) {
+            if (c.field("section") == e.field("section") && c.field("insn") == e.field("insn") && c.field("name") == e.field("name")) q = &c;
+        }
+        const std::string name = "extern " + e.field("name") + "#" + e.field("section") + ":" + e.field("insn");
+        if (q == nullptr) {
+            out.push_back(name + ": not reported");
+            continue;
+        }
+        const auto target = [](const bt::json& x) { return x.is_null("target") ? std::string("null") : x.get("target")->field("btf") + " " + x.get("target")->field("type_id"); };
+        if (e.field("kind") != q->field("kind")) out.push_back(name + " kind: " + e.field("kind") + " | " + q->field("kind"));
+        if (btfkit_result(r) != q->field("result")) out.push_back(name + " result: " + r + " | " + q->field("result"));
+        if (target(e) != target(*q)) out.push_back(name + " target: " + target(e) + " | " + target(*q));
+        // A module's fd in the second half is the oracle's own; vmlinux and missing sites compare whole.
+        const bool module = !e.is_null("target") && e.get("target")->field("btf") != "vmlinux";
+        const std::string a = e.field("bytes"), b = q->field("bytes");
+        if (module ? a.substr(0, 24) != b.substr(0, 24) : a != b) out.push_back(name + " bytes: " + a + " | " + b);
+    }
+    // Every site btfkit wrote is one libbpf reports (kconfig values are the loader's map's business).
+    std::size_t ours_sites = 0;
+    for (const auto& c : ours.get("externs")->items) ours_sites += c.field("kind") != "kconfig";
+    if (ours_sites != libbpf.get("externs")->items.size()) {
+        out.push_back("extern sites: " + std::to_string(libbpf.get("externs")->items.size()) + " | " + std::to_string(ours_sites));
+    }
+    (void)sites;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("load oracle: btfkit relocate's externs and programs are libbpf 1.1's and 1.7's") {
+    if (const std::string why = cannot_load(); !why.empty()) {
+        MESSAGE(why << ": skipped");
+        return;
+    }
+    std::vector<std::string> objects;
+    for (const char* o : fixture_objects) objects.push_back((fixture_dir / "ksym" / o).string());
+    objects.push_back((fixture_dir / "kernel_externs.bpf.o").string());
+    if (!fs::exists(objects[0]) || !fs::exists(objects.back())) {
+        MESSAGE("ksym fixtures not built: skipped");
+        return;
+    }
+    for (const auto& c : corpus_objects()) objects.push_back(c);
+    bt::temp_dir scratch("btfkit-load-diff");
+    for (const oracle& o : oracles()) {
+        const auto theirs = run_loads(o, objects, scratch.path);
+        const auto ours = run_btfkit(o.version, objects, scratch.path);
+        std::size_t programs = 0, sites = 0;
+        for (std::size_t i = 0; i < objects.size(); ++i) {
+            INFO("libbpf " << o.version << ": " << objects[i]);
+            programs += theirs[i].get("programs")->items.size();
+            sites += theirs[i].get("externs")->items.size();
+            for (const auto& d : disagreements(theirs[i], ours[i])) FAIL_CHECK(d);
+        }
+        MESSAGE("libbpf " << o.version << ": " << objects.size() << " objects, " << programs << " programs, " << sites << " extern sites compared");
+        CHECK(programs > 200);
+    }
+}

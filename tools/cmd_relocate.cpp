@@ -2,6 +2,7 @@
 // libbpf-like log or JSON lines, and writes the patched objects.
 #include <cinttypes>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -271,6 +272,15 @@ int run_relocate(relocate_args& a) {
     stdout_sink sink;
     int status_code = 0;
     std::string out;
+    // What libbpf would probe the running kernel for, asked when a usdt program first needs it; file
+    // targets have no kernel to ask.
+    std::optional<kernel_features> kernel;
+    const auto features_for = [&](std::string_view section) {
+        const section_def* d = find_section_def(section.starts_with('?') ? section.substr(1) : section, a.options.compat);
+        if (d == nullptr || (d->flags & sec_usdt) == 0) return kernel_features{};
+        if (!kernel) kernel = kernel_features{.uprobe_multi_links = is_running_kernel(a.targets) && sys::has_uprobe_multi_links()};
+        return *kernel;
+    };
     lazy_kallsyms kallsyms(!a.kallsyms_path.empty() ? a.kallsyms_path : is_running_kernel(a.targets) ? "/proc/kallsyms" : "");
     for (const std::string_view path : a.objects) {
         if (auto st = read_file_into(std::string(path), file); !st) { status_code = report(st.error().about(path)); continue; }
@@ -321,7 +331,7 @@ int run_relocate(relocate_args& a) {
         bool first_prog = true;
         auto progs = obj->for_each_program([&](const program& p) {
             if (p.is_subprog) return;
-            auto l = resolve_program_load(set, p.section_name, a.options.compat);
+            auto l = resolve_program_load(set, p.section_name, a.options.compat, features_for(p.section_name));
             if (!l) l = program_load{.err = l.error()};
             if (l->err.code != errc::ok) ++prog_errors;
             if (a.json && !first_prog) out += ", ";

@@ -30,17 +30,27 @@ struct program_load {
     error err{};                    // needs_attach_btf, and the target is missing or not found
 };
 
+// What libbpf asks the running kernel before it loads (its feature probes), where that changes the
+// load attributes. For file targets there is no kernel to ask: a caller says, or takes the defaults.
+struct kernel_features {
+    bool uprobe_multi_links = false;  // 1.7 loads usdt programs as BPF_TRACE_UPROBE_MULTI where true
+};
+
 // libbpf's program setup and attach-target lookup (find_kernel_btf_id) for a section name. From 1.5
 // on, "fentry/MODULE:FUNC" searches only the modules whose names start with MODULE ("vmlinux" for the
 // kernel), as libbpf compares them.
 template <class Targets>
-constexpr result<program_load> resolve_program_load(Targets& targets, std::string_view section, libbpf_compat compat = libbpf_compat_latest) {
+constexpr result<program_load> resolve_program_load(Targets& targets, std::string_view section, libbpf_compat compat = libbpf_compat_latest,
+                                                    kernel_features kernel = {}) {
     program_load p;
     if (section.starts_with('?')) section.remove_prefix(1);
     p.def = find_section_def(section, compat);
     if (p.def == nullptr) return p;
     p.type = p.def->type;
     p.expected_attach = p.def->expected_attach;
+    if ((p.def->flags & sec_usdt) != 0 && compat != libbpf_compat::v1_1 && kernel.uprobe_multi_links) {
+        p.expected_attach = attach_type::trace_uprobe_multi;
+    }
     p.sleepable = (p.def->flags & sec_sleepable) != 0;
     p.needs_attach_btf = (p.def->flags & sec_attach_btf) != 0;
     if (!p.needs_attach_btf) return p;

@@ -197,6 +197,35 @@ inline int link_create(int prog_fd, std::uint32_t attach_type) noexcept {
     return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
+// Whether the kernel has uprobe_multi links with process (not thread) PID filtering, libbpf 1.7's test
+// (features.c) for loading usdt programs as BPF_TRACE_UPROBE_MULTI. The link attributes are laid out
+// by hand: older uapi headers (Debian 12's) lack them.
+inline bool has_uprobe_multi_links() noexcept {
+    constexpr std::uint32_t trace_uprobe_multi = 48;  // BPF_TRACE_UPROBE_MULTI
+    static constexpr char insns[] = {'\xb7', 0, 0, 0, 0, 0, 0, 0, '\x95', 0, 0, 0, 0, 0, 0, 0};  // r0 = 0; exit
+    const int prog = prog_load(BPF_PROG_TYPE_KPROBE, std::span<const char>(insns, sizeof(insns)), "GPL", {},
+                               prog_load_options{.expected_attach_type = trace_uprobe_multi});
+    if (prog < 0) return false;
+    const auto link = [&](std::int32_t pid) {
+        alignas(8) unsigned char attr[64] = {};
+        const std::uint32_t head[4] = {static_cast<std::uint32_t>(prog), static_cast<std::uint32_t>(-1), trace_uprobe_multi, 0};
+        static const char path[] = "/";
+        const unsigned long offset = 0;
+        const std::uint64_t ptrs[2] = {user_ptr(path), user_ptr(&offset)};  // path, offsets
+        const std::uint32_t tail[3] = {1, 0, static_cast<std::uint32_t>(pid)};  // cnt, flags, pid
+        std::memcpy(attr, head, sizeof(head));
+        std::memcpy(attr + 16, ptrs, sizeof(ptrs));
+        std::memcpy(attr + 48, tail, sizeof(tail));
+        const long fd = ::syscall(__NR_bpf, BPF_LINK_CREATE, attr, 60u);
+        const int err = fd < 0 ? errno : 0;
+        if (fd >= 0) ::close(static_cast<int>(fd));
+        return err;
+    };
+    const bool ok = link(0) == EBADF && link(-1) == EINVAL;
+    ::close(prog);
+    return ok;
+}
+
 // BPF_RAW_TRACEPOINT_OPEN: a tp_btf program (name null: the tracepoint it was loaded for) or a raw_tp
 // program on tracepoint `name`. The link fd, or -errno.
 inline int raw_tracepoint_open(int prog_fd, const char* name = nullptr) noexcept {
