@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -195,6 +196,23 @@ TEST_CASE("funcs and find --kind func|var on Debian corpus modules over the Debi
     CHECK(docs[0].starts_with("{\"glob\": \"nf_conntrack:bpf_ct_release\", \"functions\": [{\"name\": \"bpf_ct_release\", \"btf\": \"nf_conntrack\", \"type_id\": "));
     CHECK(docs[0].ends_with(", \"btf_obj_id\": null, \"linkage\": \"static\", \"prototype\": \"void bpf_ct_release(struct nf_conn *nfct);\"}]}"));
     CHECK(docs[1] == "{\"glob\": \"btfkit_absent_*\", \"functions\": []}");
+
+    // --attachable keeps what available_filter_functions lists: here a saved list naming one vmlinux
+    // function, one nf_conntrack function, and a function of a module not among the targets.
+    bt::temp_dir ftrace("btfkit-test-symbols-ftrace");
+    const std::string list = (ftrace.path / "available_filter_functions").string();
+    std::ofstream(list) << "tcp_sendmsg\nbpf_ct_release [nf_conntrack]\nbpf_xdp_ct_lookup [xfs]\nnot_in_btf\n";
+    const bt::run_result att = run({tool, "funcs", "tcp_sendmsg*", "nf_conntrack:bpf_*", "--attachable", "--filter-functions", list, "--btf", vmlinux,
+                                    "--index-cache", "off", "--module", (corpus / "modules" / "nf_conntrack").string()});
+    REQUIRE_MESSAGE(att.status == 0, att.err);
+    const auto kept = lines_of(att.out);
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0].starts_with("tcp_sendmsg vmlinux "));
+    CHECK(kept[1].starts_with("bpf_ct_release nf_conntrack "));
+    const bt::run_result none = run({tool, "funcs", "tcp_sendmsg", "--attachable", "--filter-functions", (ftrace.path / "absent").string(),
+                                     "--btf", vmlinux, "--index-cache", "off"});
+    CHECK(none.status != 0);
+    CHECK(none.err.find("absent") != std::string::npos);
 
     // find --kind func / var across all 4,023 modules, with and without the index cache.
     bt::temp_dir tmp("btfkit-test-symbols-cache");

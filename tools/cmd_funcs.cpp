@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "btfkit/os/filter_functions.hpp"
 #include "btfkit/targets/symbol_matches.hpp"
 #include "btfkit/write/c_prototype.hpp"
 #include "targets.hpp"
@@ -19,6 +20,8 @@ struct funcs_args {
     target_args targets;
     std::vector<std::string_view> globs;
     bool json = false;
+    bool attachable = false;         // --attachable
+    std::string filter_functions;    // --filter-functions FILE ("" = tracefs's)
 };
 
 // "MODULE:GLOB" (libbpf's fentry/module:func) searches the BTFs MODULE matches only ("vmlinux", "nf_*").
@@ -48,6 +51,14 @@ int run_funcs(funcs_args& a) {
     }
     if (auto st = set.prefetch(plain, name_space::symbols); !st) return report(st.error());
 
+    std::optional<filter_functions> ftrace;
+    if (a.attachable) {
+        auto f = filter_functions::read(a.filter_functions);
+        if (!f) return report(f.error().code == errc::io && a.filter_functions.empty()
+                                  ? f.error().about("available_filter_functions (is tracefs mounted and readable?)")
+                                  : f.error());
+        ftrace = std::move(*f);
+    }
     std::string out, missing;
     for (const std::string_view g : a.globs) {
         const glob_operand o = split_operand(g);
@@ -62,6 +73,7 @@ int run_funcs(funcs_args& a) {
         for (const candidate c : *found) {
             const std::string_view btf_name = set.target_name(c.target);
             const type f = (*c.owner)[c.id];
+            if (ftrace && !ftrace->contains(f.name(), btf_name)) continue;
             std::string proto;
             if (auto st = write_c_prototype(*c.owner, c.id, proto); !st) {
                 std::fprintf(stderr, "btfkit: warning: %s: %s\n", std::string(f.name()).c_str(), st.error().message().c_str());
@@ -107,6 +119,10 @@ int run_funcs(funcs_args& a) {
 constexpr option<funcs_args> options[] = {
     {.name = "--json", .help = "one JSON document per GLOB: {\"glob\", \"functions\": [{\"name\", \"btf\", \"type_id\", \"btf_obj_id\", \"linkage\", \"prototype\"}]}",
      .apply = [](funcs_args& a, std::string_view) { a.json = true; return ok; }},
+    {.name = "--attachable", .help = "only the functions ftrace can attach to (tracefs's available_filter_functions)",
+     .apply = [](funcs_args& a, std::string_view) { a.attachable = true; return ok; }},
+    {.name = "--filter-functions", .arg = "FILE", .help = "with --attachable: read this copy of available_filter_functions instead",
+     .apply = [](funcs_args& a, std::string_view v) { a.filter_functions = v; return ok; }},
 };
 
 constexpr command_spec<funcs_args> spec{

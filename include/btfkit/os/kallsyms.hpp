@@ -27,7 +27,7 @@ public:
     // Reads `path` ("ADDRESS TYPE NAME [MODULE]" lines). A line that does not parse is an error naming it.
     [[nodiscard]] static result<kallsyms> read(const std::string& path = "/proc/kallsyms") {
         kallsyms k;
-        BTFKIT_TRY(read_file_into(path, k.text_));
+        if (auto st = read_file_into(path, k.text_); !st) return st.error().about(path);
         const std::string_view all(k.text_.data(), k.text_.size());
         std::uint32_t line = 0;
         for (std::size_t at = 0; at < all.size(); ++line) {

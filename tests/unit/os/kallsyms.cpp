@@ -54,6 +54,7 @@ TEST_CASE("kallsyms: a line that does not parse is named") {
     auto missing = bk::kallsyms::read((d.path / "absent").string());
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error().code == bk::errc::io);
+    CHECK(missing.error().message().find("absent") != std::string::npos);
 }
 
 TEST_CASE("kallsyms: the running kernel's, where readable, agree with the file's text") {
