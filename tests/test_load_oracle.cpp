@@ -532,6 +532,10 @@ std::string btfkit_result(const std::string& libbpf_result) {
 std::vector<std::string> disagreements(const bt::json& libbpf, const bt::json& ours) {
     std::vector<std::string> out;
     const bool extern_failed = ours.get("summary")->integer("extern_errors") > 0;
+    std::set<std::string> core_failed;  // sections with a failed CO-RE relocation
+    for (const auto& r : ours.get("relocations")->items) {
+        if (r.field("result") == "error") core_failed.insert(r.field("section"));
+    }
     for (const auto& p : libbpf.get("programs")->items) {
         const bt::json* q = nullptr;
         for (const auto& c : ours.get("programs")->items) {
@@ -547,7 +551,7 @@ std::vector<std::string> disagreements(const bt::json& libbpf, const bt::json& o
         }
         if (p.field("captured") == "true") {
             if (attach_of(p) != attach_of(*q)) out.push_back(name + " attach: " + attach_of(p) + " | " + attach_of(*q));
-        } else if (q->get("error") == nullptr && !extern_failed) {
+        } else if (q->get("error") == nullptr && !extern_failed && !core_failed.contains(p.field("section")) && !core_failed.contains(".text")) {
             out.push_back(name + ": libbpf did not load it, btfkit reports no error");
         }
     }

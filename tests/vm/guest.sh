@@ -76,3 +76,12 @@ for oracle in libbpf-oracle libbpf-oracle-1.7; do
     "bin/$oracle" --loads $objects > "/out/e-$oracle.json" 2> "/out/e-$oracle.err"
     echo "exit $?" >> "/out/e-$oracle.err"
 done
+step "f: module kfuncs, ksyms and fentry run (raw_loader)"
+bin/raw_loader obj/module_run.bpf.o --attach --test-run --glob 'glob_run=nf_conntrack_helper*register' \
+    --run 'rmmod nf_conntrack_ftp && insmod ko/nf_conntrack_ftp.ko' > /out/f-raw-loader.txt 2>&1
+echo "exit $?" >> /out/f-raw-loader.txt
+
+for v in 1.1 1.7; do
+    bin/btfkit relocate --json --libbpf --libbpf-compat "$v" $objects > "/out/e-btfkit-$v.json" 2> "/out/e-btfkit-$v.err"
+    echo "exit $?" >> "/out/e-btfkit-$v.err"
+done
