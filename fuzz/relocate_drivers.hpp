@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "btfkit.hpp"
+#include "btfkit/core/attach.hpp"
+#include "btfkit/core/externs.hpp"
 #include "btfkit/core/relocate.hpp"
 #include "drivers.hpp"
 
@@ -242,6 +244,78 @@ void relocate_checked(W& w, const bpf_object& o, byte_span in, relocation_work& 
     asm volatile("" : : "r"(text.size()));
 }
 
+// A kallsyms that knows every name, at an address made of the name: typeless ksyms resolve.
+struct any_kallsyms {
+    [[nodiscard]] constexpr result<std::optional<std::uint64_t>> address(std::string_view name, libbpf_compat) const noexcept {
+        return std::optional<std::uint64_t>(0xffffffff80000000ull | name.size());
+    }
+};
+
+// The object's kernel externs resolved on a fresh image against `targets`, and each program's load
+// attributes: reports stay inside the input, the summary counts them, and only the reported
+// instructions change.
+template <class W, class Targets>
+void externs_checked(W& w, const bpf_object& o, byte_span in, relocation_work& work, Targets& targets, libbpf_compat compat) {
+    using range = relocation_work::range;
+    auto& image = work.image;
+    auto& patched = work.patched;
+    image.assign(in.begin(), in.end());
+    patched.clear();
+    std::vector<std::uint32_t> fd_array;
+    extern_summary seen;
+    auto r = resolve_externs(o, std::span<char>(image), targets, any_kallsyms{}, extern_options{fd_encoding::btf_id, compat}, fd_array,
+                             [&](const extern_report& rep) {
+        if (!within(rep.section, in) || !within(rep.program, in) || rep.symbol == nullptr || !within(rep.symbol->name, in)) {
+            w.violation("extern report view outside the input");
+            return;
+        }
+        if (rep.section_index == 0 || rep.section_index >= o.file().section_count()) {
+            w.violation("extern report section index out of range");
+            return;
+        }
+        switch (rep.outcome) {
+        case extern_outcome::resolved: ++seen.resolved; break;
+        case extern_outcome::zero: ++seen.zero; break;
+        case extern_outcome::poisoned: ++seen.poisoned; break;
+        case extern_outcome::left: ++seen.left; break;
+        case extern_outcome::error: ++seen.errors; check_stage_error(w, rep.err); break;
+        }
+        if (rep.binding->fd_slot != 0 && rep.binding->fd_slot >= fd_array.size() + 1) w.violation("fd_array slot past the array");
+        const elf_section sec = o.file().section(rep.section_index);
+        const std::size_t at = static_cast<std::size_t>(sec.offset) + std::size_t{rep.insn} * insn_const::insn_size;
+        const std::size_t end = static_cast<std::size_t>(sec.offset + sec.size);
+        const std::size_t len = rep.kind == extern_kind::kfunc_call ? 8 : 16;
+        if (at + len > end || end > image.size()) {
+            w.violation("extern instruction outside its section");
+            return;
+        }
+        patched.push_back(range{at, at + len});
+    });
+    if (!r) {
+        w.check_error(r.error());
+    } else {
+        seen.total = seen.resolved + seen.zero + seen.poisoned + seen.left + seen.errors;
+        if (r->total != seen.total || r->resolved != seen.resolved || r->errors != seen.errors || r->poisoned != seen.poisoned) {
+            w.violation("extern summary disagrees with the reports");
+        }
+        if (!fd_array.empty() && fd_array[0] != 0) w.violation("fd_array slot 0 used");
+    }
+    for (const range& p : patched) std::memcpy(image.data() + p.at, in.data() + p.at, p.end - p.at);
+    if (!image.empty() && std::memcmp(image.data(), in.data(), image.size()) != 0) {
+        w.violation("extern resolution changed a byte outside the reported instructions");
+    }
+    auto progs = o.for_each_program([&](const program& p) {
+        auto l = resolve_program_load(targets, p.section_name, compat);
+        if (!l) {
+            w.check_error(l.error());
+            return;
+        }
+        if (l->has_target && l->err.code != errc::ok) w.violation("program load with a target and an error");
+        if (l->needs_attach_btf && !l->has_target && l->err.code == errc::ok) w.violation("BTF-attached program without target or error");
+    });
+    if (!progs) w.check_error(progs.error());
+}
+
 }  // namespace relocate_detail
 
 // fuzz_relocate: the input as a BPF object, relocated in one of six ways, picked by the input's size so
@@ -259,11 +333,13 @@ void run_relocate(W& w, byte_span in, const relocation_env& env, relocation_work
     }
     const relocate_options defaults{};
     const relocate_options plain{.search_all_targets = true, .fwd_extension = false, .encoding = fd_encoding::none};
+    // Then the object's kernel externs and attach targets, against the same BTF.
+    const libbpf_compat compat = (in.size() & 64) != 0 ? libbpf_compat::v1_1 : libbpf_compat::v1_7;
     switch (in.size() % 6) {
-    case 0: relocate_checked(w, *o, in, work, env.t1_target(), defaults); return;
+    case 0: relocate_checked(w, *o, in, work, env.t1_target(), defaults); externs_checked(w, *o, in, work, env.t1_target(), compat); return;
     case 1: relocate_checked(w, *o, in, work, env.t1_target(), plain); return;
-    case 2: relocate_checked(w, *o, in, work, env.t1_be_target(), defaults); return;
-    case 3: relocate_checked(w, *o, in, work, env.vmlinux_target(), defaults); return;
+    case 2: relocate_checked(w, *o, in, work, env.t1_be_target(), defaults); externs_checked(w, *o, in, work, env.t1_be_target(), compat); return;
+    case 3: relocate_checked(w, *o, in, work, env.vmlinux_target(), defaults); externs_checked(w, *o, in, work, env.vmlinux_target(), compat); return;
     case 4: relocate_checked(w, *o, in, work, env.vmlinux_target(), plain); return;
     default: break;
     }
