@@ -597,7 +597,7 @@ TEST_CASE("load oracle: btfkit relocate's externs and programs are libbpf 1.1's 
     }
     std::vector<std::string> objects;
     for (const char* o : fixture_objects) objects.push_back((fixture_dir / "ksym" / o).string());
-    objects.push_back((fixture_dir / "kernel_externs.bpf.o").string());
+    objects.push_back((fixture_dir / "ksym" / "kernel_externs.bpf.o").string());
     if (!fs::exists(objects[0]) || !fs::exists(objects.back())) {
         MESSAGE("ksym fixtures not built: skipped");
         return;

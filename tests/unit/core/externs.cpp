@@ -95,7 +95,7 @@ const site& at(const resolved& r, std::string_view name, bk::extern_kind k) {
 }  // namespace
 
 TEST_CASE("externs: collected in libbpf's order, with their kinds") {
-    const auto o = fixture("kernel_externs.bpf.o");
+    const auto o = fixture("ksym/kernel_externs.bpf.o");
     if (!o) return;
     std::vector<bk::extern_symbol> syms;
     REQUIRE(bk::collect_externs(o->obj, syms).has_value());
@@ -107,7 +107,7 @@ TEST_CASE("externs: collected in libbpf's order, with their kinds") {
 }
 
 TEST_CASE("externs: vmlinux ksyms and kfuncs, libbpf 1.7 and 1.1") {
-    const auto o = fixture("kernel_externs.bpf.o");
+    const auto o = fixture("ksym/kernel_externs.bpf.o");
     if (!o) return;
     std::string why;
     const auto v = bt::open_running_vmlinux(why);
@@ -182,7 +182,7 @@ TEST_CASE("externs: vmlinux ksyms and kfuncs, libbpf 1.7 and 1.1") {
 
 TEST_CASE("externs: module kfuncs get an fd_array slot, module ksyms their BTF in insn[1]") {
     namespace ct = bt::corpus_targets;
-    const auto o = fixture("module_externs.bpf.o");
+    const auto o = fixture("ksym/module_externs.bpf.o");
     if (!o || !ct::have_corpus()) return;
     const std::vector<std::string> mods{(ct::corpus / "modules" / "act_mirred").string(), (ct::corpus / "modules" / "nf_conntrack").string()};
     auto ft = bk::file_targets::open(ct::vmlinux_path(), mods);
