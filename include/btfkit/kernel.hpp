@@ -5,5 +5,7 @@
 #include "os/bpf.hpp"
 #include "os/file_targets.hpp"
 #include "os/files.hpp"
+#include "os/filter_functions.hpp"
+#include "os/kallsyms.hpp"
 #include "os/kernel_btf.hpp"
 #include "os/tuning.hpp"
