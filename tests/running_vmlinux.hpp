@@ -5,6 +5,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <doctest/doctest.h>
 
 #include "btfkit/format/btf.hpp"
 #include "btfkit/kernel.hpp"
@@ -37,6 +40,23 @@ inline std::unique_ptr<running_vmlinux> open_running_vmlinux(std::string& why) {
     }
     v->types.emplace(std::move(*b));
     return v;
+}
+
+// The same, or null after a doctest MESSAGE that says why the test skips.
+inline std::unique_ptr<running_vmlinux> running_vmlinux_or_skip() {
+    std::string why;
+    auto v = open_running_vmlinux(why);
+    if (!v) MESSAGE("skipping: " << why);
+    return v;
+}
+
+// The first of `b`'s own types named `name` of kind `k`, by a plain scan (0: none): the simple answer
+// the lookups are checked against.
+inline std::uint32_t scan_id(const btf& b, std::string_view name, kind k) {
+    for (std::uint32_t id = b.first_id(); id < b.type_count(); ++id) {
+        if (b.kind_of(id) == k && b[id].name() == name) return id;
+    }
+    return 0;
 }
 
 }  // namespace btfkit::testing

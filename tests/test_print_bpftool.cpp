@@ -49,27 +49,10 @@ int btf_load(bk::byte_span blob) {
 }
 
 int map_create(int btf_fd, std::uint32_t key_type, std::uint32_t value_type, std::uint32_t value_size, std::uint32_t entries) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof(a));
-    a.map_type = BPF_MAP_TYPE_ARRAY;
-    a.key_size = 4;
-    a.value_size = value_size;
-    a.max_entries = entries;
-    a.btf_fd = static_cast<std::uint32_t>(btf_fd);
-    a.btf_key_type_id = key_type;
-    a.btf_value_type_id = value_type;
-    const long fd = bk::sys::bpf(BPF_MAP_CREATE, &a, sizeof(a));
-    return fd < 0 ? -errno : static_cast<int>(fd);
+    return bk::sys::array_map_create(value_size, entries, {.btf_fd = btf_fd, .btf_key_type_id = key_type, .btf_value_type_id = value_type});
 }
 
-bool map_update(int fd, std::uint32_t key, const std::string& value) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof(a));
-    a.map_fd = static_cast<std::uint32_t>(fd);
-    a.key = bk::sys::user_ptr(&key);
-    a.value = bk::sys::user_ptr(value.data());
-    return bk::sys::bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) == 0;
-}
+bool map_update(int fd, std::uint32_t key, const std::string& value) { return bk::sys::map_update(fd, key, value.data()) == 0; }
 
 std::uint32_t map_id(int fd) {
     struct bpf_map_info info;

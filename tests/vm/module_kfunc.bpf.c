@@ -5,37 +5,16 @@
  * and a vmlinux kfunc and VAR beside them (off 0, fd 0). No vmlinux.h: the guest kernels are not the
  * host's, and libbpf compares struct types of kfunc prototypes by kind only, so stand-ins do. */
 #include "fixture_common.h"
+#include "nf_conntrack_kfuncs.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define KEEP(v) asm volatile("" ::"r"(v))
 
-struct xdp_md {
-	__u32 data;
-	__u32 data_end;
-};
-struct bpf_sock_tuple {
-	__u32 saddr, daddr;
-	__u16 sport, dport;
-};
-struct bpf_ct_opts {
-	__s32 netns_id;
-	__s32 error;
-	__u8 l4proto;
-	__u8 dir;
-	__u8 reserved[2];
-};
-struct nf_conn {
-	int btfkit_unused;
-};
 struct nf_conn___init {
 	int btfkit_unused;
 };
 
-/* nf_conntrack.ko */
-extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp_ctx, struct bpf_sock_tuple *bpf_tuple, __u32 tuple__sz,
-					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym;
-extern void bpf_ct_release(struct nf_conn *nfct) __ksym;
 extern struct nf_conn___init *bpf_xdp_ct_alloc(struct xdp_md *xdp_ctx, struct bpf_sock_tuple *bpf_tuple,
 					       __u32 tuple__sz, struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
 /* act_mirred.ko's per-cpu nesting counter, when that module is loaded */

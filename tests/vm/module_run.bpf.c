@@ -5,31 +5,10 @@
  * read (6.1; weak, 6.12 lacks it), fentry and fexit on an nf_conntrack function, and one program
  * attached to every function a glob matches. */
 #include "fixture_common.h"
+#include "nf_conntrack_kfuncs.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct xdp_md {
-	__u32 data;
-	__u32 data_end;
-};
-struct bpf_sock_tuple {
-	__u32 saddr, daddr;
-	__u16 sport, dport;
-};
-struct bpf_ct_opts {
-	__s32 netns_id;
-	__s32 error;
-	__u8 l4proto;
-	__u8 dir;
-	__u8 reserved[2];
-};
-struct nf_conn {
-	int btfkit_unused;
-};
-
-extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp_ctx, struct bpf_sock_tuple *bpf_tuple, __u32 tuple__sz,
-					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym;
-extern void bpf_ct_release(struct nf_conn *nfct) __ksym;
 extern const int mirred_nest_level __ksym __weak;
 
 __u64 xdp_runs, ct_found, ksym_reads, fentry_hits, fexit_hits, glob_hits;

@@ -154,22 +154,16 @@ inline int array_map_create(std::uint32_t value_size, std::uint32_t entries, con
 }
 
 // BPF_MAP_UPDATE_ELEM / BPF_MAP_LOOKUP_ELEM of an array map's entry `key`: 0, or -errno.
-inline int map_update(int map_fd, std::uint32_t key, const void* value) noexcept {
+inline int map_element(int cmd, int map_fd, std::uint32_t key, const void* value) noexcept {
     union bpf_attr a;
     std::memset(&a, 0, sizeof(a));
     a.map_fd = static_cast<std::uint32_t>(map_fd);
     a.key = user_ptr(&key);
     a.value = user_ptr(value);
-    return bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0 ? -errno : 0;
+    return bpf(cmd, &a, sizeof(a)) < 0 ? -errno : 0;
 }
-inline int map_lookup(int map_fd, std::uint32_t key, void* value) noexcept {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof(a));
-    a.map_fd = static_cast<std::uint32_t>(map_fd);
-    a.key = user_ptr(&key);
-    a.value = user_ptr(value);
-    return bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)) < 0 ? -errno : 0;
-}
+inline int map_update(int map_fd, std::uint32_t key, const void* value) noexcept { return map_element(BPF_MAP_UPDATE_ELEM, map_fd, key, value); }
+inline int map_lookup(int map_fd, std::uint32_t key, void* value) noexcept { return map_element(BPF_MAP_LOOKUP_ELEM, map_fd, key, value); }
 
 // BPF_PROG_TEST_RUN once, with `data` as the packet (XDP, socket filters) or none (raw_tp): the
 // program's return value, or -errno.

@@ -17,16 +17,11 @@ namespace {
 
 namespace bk = btfkit;
 namespace bt = btfkit::testing;
+using bt::scan_id;
 using bk::attach_type;
 using bk::libbpf_compat;
 using bk::prog_type;
 
-std::uint32_t scan_id(const bk::btf& b, std::string_view name, bk::kind k) {
-    for (std::uint32_t id = b.first_id(); id < b.type_count(); ++id) {
-        if (b.kind_of(id) == k && b[id].name() == name) return id;
-    }
-    return 0;
-}
 
 template <class Targets>
 bk::program_load load_of(Targets& t, std::string_view section, libbpf_compat c = bk::libbpf_compat_latest) {
@@ -38,12 +33,8 @@ bk::program_load load_of(Targets& t, std::string_view section, libbpf_compat c =
 }  // namespace
 
 TEST_CASE("attach: vmlinux targets by section, one per BTF attach kind") {
-    std::string why;
-    const auto v = bt::open_running_vmlinux(why);
-    if (!v) {
-        MESSAGE("skipping: " << why);
-        return;
-    }
+    const auto v = bt::running_vmlinux_or_skip();
+    if (!v) return;
     const bk::btf& k = *v->types;
     bk::single_target t(k);
     struct row {

@@ -22,6 +22,7 @@ namespace {
 
 namespace bk = btfkit;
 namespace bt = btfkit::testing;
+using bt::scan_id;
 
 std::unique_ptr<bt::loaded_object> fixture(const char* name) {
     const std::string path = std::string(BTFKIT_FIXTURE_DIR) + "/" + name;
@@ -32,13 +33,6 @@ std::unique_ptr<bt::loaded_object> fixture(const char* name) {
     return bt::load(bt::read_bytes(path));
 }
 
-// The first type of `name` and kind `k` among `b`'s own types, by a plain scan (0: none).
-std::uint32_t scan_id(const bk::btf& b, std::string_view name, bk::kind k) {
-    for (std::uint32_t id = b.first_id(); id < b.type_count(); ++id) {
-        if (b.kind_of(id) == k && b[id].name() == name) return id;
-    }
-    return 0;
-}
 
 // A kallsyms with the symbols a test names.
 struct table_kallsyms {
@@ -109,12 +103,8 @@ TEST_CASE("externs: collected in libbpf's order, with their kinds") {
 TEST_CASE("externs: vmlinux ksyms and kfuncs, libbpf 1.7 and 1.1") {
     const auto o = fixture("ksym/kernel_externs.bpf.o");
     if (!o) return;
-    std::string why;
-    const auto v = bt::open_running_vmlinux(why);
-    if (!v) {
-        MESSAGE("skipping: " << why);
-        return;
-    }
+    const auto v = bt::running_vmlinux_or_skip();
+    if (!v) return;
     const bk::btf& k = *v->types;
     bk::single_target t(k);
     const table_kallsyms ks{{{"schedule", 0xffffffff81a2b3c4ull}}};
