@@ -36,7 +36,8 @@ ROOTS = ('bio block_device bpf_func_id bpf_map_type bpf_perf_event_data dentry f
 MODS = {8, 9, 10, 11, 18}  # typedef, volatile, const, restrict, type_tag
 
 
-def crop_vmlinux(raw):
+def crop_vmlinux(raw, roots=ROOTS, funcs=()):
+    """`roots` and what they embed by value; with `funcs`, those FUNCs too, their prototypes whole."""
     o, h, types, strings = mc.read_btf(raw)
 
     def sname(off):
@@ -49,15 +50,19 @@ def crop_vmlinux(raw):
         tail = types[t - 1][3]
         return list(struct.unpack(o + '%dI' % (len(tail) // 4), tail))
 
-    keep, stack = set(), [i + 1 for i, t in enumerate(types) if sname(t[0]) in ROOTS and (t[1] >> 24) & 31 in (4, 5, 6, 8, 19)]
+    keep, stack = set(), [i + 1 for i, t in enumerate(types) if sname(t[0]) in roots and (t[1] >> 24) & 31 in (4, 5, 6, 8, 19)]
+    protos = {t[2] for t in types if sname(t[0]) in funcs and (t[1] >> 24) & 31 == 12}
+    stack += [i + 1 for i, t in enumerate(types) if sname(t[0]) in funcs and (t[1] >> 24) & 31 == 12]
     while stack:  # everything reachable by value (members, modifiers, array elements), not through pointers
         t = stack.pop()
         if t == 0 or t in keep:
             continue
         keep.add(t)
         k, vlen = kind(t), types[t - 1][1] & 0xffff
-        if k in MODS:
+        if k in MODS or k == 12:
             stack.append(types[t - 1][2])
+        elif k == 13 and t in protos:  # return and parameter types
+            stack += [types[t - 1][2]] + words(t)[1::2]
         elif k == 3:
             stack += words(t)[:2]
         elif k in (4, 5):
@@ -84,8 +89,12 @@ def crop_vmlinux(raw):
         no, info, st, tail = types[t - 1]
         k, vlen = (info >> 24) & 31, info & 0xffff
         tw = words(t)
-        if k in MODS or k == 2:
+        if k in MODS or k in (2, 12):
             st = ref(st)
+        elif k == 13 and t in protos:
+            st = ref(st)
+            for j in range(vlen):
+                tw[2 * j], tw[2 * j + 1] = s(sname(tw[2 * j])), ref(tw[2 * j + 1])
         elif k == 13:
             st = 0
             for j in range(vlen):
@@ -99,7 +108,7 @@ def crop_vmlinux(raw):
             step = 2 if k == 6 else 3
             for j in range(vlen):
                 tw[step * j] = s(sname(tw[step * j]))
-        if k in (12, 14, 15, 17):  # FUNC, VAR, DATASEC, DECL_TAG are never reached by value
+        if k in (14, 15, 17):  # VAR, DATASEC, DECL_TAG are never reached by value
             raise SystemExit('unexpected kind %d' % k)
         out.u32(s(sname(no)), info, st, *tw)
         out.done()

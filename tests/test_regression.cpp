@@ -1,6 +1,6 @@
 // Hostile input: replays tests/regression/ through every parser (the fuzz targets' drivers), the print
-// seeds through fuzz_print's, and pins down the errors for hand-made loops, deep chains, huge counts and
-// out-of-range offsets.
+// seeds through fuzz_print's, the trace seeds through fuzz_trace_expr's, and pins down the errors for
+// hand-made loops, deep chains, huge counts and out-of-range offsets.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include "../fuzz/drivers.hpp"
 #include "../fuzz/print_driver.hpp"
 #include "../fuzz/relocate_drivers.hpp"
+#include "../fuzz/trace_driver.hpp"
 #include "../fuzz/write_drivers.hpp"
 #include "blob_builder.hpp"
 #include "btfkit/format/bpf_object.hpp"
@@ -179,6 +180,24 @@ TEST_CASE("regression corpus: hand-made files fail as their names say") {
         ++checked;
     }
     CHECK(checked > 100);
+}
+
+TEST_CASE("trace: fuzz seeds and regressions replay through fuzz_trace_expr's driver") {
+    namespace fs = std::filesystem;
+    static const testing::trace_env env{BTFKIT_SOURCE_DIR "/fuzz/targets"};
+    int files = 0;
+    for (const char* dir : {BTFKIT_SOURCE_DIR "/fuzz/corpus/trace_expr", BTFKIT_SOURCE_DIR "/tests/regression"}) {
+        for (const auto& e : fs::directory_iterator(dir)) {
+            const std::string name = e.path().filename().string();
+            if (std::string_view(dir).ends_with("regression") && !name.starts_with("trace-") && !name.starts_with("crash-fuzz_trace_expr")) continue;
+            std::ifstream in(e.path(), std::ios::binary);
+            const std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            testing::walker w{record_failure{&name}, {byte_span(data.data(), data.size())}};
+            testing::run_trace_expr(w, byte_span(data.data(), data.size()), env);
+            ++files;
+        }
+    }
+    CHECK(files >= 38);
 }
 
 TEST_CASE("print: fuzz seeds and regressions replay through fuzz_print's driver") {

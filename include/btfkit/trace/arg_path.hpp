@@ -17,6 +17,7 @@ namespace btfkit {
 inline constexpr std::size_t max_trace_args = 8;   // arguments in one expression
 inline constexpr std::size_t max_path_steps = 16;  // member and index steps in one argument
 inline constexpr std::uint32_t max_anon_depth = 32;  // anonymous members searched through, nested
+inline constexpr std::uint32_t max_anon_visits = 1 << 10;  // composites searched for one member, in all
 
 // "func" or "func(arg, arg...)": views into the text, each trimmed.
 struct trace_expr {
@@ -122,10 +123,12 @@ struct path_failure {
 namespace detail {
 
 // A member named `name` in the composite `id`, searching anonymous members depth first (C's rule);
-// `bits` gets its offset from the start of `id`.
+// `bits` gets its offset from the start of `id`. `visits` bounds the search where composites hold each
+// other anonymously more than once (only malformed BTF): without it the search branches at every level.
 constexpr bool find_member(const btf& b, std::uint32_t id, std::string_view name, std::uint32_t depth, std::uint64_t& bits,
-                           member& found) {
-    if (depth > max_anon_depth || !b.valid_id(id)) return false;
+                           member& found, std::uint32_t& visits) {
+    if (depth > max_anon_depth || !b.valid_id(id) || visits == max_anon_visits) return false;
+    ++visits;
     const type t = b[id];
     for (const member m : t.members()) {
         const std::string_view n = b.string(m.name_off);
@@ -137,7 +140,7 @@ constexpr bool find_member(const btf& b, std::uint32_t id, std::string_view name
         if (!n.empty()) continue;
         auto inner = b.skip_mods_and_typedefs(m.type);
         std::uint64_t below = 0;
-        if (inner && inner->is_composite() && find_member(b, inner->id(), name, depth + 1, below, found)) {
+        if (inner && inner->is_composite() && find_member(b, inner->id(), name, depth + 1, below, found, visits)) {
             bits = m.bit_offset + below;
             return true;
         }
@@ -288,7 +291,8 @@ private:
             if (!h.is_composite()) return fail(path_problem::not_composite, "a member of a type that is no struct or union", errc::bad_kind);
             std::uint64_t bits = 0;
             member m{};
-            if (!detail::find_member(b, holder, s.member, 0, bits, m)) {
+            std::uint32_t visits = 0;
+            if (!detail::find_member(b, holder, s.member, 0, bits, m, visits)) {
                 f.name = s.member;
                 f.type_id = holder;
                 return fail(path_problem::no_member, "no such member");

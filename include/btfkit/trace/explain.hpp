@@ -14,9 +14,13 @@
 
 namespace btfkit {
 
-// A type as C spells it with no name (a cast's): "struct sock *", "const char *", "char * const",
-// "u8 [16]", "int (*)(void *)", "void".
-[[nodiscard]] inline std::string c_type_name(const btf& b, std::uint32_t id, std::uint32_t depth = 0) {
+// Types c_type_name visits in all, nested prototypes included: each visit adds at most a name and a few
+// tokens, and prototypes that take themselves would otherwise branch at every level.
+inline constexpr std::uint32_t max_c_type_visits = 1 << 10;
+
+namespace detail {
+
+[[nodiscard]] inline std::string c_type_name(const btf& b, std::uint32_t id, std::uint32_t depth, std::uint32_t& visits) {
     std::string decl, quals;  // the abstract declarator so far (outermost last), the base's qualifiers
     bool after_ptr = false;
     auto qualifier_applies_to_ptr = [&](std::uint32_t next) {
@@ -29,6 +33,8 @@ namespace btfkit {
     };
     auto join = [&](std::string base) { return quals + base + (decl.empty() ? "" : " " + decl); };
     for (std::uint32_t steps = 0; steps <= max_resolve_depth && depth <= max_resolve_depth; ++steps) {
+        if (visits == max_c_type_visits) return join("...");
+        ++visits;
         if (id == 0) return join("void");
         if (!b.valid_id(id)) return join("<bad type #" + std::to_string(id) + ">");
         const type t = b[id];
@@ -57,16 +63,25 @@ namespace btfkit {
             std::string params;
             for (const param q : t.params()) {
                 if (!params.empty()) params += ", ";
-                params += q.type == 0 ? "..." : c_type_name(b, q.type, depth + 1);
+                params += q.type == 0 ? "..." : c_type_name(b, q.type, depth + 1, visits);
             }
             decl = "(" + decl + ")(" + (params.empty() ? "void" : params) + ")";
-            const std::string ret = c_type_name(b, t.ref(), depth + 1);
+            const std::string ret = c_type_name(b, t.ref(), depth + 1, visits);
             return quals + ret + " " + decl;
         }
         default: return join(name.empty() ? std::string(kind_str(t.kind())) : name);
         }
     }
     return "<type chain too deep>";
+}
+
+}  // namespace detail
+
+// A type as C spells it with no name (a cast's): "struct sock *", "const char *", "char * const",
+// "u8 [16]", "int (*)(void *)", "void". At most max_c_type_visits types: "..." past them.
+[[nodiscard]] inline std::string c_type_name(const btf& b, std::uint32_t id, std::uint32_t depth = 0) {
+    std::uint32_t visits = 0;
+    return detail::c_type_name(b, id, depth, visits);
 }
 
 namespace detail {
@@ -87,16 +102,19 @@ namespace detail {
     return row[b.size()];
 }
 
-// The names reachable as members of composite `id` (through anonymous members, as find_member).
-inline void member_names(const btf& b, std::uint32_t id, std::uint32_t depth, std::vector<std::string_view>& out) {
-    if (depth > max_anon_depth || !b.valid_id(id)) return;
+// The names reachable as members of composite `id` (through anonymous members, as find_member, with
+// its budget of composites).
+inline void member_names(const btf& b, std::uint32_t id, std::uint32_t depth, std::vector<std::string_view>& out,
+                         std::uint32_t& visits) {
+    if (depth > max_anon_depth || !b.valid_id(id) || visits == max_anon_visits) return;
+    ++visits;
     for (const member m : b[id].members()) {
         const std::string_view n = b.string(m.name_off);
         if (!n.empty()) {
             out.push_back(n);
             continue;
         }
-        if (auto inner = b.skip_mods_and_typedefs(m.type); inner && inner->is_composite()) member_names(b, inner->id(), depth + 1, out);
+        if (auto inner = b.skip_mods_and_typedefs(m.type); inner && inner->is_composite()) member_names(b, inner->id(), depth + 1, out, visits);
     }
 }
 
@@ -145,7 +163,8 @@ inline constexpr std::size_t all_alternatives_up_to = 12;
     case path_problem::void_return: return where + ": the function returns void";
     case path_problem::no_member: {
         std::vector<std::string_view> names;
-        detail::member_names(b, why.type_id, 0, names);
+        std::uint32_t visits = 0;
+        detail::member_names(b, why.type_id, 0, names, visits);
         std::string msg = where + ": " + type + " has no member '" + std::string(why.name) + "'";
         if (names.empty()) return msg;
         msg += names.size() > detail::all_alternatives_up_to ? " (closest: " : " (members: ";

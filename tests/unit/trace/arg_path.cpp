@@ -286,3 +286,26 @@ TEST_CASE("resolve_arg: module functions' paths match bpftool on the Debian corp
     }
     CHECK(total >= 400);
 }
+
+// Found by fuzz_trace_expr: a struct and a union that each hold the other anonymously twice (only
+// malformed BTF) made the member search branch at every level, 2^32 calls for a missing name.
+TEST_CASE("resolve_arg: composites holding each other anonymously end the search") {
+    btf_builder w(byte_order::little);
+    const auto i = w.add_int("int", 4, int_signed);                                         // 1
+    w.add_struct("s", 16, {{"a", i, 0}, {"", 3, 32}, {"", 3, 64}, {"next", 4, 96}});      // 2
+    w.add_union("", 8, {{"", 2, 0}, {"", 2, 0}});                                          // 3
+    const auto ps = w.add_ptr(2);                                                            // 4
+    const auto f = w.add_func("f", w.add_func_proto(i, {{"p", ps}}));
+    const auto bytes = w.encode();
+    REQUIRE(bytes.has_value());
+    const auto b = btf::parse({bytes->data(), bytes->size()});
+    REQUIRE(b.has_value());
+    path_failure why;
+    const auto r = resolve_arg(*b, f, "p->nosuch", &why);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(why.problem == path_problem::no_member);
+    CHECK(explain_path(*b, f, "f", "p->nosuch", why).starts_with("f(p->nosuch): struct s has no member 'nosuch' (closest: "));
+    const auto a = resolve_arg(*b, f, "p->next->a");
+    REQUIRE(a.has_value());
+    CHECK(a->steps[1].byte_offset == 0);
+}

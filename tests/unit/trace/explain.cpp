@@ -59,3 +59,19 @@ TEST_CASE("c_type_name: C's spelling of pointers, qualifiers, arrays and prototy
     CHECK(c_type_name(*b, 0) == "void");
 }
 
+
+// Found by fuzz_trace_expr: a prototype taking pointers to itself made c_type_name recurse into every
+// parameter at every level, 3^32 visits; now at most max_c_type_visits, "..." past them.
+TEST_CASE("c_type_name: prototypes that take themselves end in bounded output") {
+    btf_builder w(byte_order::little);
+    w.add_ptr(2);                                                            // 1
+    w.add_func_proto(1, {{"x", 1}, {"y", 1}, {"z", 1}});                     // 2
+    const auto bytes = w.encode();
+    REQUIRE(bytes.has_value());
+    const auto b = btf::parse({bytes->data(), bytes->size()});
+    REQUIRE(b.has_value());
+    const std::string name = c_type_name(*b, 1);
+    CHECK(name.starts_with("... (*)("));
+    CHECK(name.find("...") != std::string::npos);
+    CHECK(name.size() < max_c_type_visits * 64);  // each visit: a few tokens (no names here)
+}
