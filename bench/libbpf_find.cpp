@@ -4,9 +4,13 @@
 // through btf__type_cnt / btf__type_by_id / btf__name_by_offset and libbpf's bpf_core_essential_name_len,
 // over vmlinux and then every module. Its kind filter is the one of `btfkit find`: the kinds btfkit's
 // name index holds (those a CO-RE relocation can start from), whatever the name's kind.
+// With --funcs, each argument is a shell pattern and the answer every FUNC whose name it matches
+// (fnmatch, as `btfkit funcs`): "NAME BTF TYPE_ID" lines, the way a loader attaching one program to
+// fentry/GLOB with libbpf alone would find them.
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fnmatch.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -61,14 +65,16 @@ bool list_dir(const std::string& dir, std::vector<std::string>& out) {
 int main(int argc, char** argv) {
     std::string vmlinux_path = "/sys/kernel/btf/vmlinux";
     std::vector<std::string> module_paths, names;
+    bool funcs = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if (a == "--btf" && i + 1 < argc) vmlinux_path = argv[++i];
+        if (a == "--funcs") funcs = true;
+        else if (a == "--btf" && i + 1 < argc) vmlinux_path = argv[++i];
         else if (a == "--module" && i + 1 < argc) module_paths.emplace_back(argv[++i]);
         else if (a == "--modules-dir" && i + 1 < argc) {
             if (!list_dir(argv[++i], module_paths)) return std::fprintf(stderr, "libbpf-find: cannot list %s\n", argv[i]), 1;
         } else if (a.starts_with("-")) {
-            std::fprintf(stderr, "usage: libbpf-find [--btf FILE] [--module FILE]... [--modules-dir DIR] NAME...\n");
+            std::fprintf(stderr, "usage: libbpf-find [--funcs] [--btf FILE] [--module FILE]... [--modules-dir DIR] NAME|GLOB...\n");
             return 2;
         } else {
             names.emplace_back(a);
@@ -89,7 +95,18 @@ int main(int argc, char** argv) {
         targets.push_back({module_name(p), m, module_start});
     }
     std::string out;
-    for (const auto& name : names) {
+    for (const auto& glob : funcs ? names : std::vector<std::string>{}) {
+        for (const auto& t : targets) {
+            const unsigned n = btf__type_cnt(t.btf);
+            for (unsigned id = t.first_id; id < n; ++id) {
+                const struct btf_type* bt = btf__type_by_id(t.btf, id);
+                if (btf_kind(bt) != BTF_KIND_FUNC) continue;
+                const char* tn = btf__name_by_offset(t.btf, bt->name_off);
+                if (tn != nullptr && ::fnmatch(glob.c_str(), tn, 0) == 0) out += std::string(tn) + ' ' + t.name + ' ' + std::to_string(id) + '\n';
+            }
+        }
+    }
+    for (const auto& name : funcs ? std::vector<std::string>{} : names) {
         const std::size_t len = bpf_core_essential_name_len(name.c_str());
         for (const auto& t : targets) {
             const unsigned n = btf__type_cnt(t.btf);
