@@ -28,6 +28,7 @@
 #include "btfkit/write/final_object.hpp"
 #include "btfkit/gen/core_marks.hpp"
 #include "btfkit/gen/min_btf.hpp"
+#include "btfkit/gen/user_core.hpp"
 #include "btfkit/index/name_hash.hpp"
 #include "btfkit/index/name_index.hpp"
 #include "btfkit/index/module_index.hpp"
