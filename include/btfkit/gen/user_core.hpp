@@ -7,7 +7,6 @@
 #include <array>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -86,11 +85,15 @@ struct user_core_image {
         std::uint32_t k = 0, offset = 0;
         for (const user_field& f : s.fields) {
             offset = members[k].bit_offset / 8;
-            std::string access = "0:";
-            std::string digits;  // std::to_string is not constexpr
-            for (std::uint32_t v = k; digits.empty() || v != 0; v /= 10) digits.insert(digits.begin(), static_cast<char>('0' + v % 10));
-            access += digits;
-            records.push_back(record{struct_id, b.add_string(access), offset, f.size, f.is_signed});
+            // "0:K", written by hand: std::to_string is not constexpr, nor every std::string operation
+            // under clang with libstdc++.
+            char access[16] = {'0', ':'};
+            std::size_t len = 2;
+            char digits[10] = {};
+            std::size_t nd = 0;
+            for (std::uint32_t v = k; nd == 0 || v != 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+            while (nd > 0) access[len++] = digits[--nd];
+            records.push_back(record{struct_id, b.add_string(std::string_view(access, len)), offset, f.size, f.is_signed});
             ++k;
         }
         b.add_struct(s.name, (at + 7) / 8 * 8, std::span<const member_spec>(members));

@@ -51,7 +51,7 @@ public:
             if (s.name.empty()) return error(errc::bad_header, "kallsyms line without a name").at_index("line", line + 1).about(path);
             k.symbols_.push_back(s);
         }
-        std::stable_sort(k.symbols_.begin(), k.symbols_.end(), [](const symbol& a, const symbol& b) { return a.name < b.name; });
+        std::sort(k.symbols_.begin(), k.symbols_.end(), [](const symbol& a, const symbol& b) { return a.name != b.name ? a.name < b.name : a.address < b.address; });
         return k;
     }
 
