@@ -37,7 +37,7 @@ struct kernel_features {
 };
 
 // libbpf's program setup and attach-target lookup (find_kernel_btf_id) for a section name. From 1.5
-// on, "fentry/MODULE:FUNC" searches only the modules whose names start with MODULE ("vmlinux" for the
+// on, "fentry/MODULE:FUNC" searches only the BTFs whose names start with MODULE ("vmlinux" for the
 // kernel), as libbpf compares them.
 template <class Targets>
 constexpr result<program_load> resolve_program_load(Targets& targets, std::string_view section, libbpf_compat compat = libbpf_compat_latest,
@@ -78,21 +78,16 @@ constexpr result<program_load> resolve_program_load(Targets& targets, std::strin
     // compared whole, as libbpf's btf__find_by_name_kind does.
     const name_space space = how.target_kind == kind::func ? name_space::symbols : name_space::types;
     const std::string_view key = space == name_space::symbols ? std::string_view(p.attach_name) : essential_name(p.attach_name);
-    const auto module_wanted = [&](std::string_view m) { return any_module || m.substr(0, module.size()) == module; };
-    for (const target_group g : {target_group::vmlinux, target_group::modules}) {
-        if (g == target_group::vmlinux && !any_module && std::string_view("vmlinux").substr(0, module.size()) != module) continue;
-        std::optional<candidate> best;
-        BTFKIT_TRY(targets.for_each_named(g, key, space, [&](const btf& b, std::uint32_t id, std::uint32_t t) {
-            if (b.kind_of(id) != how.target_kind || b[id].name() != p.attach_name) return;
-            if (g == target_group::modules && !module_wanted(targets.target_name(t))) return;
-            if (!best || t < best->target || (t == best->target && id < best->id)) best = candidate{&b, id, t};
-        }));
-        if (best) {
-            p.has_target = true;
-            p.target = best->target;
-            p.attach_btf_id = best->id;
-            return p;
-        }
+    const auto btf_wanted = [&](std::string_view btf_name) { return any_module || btf_name.substr(0, module.size()) == module; };
+    auto found = first_named(targets, key, space, [&](const btf& b, std::uint32_t id, std::uint32_t t) {
+        return b.kind_of(id) == how.target_kind && b[id].name() == p.attach_name && btf_wanted(targets.target_name(t));
+    });
+    if (!found) return found.error();
+    if (*found) {
+        p.has_target = true;
+        p.target = (*found)->target;
+        p.attach_btf_id = (*found)->id;
+        return p;
     }
     p.err = error(errc::not_found, "attach target not found in kernel or module BTFs").about(p.attach_name);
     return p;

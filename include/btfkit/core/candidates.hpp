@@ -4,6 +4,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,22 @@ concept candidate_source = requires(S& src, target_group g, std::string_view key
     { src.target_btf(target) } -> std::convertible_to<const btf*>;
     { src.upper_bits(target, e) } -> std::same_as<result<std::uint32_t>>;
 };
+
+// The first type named `key` in name space `space` that keep(b, id, target) accepts: in vmlinux, else in
+// the first module (target order) that has one; the lowest id within a target. libbpf's lookups of
+// ksyms, kfuncs and attach targets (btf__find_by_name_kind over vmlinux, then each module in turn).
+template <class Source, class Keep>
+constexpr result<std::optional<candidate>> first_named(Source& src, std::string_view key, name_space space, Keep&& keep) {
+    for (const target_group g : {target_group::vmlinux, target_group::modules}) {
+        std::optional<candidate> best;
+        BTFKIT_TRY(src.for_each_named(g, key, space, [&](const btf& b, std::uint32_t id, std::uint32_t t) {
+            if (!keep(b, id, t)) return;
+            if (!best || t < best->target || (t == best->target && id < best->id)) best = candidate{&b, id, t};
+        }));
+        if (best) return best;
+    }
+    return std::optional<candidate>{};
+}
 
 // Calls f(b, id, target) for each type of name space `sp` in `b` (target `target`) from `first_id` on
 // whose name is `key` (essential; whole for symbols), in id order: libbpf's linear scan, for kinds no

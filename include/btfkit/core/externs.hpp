@@ -64,6 +64,7 @@ struct extern_binding {
     std::uint32_t type_id = 0;
     std::uint64_t address = 0;
     std::uint32_t fd_slot = 0;  // kfunc in a module: its BTF's fd_array index
+    std::uint32_t upper = 0;    // in a module: its BTF's fd or id, per the encoding
     bool upper_unavailable = false;  // in a module, but no fd/id known (file targets): 0 written for it
     error err{};
 };
@@ -147,25 +148,6 @@ struct extern_options {
     return {};
 }
 
-namespace detail {
-
-// The first type of `name` and kind `k` in vmlinux, else in the first module (in target order) that
-// has one: libbpf's find_ksym_btf_id and find_kernel_btf_id.
-template <class Targets>
-constexpr result<std::optional<candidate>> first_kernel_symbol(Targets& targets, std::string_view name, kind k) {
-    for (const target_group g : {target_group::vmlinux, target_group::modules}) {
-        std::optional<candidate> best;
-        BTFKIT_TRY(targets.for_each_named(g, name, name_space::symbols, [&](const btf& b, std::uint32_t id, std::uint32_t t) {
-            if (b.kind_of(id) != k) return;
-            if (!best || t < best->target || (t == best->target && id < best->id)) best = candidate{&b, id, t};
-        }));
-        if (best) return best;
-    }
-    return std::optional<candidate>{};
-}
-
-}  // namespace detail
-
 // A kallsyms source that has no symbols: typeless ksyms stay unresolved (for file targets).
 struct no_kallsyms {
     [[nodiscard]] constexpr result<std::optional<std::uint64_t>> address(std::string_view, libbpf_compat) const noexcept {
@@ -199,23 +181,16 @@ constexpr result<extern_summary> resolve_externs(const bpf_object& obj, std::spa
         if (syms[i].kconfig || syms[i].func) continue;
         auto a = kallsyms.address(syms[i].name, opts.compat);
         if (!a) bind[i].err = a.error();
-        else if (*a) bind[i] = extern_binding{true, false, 0, 0, **a, 0, {}};
+        else if (*a) bind[i] = extern_binding{.set = true, .address = **a};
     }
-    // A module's BTF as an fd or id (per the encoding), as for TYPE_ID_TARGET: with none known (file
-    // targets) 0, and the binding says so; one that cannot be had (the module is gone) ends the walk.
-    const auto upper_of = [&](std::uint32_t t, extern_binding& b) -> result<std::uint32_t> {
-        auto up = targets.upper_bits(t, opts.encoding);
-        if (!up && up.error().code != errc::not_found) return up.error();
-        b.upper_unavailable = opts.encoding != fd_encoding::none && (!up || *up == 0);
-        return up ? *up : 0u;
-    };
     std::vector<std::uint32_t> slot_of_target;
     for (std::size_t i = 0; i < syms.size(); ++i) {
         const extern_symbol& x = syms[i];
         extern_binding& out = bind[i];
         if (x.kconfig || x.type_id == 0 || out.err.code != errc::ok) continue;
         const std::string_view key = x.func && newer ? essential_name(x.name) : x.name;
-        auto found = detail::first_kernel_symbol(targets, key, x.func ? kind::func : kind::var);
+        const kind want = x.func ? kind::func : kind::var;
+        auto found = first_named(targets, key, name_space::symbols, [want](const btf& b, std::uint32_t id, std::uint32_t) { return b.kind_of(id) == want; });
         if (!found) return found.error();
         if (!*found) {
             if (!x.weak) out.err = error(errc::not_found, x.func ? "kfunc not found in kernel or module BTFs" : "ksym not found in kernel BTF").about(x.name);
@@ -233,16 +208,22 @@ constexpr result<extern_summary> resolve_externs(const bpf_object& obj, std::spa
             }
             continue;
         }
-        out = extern_binding{true, true, c.target, c.id, 0, 0, {}};
-        if (x.func && c.target != 0) {
+        out = extern_binding{.set = true, .has_target = true, .target = c.target, .type_id = c.id};
+        if (c.target == 0) continue;
+        // The module's BTF as an fd or id (per the encoding), as for TYPE_ID_TARGET: with none known
+        // (file targets) 0, and the binding says so; one that cannot be had (the module is gone) ends
+        // the walk.
+        auto up = targets.upper_bits(c.target, opts.encoding);
+        if (!up && up.error().code != errc::not_found) return up.error();
+        out.upper = up ? *up : 0u;
+        out.upper_unavailable = opts.encoding != fd_encoding::none && out.upper == 0;
+        if (x.func) {
             if (slot_of_target.size() <= c.target) slot_of_target.resize(c.target + 1, 0);
             if (slot_of_target[c.target] == 0) {
                 if (fd_array.empty()) fd_array.push_back(0);
                 if (fd_array.size() >= 0x7fff) return error(errc::out_of_range, "too many module BTFs for fd_array").about(x.name);
-                auto up = upper_of(c.target, out);
-                if (!up) return up.error();
                 slot_of_target[c.target] = static_cast<std::uint32_t>(fd_array.size());
-                fd_array.push_back(*up);
+                fd_array.push_back(out.upper);
             }
             out.fd_slot = slot_of_target[c.target];
         }
@@ -324,16 +305,12 @@ constexpr result<extern_summary> resolve_externs(const bpf_object& obj, std::spa
                 if (x.type_id != 0 && bd.set && bd.has_target) {
                     i0.src = insn_const::pseudo_btf_id;
                     i0.imm = static_cast<std::int32_t>(bd.type_id);
-                    std::uint32_t up = 0;
-                    if (bd.target != 0 && (!x.func || newer)) {
-                        extern_binding probe;
-                        auto u = upper_of(bd.target, probe);
-                        if (!u) return u.error();
-                        rep.upper_unavailable = probe.upper_unavailable;
-                        up = *u;
+                    // 1.1 writes no module BTF for a kfunc's address.
+                    if (!x.func || newer) {
+                        rep.upper = bd.upper;
+                        rep.upper_unavailable = bd.upper_unavailable;
                     }
-                    i1.imm = static_cast<std::int32_t>(up);
-                    rep.upper = up;
+                    i1.imm = static_cast<std::int32_t>(rep.upper);
                 } else {
                     i0.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(bd.address));
                     i1.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(bd.address >> 32));
