@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,19 +45,6 @@ struct data_map {
     std::string name;
     int fd = -1;
     std::uint32_t size = 0;
-};
-
-// Kernel symbol addresses for typeless ksyms, read on first use.
-struct lazy_kallsyms {
-    std::optional<bk::kallsyms> table;
-    bk::result<std::optional<std::uint64_t>> address(std::string_view name, bk::libbpf_compat c) {
-        if (!table) {
-            auto k = bk::kallsyms::read();
-            if (!k) return k.error();
-            table = std::move(*k);
-        }
-        return table->address(name, c);
-    }
 };
 
 int fail(const char* what, const bk::error& e) {
@@ -158,7 +144,7 @@ int main(int argc, char** argv) {
     if (!sum) return fail(o.object, sum.error());
     std::printf("%s: %u CO-RE relocations (%u ok, %u poisoned, %u errors)\n", o.object, sum->total, sum->ok, sum->poisoned, sum->errors);
     std::vector<std::uint32_t> fd_slots;
-    lazy_kallsyms kallsyms;
+    bk::kallsyms_on_demand kallsyms;
     auto xsum = bk::resolve_externs(*obj, image, set, kallsyms, {}, fd_slots, [&](const bk::extern_report& r) {
         const auto& b = *r.binding;
         std::printf("  extern %.*s (%.*s): %.*s", static_cast<int>(r.symbol->name.size()), r.symbol->name.data(),

@@ -28,26 +28,6 @@ struct relocate_args {
     bool quiet = false;
 };
 
-// Kernel symbol addresses for typeless ksyms, read when an object first needs one.
-class lazy_kallsyms {
-public:
-    explicit lazy_kallsyms(std::string path) : path_(std::move(path)) {}
-    [[nodiscard]] result<std::optional<std::uint64_t>> address(std::string_view name, libbpf_compat compat) {
-        if (path_.empty()) return std::optional<std::uint64_t>{};
-        if (!table_) {
-            auto k = kallsyms::read(path_);
-            if (!k) return k.error();
-            table_ = std::move(*k);
-        }
-        return table_->address(name, compat);
-    }
-
-private:
-    std::string path_;
-    std::optional<kallsyms> table_;
-};
-
-
 [[nodiscard]] const char* insn_class_name(const insn& i) {
     switch (i.cls()) {
     case insn_const::cls_alu: case insn_const::cls_alu64: return "ALU/ALU64";
@@ -111,6 +91,13 @@ void append_log(std::string& out, const relocation_report& r, const target_set& 
     return e == fd_encoding::btf_fd ? "fd" : e == fd_encoding::btf_id ? "id" : "none";
 }
 
+// A target as JSON, left open for more members: {"btf": NAME, "type_id": ID
+void append_target(std::string& out, const target_set& set, std::uint32_t target, std::uint32_t type_id) {
+    out += "{\"btf\": ";
+    append_json_string(out, set.target_name(target));
+    out += ", \"type_id\": " + std::to_string(type_id);
+}
+
 void append_json(std::string& out, const relocation_report& r, const target_set& set, std::span<const char> image,
                  const bpf_object& obj, bool first) {
     if (!first) out += ", ";
@@ -126,9 +113,8 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
     append_json_string(out, to_string(r.outcome));
     out += ", \"target\": ";
     if (r.has_target) {
-        out += "{\"btf\": ";
-        append_json_string(out, set.target_name(r.target));
-        out += ", \"type_id\": " + std::to_string(r.target_type_id) + "}";
+        append_target(out, set, r.target, r.target_type_id);
+        out += '}';
     } else {
         out += "null";
     }
@@ -145,12 +131,6 @@ void append_json(std::string& out, const relocation_report& r, const target_set&
         append_json_string(out, w);
     }
     out += '}';
-}
-
-void append_target(std::string& out, const target_set& set, std::uint32_t target, std::uint32_t type_id) {
-    out += "{\"btf\": ";
-    append_json_string(out, set.target_name(target));
-    out += ", \"type_id\": " + std::to_string(type_id);
 }
 
 // One instruction that refers to a kernel extern: a log line, or a JSON entry of "externs".
@@ -281,7 +261,7 @@ int run_relocate(relocate_args& a) {
         if (!kernel) kernel = kernel_features{.uprobe_multi_links = is_running_kernel(a.targets) && sys::has_uprobe_multi_links()};
         return *kernel;
     };
-    lazy_kallsyms kallsyms(!a.kallsyms_path.empty() ? a.kallsyms_path : is_running_kernel(a.targets) ? "/proc/kallsyms" : "");
+    kallsyms_on_demand kallsyms(!a.kallsyms_path.empty() ? a.kallsyms_path : is_running_kernel(a.targets) ? "/proc/kallsyms" : "");
     for (const std::string_view path : a.objects) {
         if (auto st = read_file_into(std::string(path), file); !st) { status_code = report(st.error().about(path)); continue; }
         const byte_span bytes(file.data(), file.size());

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "../bytes.hpp"
@@ -84,6 +85,27 @@ public:
 private:
     byte_buffer text_;
     std::vector<symbol> symbols_;
+};
+
+// The same, read when first asked (a loader whose objects have no typeless ksym reads nothing); an empty
+// path knows no symbols (file targets, which have no kernel).
+class kallsyms_on_demand {
+public:
+    explicit kallsyms_on_demand(std::string path = "/proc/kallsyms") : path_(std::move(path)) {}
+
+    [[nodiscard]] result<std::optional<std::uint64_t>> address(std::string_view name, libbpf_compat compat) {
+        if (path_.empty()) return std::optional<std::uint64_t>{};
+        if (!table_) {
+            auto k = kallsyms::read(path_);
+            if (!k) return k.error();
+            table_ = std::move(*k);
+        }
+        return table_->address(name, compat);
+    }
+
+private:
+    std::string path_;
+    std::optional<kallsyms> table_;
 };
 
 }  // namespace btfkit
