@@ -297,6 +297,10 @@ private:
                 f.type_id = holder;
                 return fail(path_problem::no_member, "no such member");
             }
+            if (m.type == 0) {  // a member of type void: the kernel's BTF check rejects it
+                f.type_id = holder;
+                return fail(path_problem::bad_btf, "malformed BTF on the path: a member of type void", errc::bad_type_id);
+            }
             s.byte_offset = bits / 8;
             s.bit_offset = static_cast<std::uint32_t>(bits % 8);
             s.bitfield_size = m.bitfield_size;
