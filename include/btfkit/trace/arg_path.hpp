@@ -115,7 +115,7 @@ struct path_failure {
     path_problem problem = path_problem::none;
     std::size_t step = 0;          // which step failed (0: the parameter itself)
     std::size_t at = 0;            // byte offset in the argument text
-    std::string_view name{};       // the name that was not found
+    std::string_view name{};       // the name that was not found (bad_btf: the member of type void)
     std::uint32_t type_id = 0;     // the type the step was applied to
     std::uint64_t index = 0, limit = 0;
 };
@@ -299,6 +299,7 @@ private:
             }
             if (m.type == 0) {  // a member of type void: the kernel's BTF check rejects it
                 f.type_id = holder;
+                f.name = s.member;
                 return fail(path_problem::bad_btf, "malformed BTF on the path: a member of type void", errc::bad_type_id);
             }
             s.byte_offset = bits / 8;

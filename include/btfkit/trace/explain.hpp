@@ -179,7 +179,9 @@ inline constexpr std::size_t all_alternatives_up_to = 12;
         return where + ": index " + std::to_string(why.index) + " out of range for " + type + " (" + std::to_string(why.limit) + " elements)";
     case path_problem::unsized: return where + ": cannot index through " + type + ", which has no size" + step;
     case path_problem::too_many_steps: return where + ": more than " + std::to_string(max_path_steps) + " steps";
-    case path_problem::bad_btf: return where + ": the BTF on this path is malformed" + step;
+    case path_problem::bad_btf:
+        if (!why.name.empty()) return where + ": the BTF on this path is malformed: member '" + std::string(why.name) + "' of " + type + " has type void";
+        return where + ": the BTF on this path is malformed" + step;
     }
     return where;
 }

@@ -75,3 +75,22 @@ TEST_CASE("c_type_name: prototypes that take themselves end in bounded output") 
     CHECK(name.find("...") != std::string::npos);
     CHECK(name.size() < max_c_type_visits * 64);  // each visit: a few tokens (no names here)
 }
+
+// Found by fuzz_trace_expr: a member of type void (the kernel's BTF check refuses it) was taken as a
+// step of type void. It is malformed BTF, said with the member's name.
+TEST_CASE("explain_path: a member of type void is malformed BTF, named") {
+    btf_builder w(byte_order::little);
+    const auto i = w.add_int("int", 4, int_signed);                          // 1
+    const auto s = w.add_struct("s", 4, {{"a", i, 0}, {"x", 0, 0}});         // 2
+    const auto f = w.add_func("f", w.add_func_proto(i, {{"p", w.add_ptr(s)}}));
+    const auto bytes = w.encode();
+    REQUIRE(bytes.has_value());
+    const auto b = btf::parse({bytes->data(), bytes->size()});
+    REQUIRE(b.has_value());
+    path_failure why;
+    const auto r = resolve_arg(*b, f, "p->x", &why);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(why.problem == path_problem::bad_btf);
+    CHECK(explain_path(*b, f, "f", "p->x", why) == "f(p->x): the BTF on this path is malformed: member 'x' of struct s has type void");
+    CHECK(resolve_arg(*b, f, "p->a").has_value());
+}
