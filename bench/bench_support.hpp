@@ -201,11 +201,64 @@ struct named_kind {
     return out;
 }
 
-// `n` of them, evenly spread over the sorted list (the middle of each of n equal slices).
-[[nodiscard]] inline std::vector<named_kind> pick_names(const std::vector<named_kind>& all, std::size_t n) {
-    std::vector<named_kind> out;
+// `n` of them, evenly spread over the list (the middle of each of n equal slices).
+template <class T>
+[[nodiscard]] std::vector<T> pick_names(const std::vector<T>& all, std::size_t n) {
+    std::vector<T> out;
     if (all.empty()) return out;
     for (std::size_t i = 0; i < n && i < all.size(); ++i) out.push_back(all[(2 * i + 1) * all.size() / (2 * n)]);
+    return out;
+}
+
+// ---- ksnoop expressions ---------------------------------------------------------------------------
+
+// The expression W9 resolves for the FUNC `id`: `f(p->m)` when its first parameter p points to a named
+// struct whose first named member is m, else `f(p)`, else `f`.
+[[nodiscard]] inline std::string trace_expr_for(const btfkit::btf& b, std::uint32_t id) {
+    const btfkit::type f = b[id];
+    std::string e(f.name());
+    if (!b.valid_id(f.ref()) || !b[f.ref()].is(btfkit::kind::func_proto)) return e;
+    const btfkit::type proto = b[f.ref()];
+    if (proto.vlen() == 0) return e;
+    const btfkit::param p = *proto.params().begin();
+    const std::string_view pname = b.string(p.name_off);
+    if (pname.empty() || p.type == 0) return e;
+    e += "(" + std::string(pname);
+    auto ptr = b.skip_mods_and_typedefs(p.type);
+    if (ptr && ptr->is(btfkit::kind::ptr)) {
+        auto s = b.skip_mods_and_typedefs(ptr->ref());
+        if (s && s->is(btfkit::kind::struct_) && !s->name().empty()) {
+            for (const btfkit::member m : s->members()) {
+                if (const std::string_view mname = b.string(m.name_off); !mname.empty()) {
+                    e += "->" + std::string(mname);
+                    break;
+                }
+            }
+        }
+    }
+    return e + ")";
+}
+
+// Every FUNC of vmlinux and then of each module, in id order, each name where a lookup by name finds it
+// first (vmlinux, then the modules in order), as the expression trace_expr_for gives.
+[[nodiscard]] inline std::vector<std::string> all_trace_exprs(const std::string& vmlinux_path, const std::vector<std::string>& modules) {
+    auto vf = btfkit::mapped_file::open(vmlinux_path);
+    if (!vf) return {};
+    auto vb = btfkit::btf::parse(vf->bytes());
+    if (!vb) return {};
+    std::set<std::string, std::less<>> seen;
+    std::vector<std::string> out;
+    auto add = [&](const btfkit::btf& b) {
+        for (const auto t : b.types()) {
+            if (t.is(btfkit::kind::func) && seen.insert(std::string(t.name())).second) out.push_back(trace_expr_for(b, t.id()));
+        }
+    };
+    add(*vb);
+    btfkit::byte_buffer buf;
+    for (const auto& path : modules) {
+        if (!btfkit::read_btf_into(path, buf)) continue;
+        if (auto mb = btfkit::btf::parse(btfkit::byte_span(buf.data(), buf.size()), &*vb)) add(*mb);
+    }
     return out;
 }
 

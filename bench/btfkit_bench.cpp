@@ -635,7 +635,9 @@ void register_all(int repetitions) {
 }
 
 int print_inputs(std::string_view what, std::size_t n, std::size_t module_count) {
-    if (what == "names") {
+    if (what == "exprs") {
+        for (const auto& e : bench::pick_names(bench::all_trace_exprs(g_corpus.vmlinux, g_corpus.modules), n)) std::printf("%s\n", e.c_str());
+    } else if (what == "names") {
         for (const auto& nk : w2_inputs(module_count, n).names) std::printf("%s\n", nk.name.c_str());
     } else {
         for (const auto& m : bench::module_subset(g_corpus.modules, n)) std::printf("%s\n", m.c_str());
@@ -663,7 +665,9 @@ int main(int argc, char** argv) {
     // Inputs of the whole-process comparisons in bench/run:
     //   --print-names N [MODULES]   the N module-only names W2 uses (over all modules, or the MODULES subset)
     //   --print-modules N           the N-module subset
-    if (argc >= 3 && (std::string_view(argv[1]) == "--print-names" || std::string_view(argv[1]) == "--print-modules")) {
+    //   --print-exprs N             the N ksnoop expressions W9 resolves (over vmlinux and all modules)
+    if (argc >= 3 && (std::string_view(argv[1]) == "--print-names" || std::string_view(argv[1]) == "--print-modules" ||
+                      std::string_view(argv[1]) == "--print-exprs")) {
         const std::size_t n = std::strtoul(argv[2], nullptr, 10);
         const std::size_t mods = argc >= 4 ? std::strtoul(argv[3], nullptr, 10) : g_corpus.modules.size();
         return print_inputs(std::string_view(argv[1]).substr(8), n, mods);
