@@ -306,26 +306,28 @@ bool ksnoop_can_print(const bk::btf& b, std::uint32_t func) {
     return true;
 }
 
-// ksnoop's line for a function of more than five parameters: ours up to the fifth, then (after the
-// slot it reads past its arguments) its note of the rest.
+// ksnoop's line for a function of more than five parameters: ours up to the fifth, then the slot past
+// its arguments (the return value's), then its note of the rest. Past six parameters it reads beyond
+// its array (what it prints there is undefined, newlines included): only the head is defined.
 struct ksnoop_line {
     std::string head, tail;  // the whole line when tail is empty
+    bool head_only = false;  // more than six parameters
     [[nodiscard]] bool matches(const std::string& got) const {
+        if (head_only) return got.starts_with(head);
         if (tail.empty()) return got == head;
         return got.size() >= head.size() + tail.size() && got.starts_with(head) && got.ends_with(tail);
     }
 };
 ksnoop_line ksnoop_expected(const std::string& ours, std::size_t params) {
-    if (params <= ksnoop_max_args) return {ours, {}};
+    if (params <= ksnoop_max_args) return {ours, {}, false};
     std::size_t at = 0;
     for (std::size_t k = 0; k < ksnoop_max_args; ++k) at = ours.find(", ", at) + 2;
-    return {ours.substr(0, at), " /* and " + std::to_string(params - ksnoop_max_args) + " more args that are not traceable */);"};
+    return {ours.substr(0, at), " /* and " + std::to_string(params - ksnoop_max_args) + " more args that are not traceable */);",
+            params > ksnoop_max_args + 1};
 }
 
 }  // namespace
 
-// Every 41st function ksnoop can print (about 1,300; ksnoop loads vmlinux's BTF for each function it is
-// given, ~50 ms each), or with BTFKIT_KSNOOP_ALL=1 every one of them (about 40 minutes).
 TEST_CASE("c_prototype against ksnoop info: running vmlinux functions") {
     const fs::path ksnoop = corpus / "pkg-tools" / "usr" / "sbin" / "ksnoop";
     std::string why;
@@ -351,17 +353,37 @@ TEST_CASE("c_prototype against ksnoop info: running vmlinux functions") {
         sample.emplace_back(name, ksnoop_expected(as_ksnoop(*p), b[b[ids[0]].ref()].vlen()));
     }
     REQUIRE(sample.size() > 300);
-    for (std::size_t at = 0; at < sample.size(); at += 64) {
+    // 64 functions per run (ksnoop's MAX_FUNC_TRACES), one line each; those whose line is defined only
+    // in part, one per run.
+    std::vector<std::size_t> batch;
+    auto check_batch = [&] {
+        if (batch.empty()) return;
         std::vector<std::string> args{ksnoop.string(), "info"};
-        for (std::size_t k = at; k < std::min(sample.size(), at + 64); ++k) args.push_back(sample[k].first);
+        for (const std::size_t k : batch) args.push_back(sample[k].first);
         const bt::run_result r = run(args);
         REQUIRE_MESSAGE(r.status == 0, r.err);
         const auto got = lines_of(r.out);
-        REQUIRE(got.size() == args.size() - 2);
+        REQUIRE(got.size() == batch.size());
         for (std::size_t k = 0; k < got.size(); ++k) {
-            INFO(sample[at + k].second.head << " ... " << sample[at + k].second.tail);
-            CHECK_MESSAGE(sample[at + k].second.matches(got[k]), got[k]);
+            INFO(sample[batch[k]].second.head << " ... " << sample[batch[k]].second.tail);
+            CHECK_MESSAGE(sample[batch[k]].second.matches(got[k]), got[k]);
         }
+        batch.clear();
+    };
+    std::size_t head_only = 0;
+    for (std::size_t k = 0; k < sample.size(); ++k) {
+        const ksnoop_line& want = sample[k].second;
+        if (want.head_only) {
+            const bt::run_result r = run({ksnoop.string(), "info", sample[k].first});
+            REQUIRE_MESSAGE(r.status == 0, r.err);
+            CHECK_MESSAGE(want.matches(r.out), want.head << " ... vs " << r.out.substr(0, want.head.size()));
+            ++head_only;
+            continue;
+        }
+        batch.push_back(k);
+        if (batch.size() == 64) check_batch();
     }
-    MESSAGE(sample.size() << " functions compared, of " << i << " ksnoop can print");
+    check_batch();
+    MESSAGE(sample.size() << " functions compared (" << head_only << " of more than six parameters up to the fifth), of " << i
+                          << " ksnoop can print");
 }
