@@ -1,4 +1,4 @@
-// Printing throughput (values per second): btfkit's format_value / format_json over vmlinux types against
+// Printing throughput (values per second): btfkit's format_value / format_json / json_plan over vmlinux types against
 // bpftool's dumper printing the same values from an array map (`bpftool map dump id ID -j`, whole process).
 // Needs the running kernel's BTF; the bpftool rows need bpftool and BPF privileges (else they skip).
 #include <benchmark/benchmark.h>
@@ -108,6 +108,27 @@ void print_btfkit_json(benchmark::State& state) {
     state.SetItemsProcessed(values);
 }
 
+// As a map dump prints many values of one type: each type's json_plan compiled (inside the timed loop,
+// once per 4,096 values), then every value printed from it.
+void print_btfkit_json_plan(benchmark::State& state) {
+    workload& w = load();
+    if (!w.ok) return state.SkipWithError("no /sys/kernel/btf/vmlinux");
+    std::int64_t values = 0;
+    for (auto _ : state) {
+        for (const auto& s : w.sets) {
+            auto plan = bk::json_plan::compile(w.types, s.id);
+            if (!plan) return state.SkipWithError("json_plan::compile failed");
+            for (const std::string& v : s.values) {
+                counting_sink out;
+                auto r = plan->format(bk::byte_span(v.data(), v.size()), out);
+                benchmark::DoNotOptimize(r);
+                ++values;
+            }
+        }
+    }
+    state.SetItemsProcessed(values);
+}
+
 // The baseline: the same values in array maps typed by vmlinux's BTF (loaded as a user BTF), printed by
 // bpftool's dumper; the whole `bpftool map dump -j` process per map, output discarded.
 void print_bpftool_json(benchmark::State& state) {
@@ -174,6 +195,7 @@ void print_bpftool_json(benchmark::State& state) {
 
 BENCHMARK(print_btfkit_text)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(print_btfkit_json)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(print_btfkit_json_plan)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(print_bpftool_json)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -57,6 +57,19 @@ inline bool run_print(byte_span in, std::string& why) {
     capped_string json;
     const auto j = format_json(*b, id, byte_span(value, sizeof(value)), json, steps);
     if (j ? *j != json.total : j.error().message().empty()) { why = "format_json: length or error message wrong"; return false; }
+    // The plan prints the same bytes, or fails as format_json does (at compile time for the type's
+    // own faults).
+    const auto plan = json_plan::compile(*b, id, steps);
+    if (!plan) {
+        if (j) { why = "json_plan: refused a type format_json prints"; return false; }
+        return true;
+    }
+    capped_string planned;
+    const auto pj = plan->format(byte_span(value, sizeof(value)), planned);
+    if (pj.has_value() != j.has_value() || (j && (*pj != *j || planned.text != json.text)) || (!j && pj.error().code != j.error().code)) {
+        why = "json_plan: output or outcome differs from format_json";
+        return false;
+    }
     return true;
 }
 

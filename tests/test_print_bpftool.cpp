@@ -112,6 +112,8 @@ TEST_CASE("print --json: format_json matches bpftool map dump -j") {
     for (int n = 0; n < types; ++n) {
         const std::uint32_t id = candidates[rng() % candidates.size()];
         const auto size = static_cast<std::uint32_t>(*b.resolve_size(id));
+        const auto plan = bk::json_plan::compile(b, id);
+        REQUIRE_MESSAGE(plan.has_value(), plan.error().message());
         fd_guard map{map_create(btf_fd.fd, u32_id, id, size, entries)};
         if (map.fd < 0) {
             ++maps_refused;  // value types with special fields (locks, timers, kptrs) the kernel checks
@@ -132,6 +134,9 @@ TEST_CASE("print --json: format_json matches bpftool map dump -j") {
             std::string ours;
             const auto r = bk::format_json(b, id, bk::byte_span(value.data(), value.size()), ours);
             REQUIRE_MESSAGE(r.has_value(), r.error().message());
+            std::string planned;
+            REQUIRE(plan->format(bk::byte_span(value.data(), value.size()), planned).has_value());
+            CHECK(planned == ours);  // json_plan: the same bytes
             expected.push_back("\"formatted\":{\"key\":" + std::to_string(e) + ",\"value\":" + ours + "}}");
         }
         const std::string dump = run("bpftool map dump id " + std::to_string(map_id(map.fd)) + " -j 2>&1");

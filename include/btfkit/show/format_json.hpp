@@ -4,7 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "../error.hpp"
 #include "../format/btf.hpp"
@@ -60,6 +64,70 @@ namespace detail {
     }
 }
 
+// btf__resolve_type(): past typedefs and modifiers, at most 33 of them.
+[[nodiscard]] constexpr std::uint32_t json_resolved(const btf& b, std::uint32_t id) noexcept {
+    for (int i = 0; i < 33; ++i) {
+        const kind k = b.kind_of(id);
+        if (k != kind::typedef_ && k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
+        id = b[id].ref();
+    }
+    return id;
+}
+
+// The value an enumerator matches: an ENUM64's two halves; an ENUM's as a signed 32-bit value
+// (bpftool's comparison), sign-extended as the value read is.
+[[nodiscard]] constexpr std::uint64_t json_enum_key(bool is64, const enumerator& e) noexcept {
+    return is64 ? (std::uint64_t{e.hi32} << 32) | e.lo32 : static_cast<std::uint64_t>(std::int64_t{static_cast<std::int32_t>(e.lo32)});
+}
+
+// jsonw_puts(): `s` quoted, with these escapes only (a backslash as bpftool writes it); every other
+// byte as it is. put(string_view) takes the pieces.
+template <class Put>
+constexpr void json_quote(std::string_view s, Put&& put) {
+    put(std::string_view("\""));
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        std::string_view esc;
+        switch (s[i]) {
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\f': esc = "\\f"; break;
+        case '\b': esc = "\\b"; break;
+        case '\\': esc = "\\n"; break;  // sic: bpftool's json_writer writes a backslash as \n
+        case '"': esc = "\\\""; break;
+        default: continue;
+        }
+        put(s.substr(from, i - from));
+        put(esc);
+        from = i + 1;
+    }
+    put(s.substr(from));
+    put(std::string_view("\""));
+}
+
+// One node of a json_plan, in preorder: a struct or array node's subtree ends at `end`.
+struct json_op {
+    enum class op : std::uint8_t { int_, ptr, enum_, array, composite, name, bitfield };
+    op code = op::int_;
+    std::uint8_t enc = 0;        // int_: the INT encoding
+    bool is64 = false;           // enum_: an ENUM64
+    bool chars = false;          // array: of 1-byte chars (a string if the bytes say so)
+    std::uint32_t bit = 0;       // int_, bitfield: the bit offset below `off`'s byte
+    std::uint32_t nr_bits = 0;   // int_, bitfield
+    std::uint32_t int_offset = 0;
+    std::uint32_t n = 0;         // enum_: bytes read
+    std::uint32_t first = 0;     // enum_: first table entry; name: the literal
+    std::uint32_t count = 0;     // enum_: table entries; array: elements
+    std::uint32_t end = 0;       // array, composite: the index past the subtree
+    std::uint64_t off = 0;       // bytes from the enclosing node's start (a struct's, an element's)
+    std::uint64_t stride = 0;    // array: the element's size
+};
+struct json_enum_entry {
+    std::uint64_t key = 0;
+    std::uint32_t lit = 0;  // the quoted name
+};
+
 // bpftool's json_writer in its compact form: a separator owed before the next item.
 template <byte_sink S>
 class json_printer {
@@ -73,6 +141,13 @@ public:
         return {};
     }
     [[nodiscard]] constexpr std::size_t length() const noexcept { return length_; }
+
+    // Prints as value() does, from a plan of the type (json_plan) instead of the type itself.
+    constexpr status run_plan(std::span<const json_op> ops, std::span<const std::string> lits, std::span<const json_enum_entry> enums) noexcept {
+        if (!ops.empty()) node(ops, lits, enums, 0, 0);
+        if (failed_) return fatal_;
+        return {};
+    }
 
 private:
     const btf& b_;
@@ -104,28 +179,8 @@ private:
         put({s, 1});
         comma_ = true;
     }
-    // jsonw_puts(): these escapes only (a backslash as bpftool writes it); every other byte as it is.
     constexpr void quoted(std::string_view s) noexcept {
-        put("\"");
-        std::size_t from = 0;
-        for (std::size_t i = 0; i < s.size(); ++i) {
-            std::string_view esc;
-            switch (s[i]) {
-            case '\t': esc = "\\t"; break;
-            case '\n': esc = "\\n"; break;
-            case '\r': esc = "\\r"; break;
-            case '\f': esc = "\\f"; break;
-            case '\b': esc = "\\b"; break;
-            case '\\': esc = "\\n"; break;  // sic: bpftool's json_writer writes a backslash as \n
-            case '"': esc = "\\\""; break;
-            default: continue;
-            }
-            put(s.substr(from, i - from));
-            put(esc);
-            from = i + 1;
-        }
-        put(s.substr(from));
-        put("\"");
+        json_quote(s, [this](std::string_view piece) { put(piece); });
     }
     constexpr void name(std::string_view n) noexcept {
         item();
@@ -190,10 +245,9 @@ private:
         raw(t);
     }
 
-    constexpr void int_value(const type& t, std::uint32_t bit_offset, std::uint64_t at) noexcept {
-        const std::uint32_t nr_bits = t.int_bits();
-        if (bit_offset != 0 || t.int_offset() != 0 || (nr_bits & 7) != 0) {
-            const std::uint32_t total = bit_offset + t.int_offset();
+    constexpr void int_value(std::uint32_t nr_bits, std::uint32_t int_offset, std::uint8_t enc, std::uint32_t bit_offset, std::uint64_t at) noexcept {
+        if (bit_offset != 0 || int_offset != 0 || (nr_bits & 7) != 0) {
+            const std::uint32_t total = bit_offset + int_offset;
             return bitfield(nr_bits, total & 7, at + total / 8);
         }
         std::uint64_t v = 0;
@@ -203,7 +257,6 @@ private:
             return b_.order() == byte_order::little ? int128(c, a) : int128(a, c);
         }
         small_text<40> out;
-        const std::uint8_t enc = t.int_encoding();
         if (enc == int_bool) {
             // bpftool reads one byte whatever the bool's size
             if (!load(at, 1, v)) return;
@@ -232,19 +285,27 @@ private:
         raw(out);
     }
 
-    constexpr bool is_string_array(const array_info& a, std::uint64_t at) const noexcept {
+public:
+    // Whether bpftool may print an array of `a` as a string: its element (past qualifiers) a 1-byte INT,
+    // char-encoded or named "char". Whether it does depends on the bytes (string_at).
+    [[nodiscard]] static constexpr bool char_elements(const btf& b, const array_info& a) noexcept {
         if (a.nelems == 0) return false;
         std::uint32_t e = a.type;
-        for (int i = 0; i < 33 && b_.valid_id(e); ++i) {
-            const kind k = b_.kind_of(e);
+        for (int i = 0; i < 33 && b.valid_id(e); ++i) {
+            const kind k = b.kind_of(e);
             if (k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
-            e = b_[e].ref();
+            e = b[e].ref();
         }
-        if (!b_.valid_id(e)) return false;
-        const type et = b_[e];
+        if (!b.valid_id(e)) return false;
+        const type et = b[e];
         if (et.kind() != kind::int_ || et.size() != 1) return false;
-        if (et.int_encoding() != int_char && et.name() != "char") return false;
-        for (std::uint64_t i = 0; i < a.nelems; ++i) {
+        return et.int_encoding() == int_char || et.name() == "char";
+    }
+
+private:
+    // A NUL-terminated run of printable bytes within the array's `nelems` from `at`.
+    constexpr bool string_at(std::uint64_t at, std::uint64_t nelems) const noexcept {
+        for (std::uint64_t i = 0; i < nelems; ++i) {
             if (at + i >= bytes_.size()) return false;
             const auto c = static_cast<signed char>(bytes_[at + i]);
             if (c == 0) return true;
@@ -252,54 +313,117 @@ private:
         }
         return false;
     }
+    constexpr void string_value(std::uint64_t at) noexcept {
+        std::size_t len = 0;
+        while (bytes_[at + len] != 0) ++len;
+        item();
+        quoted(std::string_view(bytes_.data() + at, len));
+    }
+    constexpr bool step() noexcept {
+        if (failed_) return false;
+        if (++steps_ > max_steps_) {
+            fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(max_steps_));
+            return false;
+        }
+        return true;
+    }
+    constexpr void ptr_value(std::uint64_t at) noexcept {
+        std::uint64_t p = 0;
+        if (!load(at, kernel_ptr_size, p)) return;
+        small_text<24> out;
+        out.put_unsigned(p);
+        raw(out);
+    }
+    // An ENUM's (n bytes, sign-extended) or ENUM64's value, as the quoted name of the first enumerator
+    // `match` finds (bpftool compares with an ENUM's enumerators as signed 32-bit values), else the number.
+    template <class Match>
+    constexpr void enum_value(bool is64, std::size_t n, std::uint64_t at, Match&& match) noexcept {
+        std::uint64_t v = 0;
+        if (!load(at, n, v)) return;
+        const unsigned shift = static_cast<unsigned>(64 - 8 * n);
+        if (!is64) v = static_cast<std::uint64_t>(static_cast<std::int64_t>(v << shift) >> shift);
+        if (match(v)) return;
+        small_text<24> out;
+        out.put_signed(static_cast<std::int64_t>(v));
+        raw(out);
+    }
 
-    constexpr void value(std::uint32_t id, std::uint32_t bit_offset, std::uint64_t at) noexcept {
-        if (failed_) return;
-        if (++steps_ > max_steps_) return fail(error(errc::too_deep, "the value has more members and elements than the printer visits").limit(max_steps_));
-        // btf__resolve_type(): typedefs and modifiers
-        for (int i = 0; i < 33; ++i) {
-            const kind k = b_.kind_of(id);
-            if (k != kind::typedef_ && k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
-            id = b_[id].ref();
-        }
-        const type t = b_[id];
-        switch (t.kind()) {
-        case kind::int_: return int_value(t, bit_offset, at);
-        case kind::ptr: {
-            std::uint64_t p = 0;
-            if (!load(at, kernel_ptr_size, p)) return;
-            small_text<24> out;
-            out.put_unsigned(p);
-            return raw(out);
-        }
-        case kind::enum_: case kind::enum64: {
-            const bool is64 = t.kind() == kind::enum64;
-            const std::size_t n = is64 ? 8 : t.size();
-            std::uint64_t v = 0;
-            if (!load(at, n, v)) return;
-            const unsigned shift = static_cast<unsigned>(64 - 8 * n);
-            if (!is64) v = static_cast<std::uint64_t>(static_cast<std::int64_t>(v << shift) >> shift);
-            for (const enumerator e : t.enumerators()) {
-                // bpftool compares with the enumerator as a signed 32-bit value (ENUM) or its two halves
-                const bool match = is64 ? v == ((std::uint64_t{e.hi32} << 32) | e.lo32)
-                                        : static_cast<std::int64_t>(v) == static_cast<std::int32_t>(e.lo32);
-                if (match) {
-                    item();
-                    return quoted(b_.string(e.name_off));
+    // Prints the plan's node `i` at `base` + its offset; returns the index past its subtree.
+    constexpr std::size_t node(std::span<const json_op> ops, std::span<const std::string> lits, std::span<const json_enum_entry> enums,
+                               std::size_t i, std::uint64_t base) noexcept {
+        const json_op& o = ops[i];
+        const std::uint64_t at = base + o.off;
+        const std::size_t next = o.code == json_op::op::array || o.code == json_op::op::composite ? o.end : i + 1;
+        if (!step()) return next;
+        switch (o.code) {
+        case json_op::op::int_: int_value(o.nr_bits, o.int_offset, o.enc, o.bit, at); break;
+        case json_op::op::ptr: ptr_value(at); break;
+        case json_op::op::enum_:
+            enum_value(o.is64, o.n, at, [&](std::uint64_t v) {
+                for (const json_enum_entry& e : enums.subspan(o.first, o.count)) {
+                    if (v == e.key) {
+                        item();
+                        put(lits[e.lit]);
+                        return true;
+                    }
+                }
+                return false;
+            });
+            break;
+        case json_op::op::array:
+            if (o.chars && string_at(at, o.count)) {
+                string_value(at);
+                break;
+            }
+            begin('[');
+            for (std::uint32_t k = 0; k < o.count && !failed_; ++k) node(ops, lits, enums, i + 1, at + k * o.stride);
+            end(']');
+            break;
+        case json_op::op::composite:
+            begin('{');
+            for (std::size_t j = i + 1; j < o.end;) {
+                if (failed_) break;
+                item();  // name(): the member's quoted name and ':' in one literal
+                comma_ = false;
+                put(lits[ops[j].first]);
+                const json_op& m = ops[j + 1];
+                if (m.code == json_op::op::bitfield) {
+                    bitfield(m.nr_bits, m.bit, at + m.off);
+                    j += 2;
+                } else {
+                    j = node(ops, lits, enums, j + 1, at);
                 }
             }
-            small_text<24> out;
-            out.put_signed(static_cast<std::int64_t>(v));
-            return raw(out);
+            end('}');
+            break;
+        case json_op::op::name: case json_op::op::bitfield: break;  // inside a composite only
+        }
+        return next;
+    }
+
+    constexpr void value(std::uint32_t id, std::uint32_t bit_offset, std::uint64_t at) noexcept {
+        if (!step()) return;
+        id = json_resolved(b_, id);
+        const type t = b_[id];
+        switch (t.kind()) {
+        case kind::int_: return int_value(t.int_bits(), t.int_offset(), t.int_encoding(), bit_offset, at);
+        case kind::ptr: return ptr_value(at);
+        case kind::enum_: case kind::enum64: {
+            const bool is64 = t.kind() == kind::enum64;
+            return enum_value(is64, is64 ? 8 : t.size(), at, [&](std::uint64_t v) {
+                for (const enumerator e : t.enumerators()) {
+                    if (v == json_enum_key(is64, e)) {
+                        item();
+                        quoted(b_.string(e.name_off));
+                        return true;
+                    }
+                }
+                return false;
+            });
         }
         case kind::array: {
             const array_info a = t.array();
-            if (is_string_array(a, at)) {
-                std::size_t len = 0;
-                while (bytes_[at + len] != 0) ++len;
-                item();
-                return quoted(std::string_view(bytes_.data() + at, len));
-            }
+            if (char_elements(b_, a) && string_at(at, a.nelems)) return string_value(at);
             auto es = b_.resolve_size(a.type);
             if (!es) return fail(error(es.error()).at_type(id));
             begin('[');
@@ -342,5 +466,130 @@ template <byte_sink S>
     BTFKIT_TRY(p.run(type_id));
     return p.length();
 }
+
+// format_json() for many values of one type: the type is checked and walked once, into a flat plan
+// of what to read where and the names already quoted, and each value is then printed from the plan
+// alone: the same bytes as format_json(b, type_id, bytes, sink, max_steps), the same errors. Borrows
+// `b`, which must outlive the plan.
+class json_plan {
+public:
+    [[nodiscard]] static constexpr result<json_plan> compile(const btf& b, std::uint32_t type_id, std::uint64_t max_steps = show_default_steps) {
+        if (type_id == 0 || !b.valid_id(type_id))
+            return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
+        std::uint64_t budget = max_steps;
+        BTFKIT_TRY(detail::check_json_printable(b, type_id, budget));
+        json_plan p;
+        p.b_ = &b;
+        p.type_id_ = type_id;
+        p.max_steps_ = max_steps;
+        if (auto size = b.resolve_size(type_id)) p.size_ = *size;
+        BTFKIT_TRY(p.add(type_id, 0, 0, 0));
+        return p;
+    }
+
+    template <byte_sink S>
+    [[nodiscard]] constexpr result<std::size_t> format(byte_span bytes, S& sink) const noexcept {
+        if (size_ && bytes.size() < *size_)
+            return error(errc::truncated, "the value is shorter than its type").at_type(type_id_).got(bytes.size()).limit(*size_);
+        detail::json_printer<S> p(*b_, bytes, sink, max_steps_);
+        BTFKIT_TRY(p.run_plan(ops_, lits_, enums_));
+        return p.length();
+    }
+
+    [[nodiscard]] constexpr std::uint32_t type_id() const noexcept { return type_id_; }
+    [[nodiscard]] constexpr std::size_t node_count() const noexcept { return ops_.size(); }
+
+private:
+    using op = detail::json_op::op;
+
+    constexpr std::uint32_t literal(std::string s) {
+        lits_.push_back(std::move(s));
+        return static_cast<std::uint32_t>(lits_.size() - 1);
+    }
+    [[nodiscard]] static constexpr std::string quoted(std::string_view s) {
+        std::string out;
+        detail::json_quote(s, [&](std::string_view piece) { out.append(piece); });
+        return out;
+    }
+    // The node of a value of type `id` at `off` bytes (and `bit` bits) into its holder, as
+    // json_printer::value() prints it; check_json_printable has passed, so depth and size are bounded.
+    constexpr status add(std::uint32_t id, std::uint32_t bit, std::uint64_t off, std::uint32_t depth) {
+        if (depth > 64) return error(errc::too_deep, "types nest deeper than the printer allows").at_type(id).limit(64);
+        id = detail::json_resolved(*b_, id);
+        const type t = (*b_)[id];
+        detail::json_op o;
+        o.off = off;
+        o.bit = bit;
+        switch (t.kind()) {
+        case kind::int_:
+            o.code = op::int_;
+            o.nr_bits = t.int_bits();
+            o.int_offset = t.int_offset();
+            o.enc = t.int_encoding();
+            ops_.push_back(o);
+            return {};
+        case kind::ptr:
+            o.code = op::ptr;
+            ops_.push_back(o);
+            return {};
+        case kind::enum_: case kind::enum64:
+            o.code = op::enum_;
+            o.is64 = t.kind() == kind::enum64;
+            o.n = o.is64 ? 8 : t.size();
+            o.first = static_cast<std::uint32_t>(enums_.size());
+            for (const enumerator e : t.enumerators()) enums_.push_back({detail::json_enum_key(o.is64, e), literal(quoted(b_->string(e.name_off)))});
+            o.count = static_cast<std::uint32_t>(enums_.size()) - o.first;
+            ops_.push_back(o);
+            return {};
+        case kind::array: {
+            const array_info a = t.array();
+            auto es = b_->resolve_size(a.type);
+            if (!es) return error(es.error()).at_type(id);
+            o.code = op::array;
+            o.chars = detail::json_printer<std::string>::char_elements(*b_, a);
+            o.count = a.nelems;
+            o.stride = *es;
+            const std::size_t at = ops_.size();
+            ops_.push_back(o);
+            BTFKIT_TRY(add(a.type, 0, 0, depth + 1));
+            ops_[at].end = static_cast<std::uint32_t>(ops_.size());
+            return {};
+        }
+        case kind::struct_: case kind::union_: {
+            o.code = op::composite;
+            const std::size_t at = ops_.size();
+            ops_.push_back(o);
+            for (const member m : t.members()) {
+                detail::json_op name;
+                name.code = op::name;
+                name.first = literal(quoted(b_->string(m.name_off)) + ":");
+                ops_.push_back(name);
+                if (m.bitfield_size != 0) {
+                    detail::json_op f;
+                    f.code = op::bitfield;
+                    f.off = m.bit_offset / 8;
+                    f.bit = m.bit_offset & 7;
+                    f.nr_bits = m.bitfield_size;
+                    ops_.push_back(f);
+                } else {
+                    BTFKIT_TRY(add(m.type, m.bit_offset & 7, m.bit_offset / 8, depth + 1));
+                }
+            }
+            ops_[at].end = static_cast<std::uint32_t>(ops_.size());
+            return {};
+        }
+        default:
+            return error(errc::unsupported, "kind bpftool's dumper does not print").at_type(id);
+        }
+    }
+
+    const btf* b_ = nullptr;
+    std::uint32_t type_id_ = 0;
+    std::uint64_t max_steps_ = 0;
+    std::optional<std::uint64_t> size_{};
+    std::vector<detail::json_op> ops_{};
+    std::vector<std::string> lits_{};
+    std::vector<detail::json_enum_entry> enums_{};
+};
 
 }  // namespace btfkit
