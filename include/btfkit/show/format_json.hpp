@@ -470,7 +470,8 @@ template <byte_sink S>
 // format_json() for many values of one type: the type is checked and walked once, into a flat plan
 // of what to read where and the names already quoted, and each value is then printed from the plan
 // alone: the same bytes as format_json(b, type_id, bytes, sink, max_steps), the same errors. Borrows
-// `b`, which must outlive the plan.
+// `b`, which must outlive the plan. The plan holds a node per member and array type the check visits
+// (hundreds for a kernel struct; at most max_steps, so a smaller budget bounds it on hostile BTF).
 class json_plan {
 public:
     [[nodiscard]] static constexpr result<json_plan> compile(const btf& b, std::uint32_t type_id, std::uint64_t max_steps = show_default_steps) {
