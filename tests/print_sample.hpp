@@ -76,4 +76,20 @@ constexpr printed json_sample(byte_order order) {
     return out;
 }
 
+// The same value through a json_plan (compiled, then formatted), in constant evaluation too.
+constexpr printed plan_sample(byte_order order) {
+    const auto blob = sample_blob(order);
+    auto b = btf::parse(blob.span());
+    printed out;
+    if (!b) return out;
+    const auto plan = json_plan::compile(*b, sample_struct);
+    if (!plan) return out;
+    const auto value = sample_value(order);
+    bounded_buffer sink(out.text.data(), out.text.size());
+    const auto r = plan->format(byte_span(value.data(), value.size()), sink);
+    out.ok = r.has_value();
+    out.length = r.has_value() ? *r : 0;
+    return out;
+}
+
 }  // namespace btfkit::testing

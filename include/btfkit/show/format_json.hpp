@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -117,15 +116,20 @@ struct json_op {
     std::uint32_t nr_bits = 0;   // int_, bitfield
     std::uint32_t int_offset = 0;
     std::uint32_t n = 0;         // enum_: bytes read
-    std::uint32_t first = 0;     // enum_: first table entry; name: the literal
-    std::uint32_t count = 0;     // enum_: table entries; array: elements
+    std::uint32_t first = 0;     // enum_: first table entry; name: where its literal starts in the plan's text
+    std::uint32_t count = 0;     // enum_: table entries; array: elements; name: the literal's length
     std::uint32_t end = 0;       // array, composite: the index past the subtree
     std::uint64_t off = 0;       // bytes from the enclosing node's start (a struct's, an element's)
     std::uint64_t stride = 0;    // array: the element's size
 };
 struct json_enum_entry {
     std::uint64_t key = 0;
-    std::uint32_t lit = 0;  // the quoted name
+    std::uint32_t at = 0, length = 0;  // the quoted name, in the plan's text
+};
+
+// A sink that keeps nothing: names json_printer's static members.
+struct json_text_sink {
+    constexpr void append(const char*, std::size_t) noexcept {}
 };
 
 // bpftool's json_writer in its compact form: a separator owed before the next item.
@@ -143,8 +147,8 @@ public:
     [[nodiscard]] constexpr std::size_t length() const noexcept { return length_; }
 
     // Prints as value() does, from a plan of the type (json_plan) instead of the type itself.
-    constexpr status run_plan(std::span<const json_op> ops, std::span<const std::string> lits, std::span<const json_enum_entry> enums) noexcept {
-        if (!ops.empty()) node(ops, lits, enums, 0, 0);
+    constexpr status run_plan(std::span<const json_op> ops, std::string_view text, std::span<const json_enum_entry> enums) noexcept {
+        if (!ops.empty()) node(ops, text, enums, 0, 0);
         if (failed_) return fatal_;
         return {};
     }
@@ -349,7 +353,7 @@ private:
     }
 
     // Prints the plan's node `i` at `base` + its offset; returns the index past its subtree.
-    constexpr std::size_t node(std::span<const json_op> ops, std::span<const std::string> lits, std::span<const json_enum_entry> enums,
+    constexpr std::size_t node(std::span<const json_op> ops, std::string_view text, std::span<const json_enum_entry> enums,
                                std::size_t i, std::uint64_t base) noexcept {
         const json_op& o = ops[i];
         const std::uint64_t at = base + o.off;
@@ -363,7 +367,7 @@ private:
                 for (const json_enum_entry& e : enums.subspan(o.first, o.count)) {
                     if (v == e.key) {
                         item();
-                        put(lits[e.lit]);
+                        put(text.substr(e.at, e.length));
                         return true;
                     }
                 }
@@ -376,7 +380,7 @@ private:
                 break;
             }
             begin('[');
-            for (std::uint32_t k = 0; k < o.count && !failed_; ++k) node(ops, lits, enums, i + 1, at + k * o.stride);
+            for (std::uint32_t k = 0; k < o.count && !failed_; ++k) node(ops, text, enums, i + 1, at + k * o.stride);
             end(']');
             break;
         case json_op::op::composite:
@@ -385,13 +389,13 @@ private:
                 if (failed_) break;
                 item();  // name(): the member's quoted name and ':' in one literal
                 comma_ = false;
-                put(lits[ops[j].first]);
+                put(text.substr(ops[j].first, ops[j].count));
                 const json_op& m = ops[j + 1];
                 if (m.code == json_op::op::bitfield) {
                     bitfield(m.nr_bits, m.bit, at + m.off);
                     j += 2;
                 } else {
-                    j = node(ops, lits, enums, j + 1, at);
+                    j = node(ops, text, enums, j + 1, at);
                 }
             }
             end('}');
@@ -493,7 +497,7 @@ public:
         if (size_ && bytes.size() < *size_)
             return error(errc::truncated, "the value is shorter than its type").at_type(type_id_).got(bytes.size()).limit(*size_);
         detail::json_printer<S> p(*b_, bytes, sink, max_steps_);
-        BTFKIT_TRY(p.run_plan(ops_, lits_, enums_));
+        BTFKIT_TRY(p.run_plan(ops_, std::string_view(text_.data(), text_.size()), enums_));
         return p.length();
     }
 
@@ -503,15 +507,15 @@ public:
 private:
     using op = detail::json_op::op;
 
-    constexpr std::uint32_t literal(std::string s) {
-        lits_.push_back(std::move(s));
-        return static_cast<std::uint32_t>(lits_.size() - 1);
+    // Appends `s` quoted (and `then`) to the plan's text; returns where it starts.
+    constexpr std::uint32_t quoted(std::string_view s, std::string_view then = {}) {
+        const auto at = static_cast<std::uint32_t>(text_.size());
+        auto put = [this](std::string_view piece) { text_.insert(text_.end(), piece.begin(), piece.end()); };
+        detail::json_quote(s, put);
+        put(then);
+        return at;
     }
-    [[nodiscard]] static constexpr std::string quoted(std::string_view s) {
-        std::string out;
-        detail::json_quote(s, [&](std::string_view piece) { out.append(piece); });
-        return out;
-    }
+    [[nodiscard]] constexpr std::uint32_t since(std::uint32_t at) const noexcept { return static_cast<std::uint32_t>(text_.size()) - at; }
     // The node of a value of type `id` at `off` bytes (and `bit` bits) into its holder, as
     // json_printer::value() prints it; check_json_printable has passed, so depth and size are bounded.
     constexpr status add(std::uint32_t id, std::uint32_t bit, std::uint64_t off, std::uint32_t depth) {
@@ -538,7 +542,10 @@ private:
             o.is64 = t.kind() == kind::enum64;
             o.n = o.is64 ? 8 : t.size();
             o.first = static_cast<std::uint32_t>(enums_.size());
-            for (const enumerator e : t.enumerators()) enums_.push_back({detail::json_enum_key(o.is64, e), literal(quoted(b_->string(e.name_off)))});
+            for (const enumerator e : t.enumerators()) {
+                const std::uint32_t at = quoted(b_->string(e.name_off));
+                enums_.push_back({detail::json_enum_key(o.is64, e), at, since(at)});
+            }
             o.count = static_cast<std::uint32_t>(enums_.size()) - o.first;
             ops_.push_back(o);
             return {};
@@ -547,7 +554,7 @@ private:
             auto es = b_->resolve_size(a.type);
             if (!es) return error(es.error()).at_type(id);
             o.code = op::array;
-            o.chars = detail::json_printer<std::string>::char_elements(*b_, a);
+            o.chars = detail::json_printer<detail::json_text_sink>::char_elements(*b_, a);
             o.count = a.nelems;
             o.stride = *es;
             const std::size_t at = ops_.size();
@@ -563,7 +570,8 @@ private:
             for (const member m : t.members()) {
                 detail::json_op name;
                 name.code = op::name;
-                name.first = literal(quoted(b_->string(m.name_off)) + ":");
+                name.first = quoted(b_->string(m.name_off), ":");
+                name.count = since(name.first);
                 ops_.push_back(name);
                 if (m.bitfield_size != 0) {
                     detail::json_op f;
@@ -589,7 +597,7 @@ private:
     std::uint64_t max_steps_ = 0;
     std::optional<std::uint64_t> size_{};
     std::vector<detail::json_op> ops_{};
-    std::vector<std::string> lits_{};
+    std::vector<char> text_{};  // the quoted names, each member's with its ':'
     std::vector<detail::json_enum_entry> enums_{};
 };
 

@@ -25,6 +25,12 @@ using testing::sample_value;
 constexpr auto json_le = json_sample(byte_order::little);
 constexpr auto json_be = json_sample(byte_order::big);
 static_assert(json_le.ok && json_be.ok);
+// json_plan in constant evaluation: the plan's vectors and strings are transient, its bytes format_json's.
+constexpr auto plan_le = testing::plan_sample(byte_order::little);
+constexpr auto plan_be = testing::plan_sample(byte_order::big);
+static_assert(plan_le.ok && plan_be.ok);
+static_assert(std::string_view(plan_le.text.data(), plan_le.length) == std::string_view(json_le.text.data(), json_le.length));
+static_assert(std::string_view(plan_be.text.data(), plan_be.length) == std::string_view(json_be.text.data(), json_be.length));
 static_assert(contains(json_le, "{\"a\":-5,\"b\":\"0x5\",\"p\":[4096,8192,12288],\"name\":\"hi\"}"));
 
 }  // namespace
