@@ -489,6 +489,8 @@ public:
         p.max_steps_ = max_steps;
         if (auto size = b.resolve_size(type_id)) p.size_ = *size;
         BTFKIT_TRY(p.add(type_id, 0, 0, 0));
+        if (p.text_.size() > 0xffffffffu)  // its offsets are 32-bit (only hostile BTF comes near)
+            return error(errc::too_deep, "the type's names take more than 4 GiB quoted").at_type(type_id);
         return p;
     }
 
