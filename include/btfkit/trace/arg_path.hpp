@@ -122,30 +122,34 @@ struct path_failure {
 
 namespace detail {
 
-// A member named `name` in the composite `id`, searching anonymous members depth first (C's rule);
-// `bits` gets its offset from the start of `id`. `visits` bounds the search where composites hold each
-// other anonymously more than once (only malformed BTF): without it the search branches at every level.
-constexpr bool find_member(const btf& b, std::uint32_t id, std::string_view name, std::uint32_t depth, std::uint64_t& bits,
-                           member& found, std::uint32_t& visits) {
+// Calls f(name, member, bits) for each member of the composite `id` and, depth first, for those of its
+// anonymous composite members (C's rule for finding a member by name), `bits` the member's offset from
+// the start of `id`, until f returns true; returns whether it did. `visits` bounds the walk where
+// composites hold each other anonymously more than once (only malformed BTF): without it the walk
+// branches at every level.
+template <class F>
+constexpr bool walk_members(const btf& b, std::uint32_t id, std::uint32_t depth, std::uint64_t base, std::uint32_t& visits, F&& f) {
     if (depth > max_anon_depth || !b.valid_id(id) || visits == max_anon_visits) return false;
     ++visits;
-    const type t = b[id];
-    for (const member m : t.members()) {
+    for (const member m : b[id].members()) {
         const std::string_view n = b.string(m.name_off);
-        if (n == name) {
-            bits = m.bit_offset;
-            found = m;
-            return true;
-        }
+        if (f(n, m, base + m.bit_offset)) return true;
         if (!n.empty()) continue;
         auto inner = b.skip_mods_and_typedefs(m.type);
-        std::uint64_t below = 0;
-        if (inner && inner->is_composite() && find_member(b, inner->id(), name, depth + 1, below, found, visits)) {
-            bits = m.bit_offset + below;
-            return true;
-        }
+        if (inner && inner->is_composite() && walk_members(b, inner->id(), depth + 1, base + m.bit_offset, visits, f)) return true;
     }
     return false;
+}
+
+// A member named `name` in the composite `id`, through anonymous members; `bits` gets its offset from
+// the start of `id`.
+constexpr bool find_member(const btf& b, std::uint32_t id, std::string_view name, std::uint64_t& bits, member& found, std::uint32_t& visits) {
+    return walk_members(b, id, 0, 0, visits, [&](std::string_view n, const member& m, std::uint64_t at) {
+        if (n != name) return false;
+        bits = at;
+        found = m;
+        return true;
+    });
 }
 
 // Where an argument's text is in its parse.
@@ -292,7 +296,7 @@ private:
             std::uint64_t bits = 0;
             member m{};
             std::uint32_t visits = 0;
-            if (!detail::find_member(b, holder, s.member, 0, bits, m, visits)) {
+            if (!detail::find_member(b, holder, s.member, bits, m, visits)) {
                 f.name = s.member;
                 f.type_id = holder;
                 return fail(path_problem::no_member, "no such member");

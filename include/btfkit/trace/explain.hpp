@@ -102,20 +102,14 @@ namespace detail {
     return row[b.size()];
 }
 
-// The names reachable as members of composite `id` (through anonymous members, as find_member, with
-// its budget of composites).
-inline void member_names(const btf& b, std::uint32_t id, std::uint32_t depth, std::vector<std::string_view>& out,
-                         std::uint32_t& visits) {
-    if (depth > max_anon_depth || !b.valid_id(id) || visits == max_anon_visits) return;
-    ++visits;
-    for (const member m : b[id].members()) {
-        const std::string_view n = b.string(m.name_off);
-        if (!n.empty()) {
-            out.push_back(n);
-            continue;
-        }
-        if (auto inner = b.skip_mods_and_typedefs(m.type); inner && inner->is_composite()) member_names(b, inner->id(), depth + 1, out, visits);
-    }
+// The names reachable as members of composite `id` (through anonymous members, as find_member finds
+// them, with its budget of composites).
+inline void member_names(const btf& b, std::uint32_t id, std::vector<std::string_view>& out) {
+    std::uint32_t visits = 0;
+    walk_members(b, id, 0, 0, visits, [&](std::string_view n, const member&, std::uint64_t) {
+        if (!n.empty()) out.push_back(n);
+        return false;
+    });
 }
 
 // All of `names` when there are few, else the closest few to `want`.
@@ -163,8 +157,7 @@ inline constexpr std::size_t all_alternatives_up_to = 12;
     case path_problem::void_return: return where + ": the function returns void";
     case path_problem::no_member: {
         std::vector<std::string_view> names;
-        std::uint32_t visits = 0;
-        detail::member_names(b, why.type_id, 0, names, visits);
+        detail::member_names(b, why.type_id, names);
         std::string msg = where + ": " + type + " has no member '" + std::string(why.name) + "'";
         if (names.empty()) return msg;
         msg += names.size() > detail::all_alternatives_up_to ? " (closest: " : " (members: ";
