@@ -63,6 +63,25 @@ namespace detail {
     }
 }
 
+// What format_json refuses before any output: a bad id, and a type bpftool's dumper fails on.
+[[nodiscard]] constexpr status check_json_type(const btf& b, std::uint32_t type_id, std::uint64_t max_steps) noexcept {
+    if (type_id == 0 || !b.valid_id(type_id))
+        return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
+    std::uint64_t budget = max_steps;
+    return check_json_printable(b, type_id, budget);
+}
+// The type's size, if it has one.
+[[nodiscard]] constexpr std::optional<std::uint64_t> json_size(const btf& b, std::uint32_t type_id) noexcept {
+    if (auto size = b.resolve_size(type_id)) return *size;
+    return std::nullopt;
+}
+// ... and a value shorter than its type.
+[[nodiscard]] constexpr status check_json_value(std::optional<std::uint64_t> size, std::uint32_t type_id, byte_span bytes) noexcept {
+    if (size && bytes.size() < *size)
+        return error(errc::truncated, "the value is shorter than its type").at_type(type_id).got(bytes.size()).limit(*size);
+    return {};
+}
+
 // btf__resolve_type(): past typedefs and modifiers, at most 33 of them.
 [[nodiscard]] constexpr std::uint32_t json_resolved(const btf& b, std::uint32_t id) noexcept {
     for (int i = 0; i < 33; ++i) {
@@ -127,10 +146,21 @@ struct json_enum_entry {
     std::uint32_t at = 0, length = 0;  // the quoted name, in the plan's text
 };
 
-// A sink that keeps nothing: names json_printer's static members.
-struct json_text_sink {
-    constexpr void append(const char*, std::size_t) noexcept {}
-};
+// Whether bpftool may print an array of `a` as a string: its element (past qualifiers) a 1-byte INT,
+// char-encoded or named "char". Whether it does depends on the bytes (json_printer::string_at).
+[[nodiscard]] constexpr bool json_char_elements(const btf& b, const array_info& a) noexcept {
+    if (a.nelems == 0) return false;
+    std::uint32_t e = a.type;
+    for (int i = 0; i < 33 && b.valid_id(e); ++i) {
+        const kind k = b.kind_of(e);
+        if (k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
+        e = b[e].ref();
+    }
+    if (!b.valid_id(e)) return false;
+    const type et = b[e];
+    if (et.kind() != kind::int_ || et.size() != 1) return false;
+    return et.int_encoding() == int_char || et.name() == "char";
+}
 
 // bpftool's json_writer in its compact form: a separator owed before the next item.
 template <byte_sink S>
@@ -289,24 +319,6 @@ private:
         raw(out);
     }
 
-public:
-    // Whether bpftool may print an array of `a` as a string: its element (past qualifiers) a 1-byte INT,
-    // char-encoded or named "char". Whether it does depends on the bytes (string_at).
-    [[nodiscard]] static constexpr bool char_elements(const btf& b, const array_info& a) noexcept {
-        if (a.nelems == 0) return false;
-        std::uint32_t e = a.type;
-        for (int i = 0; i < 33 && b.valid_id(e); ++i) {
-            const kind k = b.kind_of(e);
-            if (k != kind::volatile_ && k != kind::const_ && k != kind::restrict_ && k != kind::type_tag) break;
-            e = b[e].ref();
-        }
-        if (!b.valid_id(e)) return false;
-        const type et = b[e];
-        if (et.kind() != kind::int_ || et.size() != 1) return false;
-        return et.int_encoding() == int_char || et.name() == "char";
-    }
-
-private:
     // A NUL-terminated run of printable bytes within the array's `nelems` from `at`.
     constexpr bool string_at(std::uint64_t at, std::uint64_t nelems) const noexcept {
         for (std::uint64_t i = 0; i < nelems; ++i) {
@@ -427,7 +439,7 @@ private:
         }
         case kind::array: {
             const array_info a = t.array();
-            if (char_elements(b_, a) && string_at(at, a.nelems)) return string_value(at);
+            if (json_char_elements(b_, a) && string_at(at, a.nelems)) return string_value(at);
             auto es = b_.resolve_size(a.type);
             if (!es) return fail(error(es.error()).at_type(id));
             begin('[');
@@ -460,12 +472,8 @@ private:
 template <byte_sink S>
 [[nodiscard]] constexpr result<std::size_t> format_json(const btf& b, std::uint32_t type_id, byte_span bytes, S& sink,
                                                         std::uint64_t max_steps = show_default_steps) noexcept {
-    if (type_id == 0 || !b.valid_id(type_id))
-        return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
-    std::uint64_t budget = max_steps;
-    BTFKIT_TRY(detail::check_json_printable(b, type_id, budget));
-    if (auto size = b.resolve_size(type_id); size && bytes.size() < *size)
-        return error(errc::truncated, "the value is shorter than its type").at_type(type_id).got(bytes.size()).limit(*size);
+    BTFKIT_TRY(detail::check_json_type(b, type_id, max_steps));
+    BTFKIT_TRY(detail::check_json_value(detail::json_size(b, type_id), type_id, bytes));
     detail::json_printer<S> p(b, bytes, sink, max_steps);
     BTFKIT_TRY(p.run(type_id));
     return p.length();
@@ -479,15 +487,12 @@ template <byte_sink S>
 class json_plan {
 public:
     [[nodiscard]] static constexpr result<json_plan> compile(const btf& b, std::uint32_t type_id, std::uint64_t max_steps = show_default_steps) {
-        if (type_id == 0 || !b.valid_id(type_id))
-            return error(errc::bad_type_id, "no such type").at_type(type_id).limit(b.type_count());
-        std::uint64_t budget = max_steps;
-        BTFKIT_TRY(detail::check_json_printable(b, type_id, budget));
+        BTFKIT_TRY(detail::check_json_type(b, type_id, max_steps));
         json_plan p;
         p.b_ = &b;
         p.type_id_ = type_id;
         p.max_steps_ = max_steps;
-        if (auto size = b.resolve_size(type_id)) p.size_ = *size;
+        p.size_ = detail::json_size(b, type_id);
         BTFKIT_TRY(p.add(type_id, 0, 0, 0));
         if (p.text_.size() > 0xffffffffu)  // its offsets are 32-bit (only hostile BTF comes near)
             return error(errc::too_deep, "the type's names take more than 4 GiB quoted").at_type(type_id);
@@ -496,8 +501,7 @@ public:
 
     template <byte_sink S>
     [[nodiscard]] constexpr result<std::size_t> format(byte_span bytes, S& sink) const noexcept {
-        if (size_ && bytes.size() < *size_)
-            return error(errc::truncated, "the value is shorter than its type").at_type(type_id_).got(bytes.size()).limit(*size_);
+        BTFKIT_TRY(detail::check_json_value(size_, type_id_, bytes));
         detail::json_printer<S> p(*b_, bytes, sink, max_steps_);
         BTFKIT_TRY(p.run_plan(ops_, std::string_view(text_.data(), text_.size()), enums_));
         return p.length();
@@ -556,7 +560,7 @@ private:
             auto es = b_->resolve_size(a.type);
             if (!es) return error(es.error()).at_type(id);
             o.code = op::array;
-            o.chars = detail::json_printer<detail::json_text_sink>::char_elements(*b_, a);
+            o.chars = detail::json_char_elements(*b_, a);
             o.count = a.nelems;
             o.stride = *es;
             const std::size_t at = ops_.size();
