@@ -585,13 +585,25 @@ protected:
     }
 
     // --- referenced marks (btf_dump_mark_referenced) -------------------------------------------------
+    // Also counts the names each table can be asked for (see reserve_names).
     void mark_referenced() {
         for (std::uint32_t id = 1; id < n_; ++id) {
             const type t = b_[id];
             switch (t.kind()) {
-            case kind::volatile_: case kind::const_: case kind::restrict_: case kind::ptr: case kind::typedef_:
+            case kind::typedef_:
+                ++ident_sites_;
+                state_[t.ref()] |= referenced;
+                break;
+            case kind::volatile_: case kind::const_: case kind::restrict_: case kind::ptr:
             case kind::func: case kind::var: case kind::decl_tag: case kind::type_tag:
                 state_[t.ref()] |= referenced;
+                break;
+            case kind::enum_: case kind::enum64:
+                ++type_sites_;
+                ident_sites_ += t.vlen();
+                break;
+            case kind::int_: case kind::float_: case kind::fwd:
+                ++type_sites_;
                 break;
             case kind::array: {
                 const array_info a = t.array();
@@ -600,6 +612,7 @@ protected:
                 break;
             }
             case kind::struct_: case kind::union_:
+                ++type_sites_;
                 for (const member m : t.members()) state_[m.type] |= referenced;
                 break;
             case kind::func_proto:
@@ -614,6 +627,13 @@ protected:
         }
     }
 
+
+    // Sizes both name tables for a dump of every type: each grows to that size anyway, and growing
+    // rehashes (and touches the memory of) every smaller table on the way.
+    void reserve_names() {
+        type_names_.reserve(type_sites_);
+        ident_names_.reserve(ident_sites_);
+    }
 
     // The target's pointer size, as libbpf guesses it from its "long" (once, when first needed).
     [[nodiscard]] int ptr_size() const {
@@ -632,6 +652,7 @@ protected:
     std::unordered_map<std::uint32_t, std::uint32_t> dup_of_;  // type id -> its ___N (only for N > 1)
     std::unordered_map<std::uint32_t, std::string> owned_names_;
     name_map type_names_, ident_names_;
+    std::size_t type_sites_ = 0, ident_sites_ = 0;  // at most this many names in each (mark_referenced)
     std::vector<std::uint32_t> decl_stack_;
     unsigned decl_depth_ = 0;
     bool failed_ = false;

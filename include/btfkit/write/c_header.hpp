@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -31,6 +32,7 @@ class c_header_writer : public c_decl_writer<S> {
 
 public:
     using base::base;
+    using base::reserve_names;  // before dumping every type
 
     // btf_dump__dump_type: orders `id` and what it needs, then emits the queue.
     void dump_type(std::uint32_t id) {
@@ -231,13 +233,71 @@ private:
     std::vector<std::uint32_t> queue_;
 };
 
+// bpftool 7.5's body: the types in its sorted order, then the kfunc externs. The sort runs by rank
+// group on one thread while the other dumps the groups already sorted (run_both's second callable
+// dumps; without a second thread, everything is sorted first).
+template <byte_sink S, class RunBoth>
+[[nodiscard]] status write_sorted_c_types(const btf& b, chunk_writer<S>& w, RunBoth&& run_both) {
+    c_sort_order order(b);
+    order.key(run_both);
+    constexpr std::size_t groups = c_sort_order::group_count;
+    std::atomic<std::size_t> sorted{0};  // groups sorted so far
+    std::atomic<bool> abandoned{false};  // the sort stopped (an allocation failed): dump no further
+    auto sort = [&] {
+        struct publish_on_exit {  // wakes the dumping side whatever happens to the sort
+            std::atomic<std::size_t>& sorted;
+            std::atomic<bool>& abandoned;
+            ~publish_on_exit() {
+                if (sorted.load() != groups) abandoned.store(true);
+                sorted.store(groups, std::memory_order_release);
+                sorted.notify_all();
+            }
+        } guard{sorted, abandoned};
+        for (std::size_t g = 0; g < groups; ++g) {
+            order.sort_group(g);
+            sorted.store(g + 1, std::memory_order_release);
+            sorted.notify_all();
+        }
+    };
+    status result;
+    auto dump = [&] {
+        c_header_writer<S> d(b, w, bpftool_compat::v7_5);
+        d.reserve_names();
+        bool first = true;
+        for (std::size_t g = 0; g < groups; ++g) {
+            for (std::size_t s = sorted.load(std::memory_order_acquire); s <= g; s = sorted.load(std::memory_order_acquire)) sorted.wait(s);
+            if (abandoned.load()) return;
+            for (const std::uint32_t id : order.group(g)) {
+                const bool skip = first && order.skip_first();
+                first = false;
+                if (skip) continue;
+                d.dump_type(id);
+                if (d.failed()) {
+                    result = d.failure();
+                    return;
+                }
+            }
+        }
+        d.emit_kfuncs();
+        if (d.failed()) result = d.failure();
+    };
+    if (b.type_count() < c_sort_split_min) {
+        sort();
+        dump();
+    } else {
+        run_both(sort, dump);
+    }
+    return result;
+}
+
 }  // namespace detail
 
 // Appends the C header bpftool would print for `b` (with its base, if split: bpftool dumps both) to `out`.
 // Fails on BTF that cannot be written as C (an unsatisfiable type cycle, loops of bad BTF); what
 // was written until then stays in `out`, as bpftool leaves it on stdout.
-// `run_both(first, second)` runs both callables, the second on another thread if it can (bpftool
-// 7.5's sort is done in two halves); the default runs them one after the other.
+// `run_both(first, second)` runs both callables, the second on another thread if it can (for bpftool
+// 7.5's order: the keys in two halves, then the sort beside the dump, which writes to `out` from
+// the second callable); the default runs them one after the other.
 template <byte_sink S, class RunBoth = detail::c_run_inline>
 [[nodiscard]] status write_c_header(const btf& b, S& out, const c_header_options& o = {}, RunBoth&& run_both = {}) {
     using namespace std::string_view_literals;
@@ -251,24 +311,18 @@ template <byte_sink S, class RunBoth = detail::c_run_inline>
         w.put("#ifndef __ksym\n#define __ksym __attribute__((section(\".ksyms\")))\n#endif\n\n"
               "#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n"sv);
     }
-    detail::c_header_writer<S> d(b, w, o.compat);
     if (!o.roots.empty()) {
+        detail::c_header_writer<S> d(b, w, o.compat);
         for (const std::uint32_t id : o.roots) {
             if (!b.valid_id(id)) return error(errc::bad_type_id, "root type id past the end").at_type(id).got(id).limit(b.type_count());
             d.dump_type(id);
             if (d.failed()) return d.failure();
         }
     } else if (v75) {
-        const big_vector<std::uint32_t> ids = detail::c_sorted_ids(b, run_both);
-        // bpftool sorts every id, void included, then dumps from the second entry on: whatever sorts
-        // first is only written where another type needs it.
-        for (std::size_t i = 1; i < ids.size(); ++i) {
-            d.dump_type(ids[i]);
-            if (d.failed()) return d.failure();
-        }
-        d.emit_kfuncs();
-        if (d.failed()) return d.failure();
+        BTFKIT_TRY(detail::write_sorted_c_types(b, w, run_both));
     } else {
+        detail::c_header_writer<S> d(b, w, o.compat);
+        d.reserve_names();
         for (std::uint32_t id = 1; id < b.type_count(); ++id) {
             d.dump_type(id);
             if (d.failed()) return d.failure();
@@ -301,7 +355,7 @@ template <byte_sink S, class RunBoth = detail::c_run_inline>
         }
     };
     if (compat == bpftool_compat::v7_5) {
-        for (const std::uint32_t id : detail::c_sorted_ids(b)) consider(id);
+        for (const std::uint32_t id : detail::c_sorted_ids(b).ids) consider(id);
     } else {
         for (std::uint32_t id = 1; id < b.type_count(); ++id) consider(id);
     }

@@ -4,9 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string_view>
 #include <vector>
+
+#include "../index/name_hash.hpp"
 
 namespace btfkit {
 
@@ -26,18 +27,20 @@ namespace detail {
 inline constexpr unsigned c_max_nesting = 512;
 
 // How often each name was used (btf_dump's type_names / ident_names): open addressing over views
-// into the string table, one probe sequence per use, no allocation per name.
+// into the string table, one probe sequence per use, no allocation per name, 16 bytes a slot.
 class c_name_counts {
 public:
+    // Room for `names` names without growing (the counts so far are kept).
     void reserve(std::size_t names) {
         std::size_t cap = 64;
         while (cap < names * 2) cap *= 2;
-        slots_.assign(cap, slot{});
+        if (cap > slots_.size()) rehash(cap);
     }
     // The name's count after this use.
     std::uint32_t bump(std::string_view name) {
-        if ((used_ + 1) * 2 > slots_.size()) grow();
-        slot* s = find(name);
+        if ((used_ + 1) * 2 > slots_.size()) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+        const std::uint32_t h = name_hash(name);
+        slot* s = find(name, h);
         if (s->count == 0) {
             s->name = name.data();
             s->len = static_cast<std::uint32_t>(name.size());
@@ -51,18 +54,20 @@ private:
         const char* name = nullptr;
         std::uint32_t len = 0, count = 0;
     };
-    [[nodiscard]] slot* find(std::string_view name) noexcept {
+    [[nodiscard]] slot* find(std::string_view name, std::uint32_t h) noexcept {
         const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = std::hash<std::string_view>{}(name) & mask;; i = (i + 1) & mask) {
+        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
             slot& s = slots_[i];
             if (s.count == 0 || (s.len == name.size() && std::string_view(s.name, s.len) == name)) return &s;
         }
     }
-    void grow() {
+    void rehash(std::size_t cap) {
         std::vector<slot> old = std::move(slots_);
-        slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
+        slots_.assign(cap, slot{});
         for (const slot& o : old) {
-            if (o.count != 0) *find(std::string_view(o.name, o.len)) = o;
+            if (o.count == 0) continue;
+            const std::string_view name(o.name, o.len);
+            *find(name, name_hash(name)) = o;
         }
     }
     std::vector<slot> slots_;

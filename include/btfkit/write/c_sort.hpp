@@ -1,10 +1,14 @@
 // bpftool 7.5's order of types in a C header: rank, sort name, own name and a hash of names
-// (btf_type_rank, btf_type_sort_name, btf_type_disambig_hash), every id sorted at once.
+// (btf_type_rank, btf_type_sort_name, btf_type_disambig_hash), sorted a rank at a time.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "../format/btf.hpp"
 #include "../memory.hpp"
@@ -12,16 +16,10 @@
 
 namespace btfkit::detail {
 
-// The names bpftool 7.5's comparison reads when rank and the sort name's first bytes tie.
-struct c_sort_tie {
-    const char* sort_name;  // NUL-terminated, in the string table
-    const char* own_name;
-};
-
-// bpftool 7.5's sort key of one type (btf_type_rank, btf_type_sort_name, disambig hash).
+// bpftool 7.5's sort keys of one type: rank and sort name (btf_type_rank, btf_type_sort_name).
 class c_sort_keys {
 public:
-    explicit c_sort_keys(const btf& b) : b_(b), memo_(b.type_count()), memo_full_(b.type_count()), known_(b.type_count()) {}
+    explicit c_sort_keys(const btf& b) noexcept : b_(b) {}
 
     [[nodiscard]] int rank(std::uint32_t id, bool has_name, unsigned depth = 0) const {
         constexpr int max_rank = 10;
@@ -41,20 +39,21 @@ public:
         }
     }
 
-    [[nodiscard]] const char* sort_name(std::uint32_t id, bool from_ref, unsigned depth = 0) const {
-        if (depth > c_max_nesting) return "";
+    // The string offset of the sort name.
+    [[nodiscard]] std::uint32_t sort_name(std::uint32_t id, bool from_ref, unsigned depth = 0) const {
+        if (depth > c_max_nesting) return 0;
         const type t = b_[id];
         switch (t.kind()) {
         case kind::enum_: case kind::enum64: {
             std::uint32_t off = t.name_off();
             if (!from_ref && off == 0 && t.vlen() != 0) off = t.enumerators()[0].name_off;
-            return name(off);
+            return off;
         }
         case kind::array: return sort_name(t.array().type, true, depth + 1);
         case kind::type_tag: case kind::const_: case kind::ptr: case kind::volatile_: case kind::restrict_:
         case kind::typedef_: case kind::decl_tag:
             return sort_name(t.ref(), true, depth + 1);
-        default: return name(t.name_off());
+        default: return t.name_off();
         }
     }
 
@@ -63,15 +62,21 @@ public:
         return p != nullptr ? p : "";
     }
 
+private:
+    const btf& b_;
+};
+
+// bpftool 7.5's last key (btf_type_disambig_hash), remembered for every id it reaches: a member
+// type, or a struct behind many pointers, is hashed once.
+class c_sort_hashes {
+public:
+    explicit c_sort_hashes(const btf& b) : b_(b), memo_(b.type_count()), memo_full_(b.type_count()), known_(b.type_count()) {}
+
     // libbpf's str_hash: h * 31 + c over (signed) chars.
     [[nodiscard]] static std::uint64_t str_hash(const char* s) noexcept {
         std::uint64_t h = 0;
         for (; *s != 0; ++s) h = h * 31 + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<signed char>(*s)));
         return h;
-    }
-    [[nodiscard]] static constexpr std::uint64_t hasher(std::uint64_t h, std::uint64_t v) noexcept { return h * 31 + v; }
-    [[nodiscard]] std::uint64_t name_hasher(std::uint64_t h, std::uint32_t off) const {
-        return off == 0 ? h : hasher(h, str_hash(name(off)));
     }
 
     [[nodiscard]] std::uint64_t disambig_hash(std::uint32_t id, bool include_members, unsigned depth = 0) {
@@ -85,6 +90,13 @@ public:
     }
 
 private:
+    [[nodiscard]] static constexpr std::uint64_t hasher(std::uint64_t h, std::uint64_t v) noexcept { return h * 31 + v; }
+    [[nodiscard]] std::uint64_t name_hasher(std::uint64_t h, std::uint32_t off) const {
+        if (off == 0) return h;
+        const char* p = b_.string_ptr(off);
+        return hasher(h, str_hash(p != nullptr ? p : ""));
+    }
+
     [[nodiscard]] std::uint64_t disambig_hash_of(std::uint32_t id, bool include_members, unsigned depth) {
         const type t = b_[id];
         std::uint64_t h = name_hasher(0, t.name_off());
@@ -116,9 +128,7 @@ private:
     }
 
     const btf& b_;
-    // disambig_hash of every id reached so far, without and with members (known_ bits 1 and 2): a
-    // member type, or a struct behind many pointers, is hashed once
-    big_vector<std::uint64_t> memo_, memo_full_;
+    big_vector<std::uint64_t> memo_, memo_full_;  // without and with members (known_ bits 1 and 2)
     big_vector<std::uint8_t> known_;
 };
 
@@ -147,10 +157,11 @@ struct c_sort_prefix {
     return static_cast<int>(static_cast<unsigned char>(*a)) - static_cast<int>(static_cast<unsigned char>(*b));
 }
 
-// Fewer types than this are sorted on the calling thread alone: a thread would cost more than it saves.
+// Fewer types than this are keyed, sorted and dumped on the calling thread alone: a thread would cost
+// more than it saves.
 inline constexpr std::uint32_t c_sort_split_min = 16384;
 
-// Runs both callables, one after the other (the default of c_sorted_ids' run_both).
+// Runs both callables, one after the other (the default run_both of the sort and of write_c_header).
 struct c_run_inline {
     template <class A, class B>
     void operator()(A&& first, B&& second) const {
@@ -159,56 +170,174 @@ struct c_run_inline {
     }
 };
 
-// Every id (void included) in bpftool 7.5's order: rank, sort name, own name, disambiguation hash, id.
-// `run_both(first, second)` runs both callables, the second on another thread if it can: each keys
-// and sorts half of the ids, and the halves are merged (the order is total, so the result is the same).
-template <class RunBoth = c_run_inline>
-[[nodiscard]] big_vector<std::uint32_t> c_sorted_ids(const btf& b, RunBoth&& run_both = {}) {
+// Kinds whose btf_dump__dump_type writes nothing and leaves no state that another type's dump reads
+// (it only marks them ordered): where they sort does not change the header.
+[[nodiscard]] constexpr bool c_dumps_nothing(kind k) noexcept {
+    return k == kind::unknown || k == kind::int_ || k == kind::float_ || k == kind::func || k == kind::var ||
+           k == kind::datasec || k == kind::decl_tag;
+}
+
+// bpftool 7.5's order: rank, sort name, own name, disambiguation hash, id, for the types whose dump
+// writes something; the others are left out, but still decide whether the first type is skipped.
+// Sorted by rank group (ranks 0-10, sort_group), so that a caller can dump a group while the next is
+// sorted. The hash is taken only where the names tie: a run of equal names is sorted by it afterwards.
+class c_sort_order {
+public:
+    static constexpr std::size_t group_count = 11;  // ranks 0 to 10
+
+    explicit c_sort_order(const btf& b) : b_(b), keys_(b) {}
+
+    // Keys every id that dumps something and groups them by rank. `run_both(first, second)` runs both
+    // callables, the second on another thread if it can: each keys half of the ids.
+    template <class RunBoth>
+    void key(RunBoth&& run_both) {
+        const std::uint32_t n = b_.type_count();
+        entries_.reserve(n);
+        for (std::uint32_t id = 0; id < n; ++id) {
+            if (c_dumps_nothing(b_.kind_of(id))) quiet_.push_back(id);
+            else entries_.push_back({{}, id, 0, 0, false, false});
+        }
+        auto key_range = [&](std::size_t from, std::size_t to) {
+            for (std::size_t i = from; i < to; ++i) key(entries_[i]);
+        };
+        const std::size_t m = entries_.size(), half = m / 2;
+        if (n < c_sort_split_min) {
+            key_range(0, m);
+        } else {
+            run_both([&] { key_range(0, half); }, [&] { key_range(half, m); });
+        }
+        // Grouped by rank in place (each entry swapped straight into its group's next free slot).
+        std::size_t next[group_count] = {};
+        for (const entry& x : entries_) ++start_[rank_of(x) + 1];
+        for (std::size_t g = 0; g < group_count; ++g) {
+            start_[g + 1] += start_[g];
+            next[g] = start_[g];
+        }
+        for (std::size_t g = 0; g < group_count; ++g) {
+            while (next[g] < start_[g + 1]) {
+                entry& x = entries_[next[g]];
+                const std::size_t r = rank_of(x);
+                if (r == g) ++next[g];
+                else std::swap(x, entries_[next[r]++]);
+            }
+        }
+        ids_.resize(m);
+    }
+
+    // Sorts group g (after key()); the groups are sorted in order, 0 first.
+    void sort_group(std::size_t g) {
+        const auto first = entries_.begin() + static_cast<std::ptrdiff_t>(start_[g]);
+        const auto last = entries_.begin() + static_cast<std::ptrdiff_t>(start_[g + 1]);
+        std::sort(first, last, [this](const entry& x, const entry& y) {
+            const int r = compare_names(x, y);
+            return r != 0 ? r < 0 : x.id < y.id;
+        });
+        // Runs of equal names, by hash and then id (the id order they are in now).
+        for (auto i = first; i != last;) {
+            auto j = i + 1;
+            while (j != last && compare_names(*i, *j) == 0) ++j;
+            if (j - i > 1) {
+                if (!hashes_) hashes_.emplace(b_);
+                run_.clear();
+                for (auto k = i; k != j; ++k) run_.push_back({hashes_->disambig_hash(k->id, true), k->id});
+                if (!std::is_sorted(run_.begin(), run_.end())) std::sort(run_.begin(), run_.end());  // most runs: one hash
+                for (auto k = i; k != j; ++k) k->id = run_[static_cast<std::size_t>(k - i)].second;
+            }
+            i = j;
+        }
+        for (std::size_t k = start_[g]; k < start_[g + 1]; ++k) ids_[k] = entries_[k].id;
+        if (!first_known_ && first != last) decide_skip_first(*first);
+    }
+
+    // Group g's ids, in order (once sorted).
+    [[nodiscard]] std::span<const std::uint32_t> group(std::size_t g) const noexcept {
+        return std::span<const std::uint32_t>(ids_).subspan(start_[g], start_[g + 1] - start_[g]);
+    }
+    // Every id that dumps something, in order (once every group is sorted).
+    [[nodiscard]] const big_vector<std::uint32_t>& ids() const noexcept { return ids_; }
+    // bpftool sorts every id, void included, and dumps from the second on: true when the first of all
+    // is ids()[0] (it is then written only where another type needs it), false when it is a type
+    // that dumps nothing. Known once the first group with any type is sorted.
+    [[nodiscard]] bool skip_first() const noexcept { return skip_first_; }
+
+private:
     struct entry {
         c_sort_prefix prefix;
-        std::uint64_t hash;
         std::uint32_t id;
+        std::uint32_t sort_name, own_name;  // string offsets
         bool whole_name;  // the sort name fits in the prefix: equal prefixes mean equal sort names
         bool anonymous;   // no own name
     };
-    const std::uint32_t n = b.type_count();
-    big_vector<c_sort_tie> ties(n);
-    big_vector<entry> e(n);
-    auto less = [&ties](const entry& x, const entry& y) {
-        if (!(x.prefix == y.prefix)) return x.prefix < y.prefix;
+
+    [[nodiscard]] static std::size_t rank_of(const entry& x) noexcept { return static_cast<std::size_t>(x.prefix.hi >> 56); }
+
+    void key(entry& x) {
+        x.sort_name = keys_.sort_name(x.id, false);
+        x.own_name = b_.name_off_of(x.id);
+        const char* sort_name = keys_.name(x.sort_name);
+        x.prefix = c_sort_prefix(keys_.rank(x.id, false), sort_name);
+        x.whole_name = false;
+        for (std::size_t i = 0; i < 15 && !x.whole_name; ++i) x.whole_name = sort_name[i] == 0;
+        x.anonymous = *keys_.name(x.own_name) == 0;
+    }
+
+    // By rank and names alone: 0 where only the hash (then the id) can tell them apart.
+    [[nodiscard]] int compare_names(const entry& x, const entry& y) const noexcept {
+        if (!(x.prefix == y.prefix)) return x.prefix < y.prefix ? -1 : 1;
         if (!(x.whole_name && y.whole_name)) {
-            if (const int r = c_strcmp(ties[x.id].sort_name, ties[y.id].sort_name); r != 0) return r < 0;
+            if (const int r = c_strcmp(keys_.name(x.sort_name), keys_.name(y.sort_name)); r != 0) return r;
         }
         if (!(x.anonymous && y.anonymous)) {
-            if (const int r = c_strcmp(ties[x.id].own_name, ties[y.id].own_name); r != 0) return r < 0;
+            if (const int r = c_strcmp(keys_.name(x.own_name), keys_.name(y.own_name)); r != 0) return r;
         }
-        if (x.hash != y.hash) return x.hash < y.hash;
-        return x.id < y.id;
-    };
-    auto key_and_sort = [&](std::uint32_t from, std::uint32_t to) {
-        c_sort_keys keys(b);  // one per half: its memo is written as it goes
-        for (std::uint32_t id = from; id < to; ++id) {
-            const char* sort_name = keys.sort_name(id, false);
-            const char* own_name = keys.name(b.name_off_of(id));
-            bool whole = false;
-            for (std::size_t i = 0; i < 15 && !whole; ++i) whole = sort_name[i] == 0;
-            e[id] = {c_sort_prefix(keys.rank(id, false), sort_name), keys.disambig_hash(id, true), id, whole, *own_name == 0};
-            ties[id] = {sort_name, own_name};
-        }
-        std::sort(e.begin() + from, e.begin() + to, less);
-    };
-    const std::uint32_t half = n / 2;
-    if (n < c_sort_split_min) {
-        c_run_inline{}([&] { key_and_sort(0, half); }, [&] { key_and_sort(half, n); });
-    } else {
-        run_both([&] { key_and_sort(0, half); }, [&] { key_and_sort(half, n); });
+        return 0;
     }
-    big_vector<std::uint32_t> ids(n);
-    std::uint32_t i = 0, j = half, k = 0;
-    while (i < half && j < n) ids[k++] = less(e[j], e[i]) ? e[j++].id : e[i++].id;
-    while (i < half) ids[k++] = e[i++].id;
-    while (j < n) ids[k++] = e[j++].id;
-    return ids;
+
+    // Whether a left-out type sorts before `first`: by rank first (most are rank 10, past any named type).
+    void decide_skip_first(const entry& first) {
+        first_known_ = true;
+        skip_first_ = true;
+        for (const std::uint32_t id : quiet_) {
+            if (static_cast<std::size_t>(keys_.rank(id, false)) > rank_of(first)) continue;
+            entry q{{}, id, 0, 0, false, false};
+            key(q);
+            int r = compare_names(q, first);
+            if (r == 0) {
+                if (!hashes_) hashes_.emplace(b_);
+                const std::uint64_t hq = hashes_->disambig_hash(id, true), hf = hashes_->disambig_hash(first.id, true);
+                r = hq != hf ? (hq < hf ? -1 : 1) : (id < first.id ? -1 : 1);
+            }
+            if (r < 0) {
+                skip_first_ = false;
+                return;
+            }
+        }
+    }
+
+    const btf& b_;
+    c_sort_keys keys_;
+    big_vector<std::uint32_t> quiet_;  // the ids left out
+    big_vector<entry> entries_;        // by rank group, each sorted by sort_group
+    big_vector<std::uint32_t> ids_;
+    std::size_t start_[group_count + 1] = {};  // group g is entries_[start_[g], start_[g + 1])
+    std::optional<c_sort_hashes> hashes_;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> run_;
+    bool first_known_ = false, skip_first_ = false;
+};
+
+// The types bpftool 7.5 dumps one by one, in its order.
+struct c_dump_order {
+    big_vector<std::uint32_t> ids;  // every id of a kind that dumps something, sorted
+    bool skip_first = false;        // see c_sort_order::skip_first
+};
+
+// Every group of c_sort_order sorted, keyed on two threads when `run_both` has two.
+template <class RunBoth = c_run_inline>
+[[nodiscard]] c_dump_order c_sorted_ids(const btf& b, RunBoth&& run_both = {}) {
+    c_sort_order order(b);
+    order.key(run_both);
+    for (std::size_t g = 0; g < c_sort_order::group_count; ++g) order.sort_group(g);
+    return {order.ids(), order.skip_first()};
 }
 
 }  // namespace btfkit::detail

@@ -1,5 +1,5 @@
 // write/c_sort.hpp: bpftool 7.5's order of types in a C header (rank, sort name, own name, hash, id),
-// the same whether both halves are keyed and sorted on one thread or two.
+// without the kinds that dump nothing, the same whether both halves are sorted on one thread or two.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -17,18 +17,19 @@ namespace {
 using namespace btfkit;
 using testing::blob_builder;
 
-bool is_permutation_of_ids(const big_vector<std::uint32_t>& ids, std::uint32_t n) {
-    std::vector<std::uint32_t> sorted(ids.begin(), ids.end());
+// Every struct id once, and nothing else.
+bool is_struct_ids(const btf& b, const big_vector<std::uint32_t>& ids) {
+    std::vector<std::uint32_t> sorted(ids.begin(), ids.end()), want;
     std::sort(sorted.begin(), sorted.end());
-    for (std::uint32_t i = 0; i < n; ++i) {
-        if (i >= sorted.size() || sorted[i] != i) return false;
+    for (std::uint32_t id = 0; id < b.type_count(); ++id) {
+        if (b.kind_of(id) == kind::struct_) want.push_back(id);
     }
-    return sorted.size() == n;
+    return sorted == want;
 }
 
 }  // namespace
 
-TEST_CASE("c_sorted_ids: named enums, then ints, then named structs by name; anonymous types last") {
+TEST_CASE("c_sorted_ids: named enums, then named structs by name; anonymous types last; ints left out") {
     blob_builder bb(byte_order::little);
     const auto i = bb.add_int("int", 4, int_signed);                     // 1
     bb.add_struct("zeta", 4, false, {{"a", i, 0, 0}});                    // 2
@@ -39,16 +40,45 @@ TEST_CASE("c_sorted_ids: named enums, then ints, then named structs by name; ano
     bb.add_union("mid", 4, false, {{"d", i, 0, 0}});                      // 7
     auto b = btf::parse(bb.span());
     REQUIRE(b.has_value());
-    const big_vector<std::uint32_t> ids = detail::c_sorted_ids(*b);
-    REQUIRE(is_permutation_of_ids(ids, b->type_count()));
-    const std::vector<std::uint32_t> first(ids.begin(), ids.begin() + 6);
-    CHECK(first == std::vector<std::uint32_t>{4, 1, 5, 6, 7, 2});
+    const detail::c_dump_order order = detail::c_sorted_ids(*b);
+    // void and the int dump nothing: left out. The enum sorts first of all, so bpftool skips it.
+    CHECK(std::vector<std::uint32_t>(order.ids.begin(), order.ids.end()) == std::vector<std::uint32_t>{4, 5, 6, 7, 2, 3});
+    CHECK(order.skip_first);
     const detail::c_sort_keys keys(*b);
     CHECK(keys.rank(4, false) == 1);
     CHECK(keys.rank(1, false) == 2);
     CHECK(keys.rank(2, false) == 3);
     CHECK(keys.rank(3, false) == 10);
     CHECK(keys.rank(6, false) == 3);  // a typedef ranks as what it names
+}
+
+TEST_CASE("c_sorted_ids: a type that dumps nothing can sort first, and then nothing is skipped") {
+    blob_builder bb(byte_order::little);
+    const auto i = bb.add_int("int", 4, int_signed);       // 1: rank 2, before any struct
+    bb.add_struct("s", 4, false, {{"a", i, 0, 0}});         // 2: rank 3
+    bb.add_ref(kind::ptr, "", 2);                           // 3: rank 10
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    const detail::c_dump_order order = detail::c_sorted_ids(*b);
+    CHECK(std::vector<std::uint32_t>(order.ids.begin(), order.ids.end()) == std::vector<std::uint32_t>{2, 3});
+    CHECK_FALSE(order.skip_first);
+}
+
+TEST_CASE("c_sorted_ids: equal names are ordered by bpftool's hash of members, then by id") {
+    blob_builder bb(byte_order::little);
+    const auto i = bb.add_int("int", 4, int_signed);         // 1
+    bb.add_struct("", 4, false, {{"zz", i, 0, 0}});           // 2
+    bb.add_struct("", 4, false, {{"aa", i, 0, 0}});           // 3
+    bb.add_struct("", 4, false, {{"zz", i, 0, 0}});           // 4: the same hash as 2
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    detail::c_sort_hashes h(*b);
+    const std::uint64_t h2 = h.disambig_hash(2, true), h3 = h.disambig_hash(3, true);
+    REQUIRE(h2 != h3);
+    CHECK(h.disambig_hash(4, true) == h2);
+    const detail::c_dump_order order = detail::c_sorted_ids(*b);
+    const std::vector<std::uint32_t> want = h2 < h3 ? std::vector<std::uint32_t>{2, 4, 3} : std::vector<std::uint32_t>{3, 2, 4};
+    CHECK(std::vector<std::uint32_t>(order.ids.begin(), order.ids.end()) == want);
 }
 
 TEST_CASE("c_sorted_ids: the same order from two threads as from one, past c_sort_split_min types") {
@@ -62,13 +92,13 @@ TEST_CASE("c_sorted_ids: the same order from two threads as from one, past c_sor
     auto b = btf::parse(bb.span());
     REQUIRE(b.has_value());
     int helpers = 0;
-    const big_vector<std::uint32_t> one = detail::c_sorted_ids(*b);
+    const big_vector<std::uint32_t> one = detail::c_sorted_ids(*b).ids;
     const big_vector<std::uint32_t> two = detail::c_sorted_ids(*b, [&](auto&& first, auto&& second) {
         ++helpers;
         detail::run_both(first, second);
-    });
+    }).ids;
     CHECK(helpers == 1);
-    REQUIRE(is_permutation_of_ids(one, b->type_count()));
+    REQUIRE(is_struct_ids(*b, one));
     CHECK(std::equal(one.begin(), one.end(), two.begin(), two.end()));
     // Same names: the id decides, so same-named structs keep their id order.
     std::vector<std::uint32_t> same;
