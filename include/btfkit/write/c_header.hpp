@@ -238,8 +238,7 @@ private:
 // dumps; without a second thread, everything is sorted first).
 template <byte_sink S, class RunBoth>
 [[nodiscard]] status write_sorted_c_types(const btf& b, chunk_writer<S>& w, RunBoth&& run_both) {
-    c_sort_order order(b);
-    order.key(run_both);
+    c_sort_order order(b);  // grouped and sorted by `sort`, while `dump` sets up its writer
     constexpr std::size_t groups = c_sort_order::group_count;
     std::atomic<std::size_t> sorted{0};  // groups sorted so far
     std::atomic<bool> abandoned{false};  // the sort stopped (an allocation failed): dump no further
@@ -253,6 +252,7 @@ template <byte_sink S, class RunBoth>
                 sorted.notify_all();
             }
         } guard{sorted, abandoned};
+        order.group();
         for (std::size_t g = 0; g < groups; ++g) {
             order.sort_group(g);
             sorted.store(g + 1, std::memory_order_release);
@@ -296,8 +296,8 @@ template <byte_sink S, class RunBoth>
 // Fails on BTF that cannot be written as C (an unsatisfiable type cycle, loops of bad BTF); what
 // was written until then stays in `out`, as bpftool leaves it on stdout.
 // `run_both(first, second)` runs both callables, the second on another thread if it can (for bpftool
-// 7.5's order: the keys in two halves, then the sort beside the dump, which writes to `out` from
-// the second callable); the default runs them one after the other.
+// 7.5's order: the sort beside the dump, which writes to `out` from the second callable); the
+// default runs them one after the other.
 template <byte_sink S, class RunBoth = detail::c_run_inline>
 [[nodiscard]] status write_c_header(const btf& b, S& out, const c_header_options& o = {}, RunBoth&& run_both = {}) {
     using namespace std::string_view_literals;

@@ -157,11 +157,11 @@ struct c_sort_prefix {
     return static_cast<int>(static_cast<unsigned char>(*a)) - static_cast<int>(static_cast<unsigned char>(*b));
 }
 
-// Fewer types than this are keyed, sorted and dumped on the calling thread alone: a thread would cost
-// more than it saves.
+// Fewer types than this are sorted and dumped on the calling thread alone: a thread would cost more
+// than it saves.
 inline constexpr std::uint32_t c_sort_split_min = 16384;
 
-// Runs both callables, one after the other (the default run_both of the sort and of write_c_header).
+// Runs both callables, one after the other (write_c_header's default run_both).
 struct c_run_inline {
     template <class A, class B>
     void operator()(A&& first, B&& second) const {
@@ -179,34 +179,32 @@ struct c_run_inline {
 
 // bpftool 7.5's order: rank, sort name, own name, disambiguation hash, id, for the types whose dump
 // writes something; the others are left out, but still decide whether the first type is skipped.
-// Sorted by rank group (ranks 0-10, sort_group), so that a caller can dump a group while the next is
-// sorted. The hash is taken only where the names tie: a run of equal names is sorted by it afterwards.
+// Grouped by rank first (ranks 0-10), then keyed and sorted a group at a time (sort_group), so that a
+// caller can dump a group while the next is sorted. The hash is taken only where the names tie: a run of equal names is sorted by it afterwards.
 class c_sort_order {
 public:
     static constexpr std::size_t group_count = 11;  // ranks 0 to 10
 
     explicit c_sort_order(const btf& b) : b_(b), keys_(b) {}
 
-    // Keys every id that dumps something and groups them by rank. `run_both(first, second)` runs both
-    // callables, the second on another thread if it can: each keys half of the ids.
-    template <class RunBoth>
-    void key(RunBoth&& run_both) {
+    // Groups every id that dumps something by rank, each group's other keys left to sort_group.
+    void group() {
         const std::uint32_t n = b_.type_count();
         entries_.reserve(n);
         for (std::uint32_t id = 0; id < n; ++id) {
-            if (c_dumps_nothing(b_.kind_of(id))) quiet_.push_back(id);
-            else entries_.push_back({{}, id, 0, 0, false, false});
+            const kind k = b_.kind_of(id);
+            if (c_dumps_nothing(k)) {
+                // bpftool's rank, without a walk for all but DECL_TAG (VAR and DATASEC have names, yet
+                // rank as void and FUNC do)
+                const int rank = k == kind::int_ || k == kind::float_ ? 2 : k == kind::decl_tag ? keys_.rank(id, false) : 10;
+                quiet_.push_back({id, static_cast<std::uint8_t>(rank)});
+            } else {
+                entry x{{}, id, 0, 0, false, false};
+                x.prefix.hi = static_cast<std::uint64_t>(keys_.rank(id, false)) << 56;
+                entries_.push_back(x);
+            }
         }
-        auto key_range = [&](std::size_t from, std::size_t to) {
-            for (std::size_t i = from; i < to; ++i) key(entries_[i]);
-        };
-        const std::size_t m = entries_.size(), half = m / 2;
-        if (n < c_sort_split_min) {
-            key_range(0, m);
-        } else {
-            run_both([&] { key_range(0, half); }, [&] { key_range(half, m); });
-        }
-        // Grouped by rank in place (each entry swapped straight into its group's next free slot).
+        // In place: each entry swapped straight into its group's next free slot.
         std::size_t next[group_count] = {};
         for (const entry& x : entries_) ++start_[rank_of(x) + 1];
         for (std::size_t g = 0; g < group_count; ++g) {
@@ -221,13 +219,14 @@ public:
                 else std::swap(x, entries_[next[r]++]);
             }
         }
-        ids_.resize(m);
+        ids_.resize(entries_.size());
     }
 
-    // Sorts group g (after key()); the groups are sorted in order, 0 first.
+    // Keys and sorts group g (after group()); the groups are sorted in order, 0 first.
     void sort_group(std::size_t g) {
         const auto first = entries_.begin() + static_cast<std::ptrdiff_t>(start_[g]);
         const auto last = entries_.begin() + static_cast<std::ptrdiff_t>(start_[g + 1]);
+        for (auto i = first; i != last; ++i) key(*i);
         std::sort(first, last, [this](const entry& x, const entry& y) {
             const int r = compare_names(x, y);
             return r != 0 ? r < 0 : x.id < y.id;
@@ -271,11 +270,12 @@ private:
 
     [[nodiscard]] static std::size_t rank_of(const entry& x) noexcept { return static_cast<std::size_t>(x.prefix.hi >> 56); }
 
+    // The keys past the rank, which group() has put in the prefix's top byte.
     void key(entry& x) {
         x.sort_name = keys_.sort_name(x.id, false);
         x.own_name = b_.name_off_of(x.id);
         const char* sort_name = keys_.name(x.sort_name);
-        x.prefix = c_sort_prefix(keys_.rank(x.id, false), sort_name);
+        x.prefix = c_sort_prefix(static_cast<int>(rank_of(x)), sort_name);
         x.whole_name = false;
         for (std::size_t i = 0; i < 15 && !x.whole_name; ++i) x.whole_name = sort_name[i] == 0;
         x.anonymous = *keys_.name(x.own_name) == 0;
@@ -297,9 +297,10 @@ private:
     void decide_skip_first(const entry& first) {
         first_known_ = true;
         skip_first_ = true;
-        for (const std::uint32_t id : quiet_) {
-            if (static_cast<std::size_t>(keys_.rank(id, false)) > rank_of(first)) continue;
+        for (const auto& [id, rank] : quiet_) {
+            if (rank > rank_of(first)) continue;
             entry q{{}, id, 0, 0, false, false};
+            q.prefix.hi = static_cast<std::uint64_t>(rank) << 56;
             key(q);
             int r = compare_names(q, first);
             if (r == 0) {
@@ -316,7 +317,7 @@ private:
 
     const btf& b_;
     c_sort_keys keys_;
-    big_vector<std::uint32_t> quiet_;  // the ids left out
+    big_vector<std::pair<std::uint32_t, std::uint8_t>> quiet_;  // the ids left out, with their ranks
     big_vector<entry> entries_;        // by rank group, each sorted by sort_group
     big_vector<std::uint32_t> ids_;
     std::size_t start_[group_count + 1] = {};  // group g is entries_[start_[g], start_[g + 1])
@@ -331,11 +332,10 @@ struct c_dump_order {
     bool skip_first = false;        // see c_sort_order::skip_first
 };
 
-// Every group of c_sort_order sorted, keyed on two threads when `run_both` has two.
-template <class RunBoth = c_run_inline>
-[[nodiscard]] c_dump_order c_sorted_ids(const btf& b, RunBoth&& run_both = {}) {
+// Every group of c_sort_order sorted.
+[[nodiscard]] inline c_dump_order c_sorted_ids(const btf& b) {
     c_sort_order order(b);
-    order.key(run_both);
+    order.group();
     for (std::size_t g = 0; g < c_sort_order::group_count; ++g) order.sort_group(g);
     return {order.ids(), order.skip_first()};
 }

@@ -10,6 +10,7 @@
 
 #include "blob_builder.hpp"
 #include "btfkit/format/btf.hpp"
+#include "btfkit/runtime/threads.hpp"
 #include "btfkit/write/c_header.hpp"
 
 namespace {
@@ -74,6 +75,35 @@ TEST_CASE("write_c_header: bpftool 7.1's and 7.5's text for the same BTF") {
     REQUIRE(write_c_header(*b, v75).has_value());
     CHECK(v75 == cat({prologue, ksym_macros, "struct node;\n\n", handler_def, holder_def, point_def, point_t_def, node_def, u_def,
                       "\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n#endif\n\n", epilogue}));
+}
+
+TEST_CASE("write_c_header: bpftool 7.5's order sorted beside the dump, the same text as sorted first") {
+    // Past c_sort_split_min types, so that run_both is asked for a thread: structs (each
+    // pointing to the next), enums, typedefs and anonymous types in every rank group.
+    blob_builder bb(byte_order::little);
+    const auto i = bb.add_int("int", 4, int_signed);
+    std::uint32_t prev_ptr = 0;
+    for (std::uint32_t k = 0; k < detail::c_sort_split_min / 4 + 10; ++k) {
+        const std::string n = std::to_string((k * 7919) % 3000);  // some names twice: ___2
+        const auto st = bb.add_struct("s" + n, 16, false, {{"v", i, 0, 0}, {"next", prev_ptr != 0 ? prev_ptr : i, 64, 0}});
+        prev_ptr = bb.add_ref(kind::ptr, "", st);
+        bb.add_ref(kind::typedef_, "t" + n, st);
+        bb.add_enum(k % 2 == 0 ? "e" + n : "", 4, false, {{"E" + n + "_" + std::to_string(k), 1}});
+    }
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    REQUIRE(b->type_count() > detail::c_sort_split_min);
+    std::string inline_text, threaded;
+    REQUIRE(write_c_header(*b, inline_text).has_value());
+    int helpers = 0;
+    REQUIRE(write_c_header(*b, threaded, {}, [&](auto&& first, auto&& second) {
+        ++helpers;
+        detail::run_both(first, second);
+    }).has_value());
+    CHECK(helpers == 1);
+    CHECK(inline_text.size() > 100000);
+    CHECK(inline_text.find("___2 {") != std::string::npos);
+    CHECK(inline_text == threaded);
 }
 
 TEST_CASE("c_header_roots and roots: the types named and what they need, nothing else") {
