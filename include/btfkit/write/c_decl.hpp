@@ -16,6 +16,7 @@
 #include "../format/btf.hpp"
 #include "../format/dump.hpp"
 #include "../memory.hpp"
+#include "c_layout.hpp"
 #include "c_names.hpp"
 
 namespace btfkit {
@@ -24,18 +25,14 @@ namespace detail {
 
 using namespace std::string_view_literals;
 
-inline constexpr int c_einval = -22;  // libbpf's -EINVAL from btf__align_of
-
 template <byte_sink S>
 class c_decl_writer {
 public:
     c_decl_writer(const btf& b, chunk_writer<S>& w, bpftool_compat compat, c_names names = c_names::unique)
-        : b_(b), w_(w), compat_(compat), names_(names), n_(b.type_count()) {
+        : b_(b), w_(w), compat_(compat), names_(names), n_(b.type_count()), layout_(b) {
         if (names_ == c_names::as_written) return;  // declarations only: tables when first needed
         state_.assign(n_, 0);
-        align_cache_.assign(n_, align_unknown);
         state_[0] = order_done | emit_done;  // void needs nothing
-        ptr_sz_ = pointer_size();
         type_names_.reserve(1024);
         ident_names_.reserve(4096);
         mark_referenced();
@@ -49,7 +46,6 @@ protected:
     static constexpr std::uint8_t order_mask = 3, order_ing = 1, order_done = 2;
     static constexpr std::uint8_t emit_mask = 3 << 2, emit_ing = 1 << 2, emit_done = 2 << 2;
     static constexpr std::uint8_t fwd_emitted = 1 << 4, name_resolved = 1 << 5, referenced = 1 << 6;
-    static constexpr std::int8_t align_unknown = -128;
 
     void fail(error e) {
         if (!failed_) error_ = std::move(e);
@@ -123,108 +119,15 @@ protected:
         return dup_of_.find(id) == dup_of_.end() && name_of(t.name_off()) == want;
     }
 
-    // --- sizes and alignment (libbpf's btf__align_of, btf__resolve_size) -----------------------------
-    [[nodiscard]] int pointer_size() const {
-        constexpr std::string_view long_aliases[] = {"long", "long int", "int long", "unsigned long", "long unsigned",
-                                                     "unsigned long int", "unsigned int long", "long unsigned int",
-                                                     "long int unsigned", "int unsigned long", "int long unsigned"};
-        for (std::uint32_t id = 1; id < n_; ++id) {
-            if (b_.kind_of(id) != kind::int_) continue;
-            const type t = b_[id];
-            if (t.size() != 4 && t.size() != 8) continue;
-            const std::string_view name = name_of(t.name_off());
-            for (const std::string_view a : long_aliases) {
-                if (name == a) return static_cast<int>(t.size());
-            }
-        }
-        return 8;
-    }
-
-    [[nodiscard]] int align_of(std::uint32_t id, unsigned depth = 0) {
-        if (depth > c_max_nesting) {
-            fail(error(errc::type_loop, "type alignment does not resolve").at_type(id).limit(c_max_nesting));
-            return c_einval;
-        }
-        const type t = b_[id];
-        switch (t.kind()) {
-        case kind::int_: case kind::enum_: case kind::enum64: case kind::float_:
-            return static_cast<int>(std::min<std::uint32_t>(static_cast<std::uint32_t>(ptr_size()), t.size()));
-        case kind::ptr:
-            return ptr_size();
-        case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::type_tag:
-            return align_of(t.ref(), depth + 1);
-        case kind::array:
-            return align_of(t.array().type, depth + 1);
-        case kind::struct_: case kind::union_: {
-            if (align_cache_.empty()) align_cache_.assign(n_, align_unknown);
-            std::int8_t& cached = align_cache_[id];
-            if (cached != align_unknown) return cached;
-            int max_align = 1, result = 0;
-            bool done = false;
-            const auto members = t.members();
-            for (std::uint32_t i = 0; i < members.size() && !done; ++i) {
-                const member m = members[i];
-                const int a = align_of(m.type, depth + 1);
-                if (a <= 0) { result = a; done = true; break; }
-                max_align = std::max(max_align, a);
-                if (m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) { result = 1; done = true; }
-            }
-            if (!done) result = t.size() % static_cast<std::uint32_t>(max_align) != 0 ? 1 : max_align;
-            if (!failed_ && result >= -127 && result <= 127) cached = static_cast<std::int8_t>(result);
-            return result;
-        }
-        default:
-            return c_einval;
-        }
-    }
-
-    // btf__resolve_size; negative on error.
-    [[nodiscard]] std::int64_t resolve_size(std::uint32_t id) const {
-        std::uint32_t nelems = 1;
-        std::int64_t size = -1;
-        for (std::uint32_t i = 0; i < max_resolve_depth && id != 0; ++i) {
-            const type t = b_[id];
-            bool done = false;
-            switch (t.kind()) {
-            case kind::int_: case kind::struct_: case kind::union_: case kind::enum_: case kind::enum64:
-            case kind::datasec: case kind::float_:
-                size = t.size();
-                done = true;
-                break;
-            case kind::ptr:
-                size = ptr_size();
-                done = true;
-                break;
-            case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::var:
-            case kind::decl_tag: case kind::type_tag:
-                id = t.ref();
-                break;
-            case kind::array: {
-                const array_info a = t.array();
-                if (nelems != 0 && a.nelems > 0xffffffffu / nelems) return -7;
-                nelems *= a.nelems;
-                id = a.type;
-                break;
-            }
-            default:
-                return c_einval;
-            }
-            if (done) break;
-        }
-        if (size < 0) return c_einval;
-        if (nelems != 0 && size > static_cast<std::int64_t>(0xffffffffu / nelems)) return -7;
-        return static_cast<std::int64_t>(nelems) * size;
-    }
-
-    [[nodiscard]] bool struct_packed(const type& t) {
-        int max_align = 1;
-        for (const member m : t.members()) {
-            const int a = align_of(m.type);
-            // the offset is unsigned in libbpf, so a negative alignment divides as a huge unsigned value
-            if (a != 0 && m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) return true;
-            max_align = std::max(a, max_align);
-        }
-        return t.size() % static_cast<std::uint32_t>(max_align) != 0;
+    // --- sizes and alignment (c_layout), its failure the writer's -----------------------------------
+    [[nodiscard]] int ptr_size() const { return layout_.ptr_size(); }
+    [[nodiscard]] std::int64_t resolve_size(std::uint32_t id) const { return layout_.resolve_size(id); }
+    [[nodiscard]] int align_of(std::uint32_t id) { return layout_result(layout_.align_of(id)); }
+    [[nodiscard]] bool struct_packed(const type& t) { return layout_result(layout_.struct_packed(t)); }
+    template <class T>
+    T layout_result(T v) {
+        if (const auto& e = layout_.failure()) fail(*e);
+        return v;
     }
 
     // --- definitions -------------------------------------------------------------------------------
@@ -635,20 +538,13 @@ protected:
         ident_names_.reserve(ident_sites_);
     }
 
-    // The target's pointer size, as libbpf guesses it from its "long" (once, when first needed).
-    [[nodiscard]] int ptr_size() const {
-        if (ptr_sz_ == 0) ptr_sz_ = pointer_size();
-        return ptr_sz_;
-    }
-
     const btf& b_;
     chunk_writer<S>& w_;
     bpftool_compat compat_;
     c_names names_;
     std::uint32_t n_;
-    mutable int ptr_sz_ = 0;  // 0: not known yet (ptr_size)
     big_vector<std::uint8_t> state_;
-    big_vector<std::int8_t> align_cache_;  // a composite's alignment once known (align_unknown: not yet)
+    c_layout layout_;
     std::unordered_map<std::uint32_t, std::uint32_t> dup_of_;  // type id -> its ___N (only for N > 1)
     std::unordered_map<std::uint32_t, std::string> owned_names_;
     name_map type_names_, ident_names_;
