@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <utility>
 #include <vector>
@@ -15,6 +16,12 @@
 #include "c_names.hpp"
 
 namespace btfkit::detail {
+
+// The string at `off` as a C string, "" where the offset is bad (the string tables end in a NUL).
+[[nodiscard]] inline const char* c_sort_string(const btf& b, std::uint32_t off) noexcept {
+    const char* p = b.string_ptr(off);
+    return p != nullptr ? p : "";
+}
 
 // bpftool 7.5's sort keys of one type: rank and sort name (btf_type_rank, btf_type_sort_name).
 class c_sort_keys {
@@ -57,10 +64,7 @@ public:
         }
     }
 
-    [[nodiscard]] const char* name(std::uint32_t off) const noexcept {
-        const char* p = b_.string_ptr(off);
-        return p != nullptr ? p : "";
-    }
+    [[nodiscard]] const char* name(std::uint32_t off) const noexcept { return c_sort_string(b_, off); }
 
 private:
     const btf& b_;
@@ -92,9 +96,7 @@ public:
 private:
     [[nodiscard]] static constexpr std::uint64_t hasher(std::uint64_t h, std::uint64_t v) noexcept { return h * 31 + v; }
     [[nodiscard]] std::uint64_t name_hasher(std::uint64_t h, std::uint32_t off) const {
-        if (off == 0) return h;
-        const char* p = b_.string_ptr(off);
-        return hasher(h, str_hash(p != nullptr ? p : ""));
+        return off == 0 ? h : hasher(h, str_hash(c_sort_string(b_, off)));
     }
 
     [[nodiscard]] std::uint64_t disambig_hash_of(std::uint32_t id, bool include_members, unsigned depth) {
@@ -192,15 +194,12 @@ public:
         const std::uint32_t n = b_.type_count();
         entries_.reserve(n);
         for (std::uint32_t id = 0; id < n; ++id) {
-            const kind k = b_.kind_of(id);
-            if (c_dumps_nothing(k)) {
-                // bpftool's rank, without a walk for all but DECL_TAG (VAR and DATASEC have names, yet
-                // rank as void and FUNC do)
-                const int rank = k == kind::int_ || k == kind::float_ ? 2 : k == kind::decl_tag ? keys_.rank(id, false) : 10;
+            const int rank = keys_.rank(id, false);
+            if (c_dumps_nothing(b_.kind_of(id))) {
                 quiet_.push_back({id, static_cast<std::uint8_t>(rank)});
             } else {
                 entry x{{}, id, 0, 0, false, false};
-                x.prefix.hi = static_cast<std::uint64_t>(keys_.rank(id, false)) << 56;
+                x.prefix.hi = static_cast<std::uint64_t>(rank) << 56;
                 entries_.push_back(x);
             }
         }
@@ -219,7 +218,6 @@ public:
                 else std::swap(x, entries_[next[r]++]);
             }
         }
-        ids_.resize(entries_.size());
     }
 
     // Keys and sorts group g (after group()); the groups are sorted in order, 0 first.
@@ -244,18 +242,15 @@ public:
             }
             i = j;
         }
-        for (std::size_t k = start_[g]; k < start_[g + 1]; ++k) ids_[k] = entries_[k].id;
         if (!first_known_ && first != last) decide_skip_first(*first);
     }
 
     // Group g's ids, in order (once sorted).
-    [[nodiscard]] std::span<const std::uint32_t> group(std::size_t g) const noexcept {
-        return std::span<const std::uint32_t>(ids_).subspan(start_[g], start_[g + 1] - start_[g]);
+    [[nodiscard]] auto group(std::size_t g) const noexcept {
+        return std::span<const entry>(entries_).subspan(start_[g], start_[g + 1] - start_[g]) | std::views::transform(&entry::id);
     }
-    // Every id that dumps something, in order (once every group is sorted).
-    [[nodiscard]] const big_vector<std::uint32_t>& ids() const noexcept { return ids_; }
     // bpftool sorts every id, void included, and dumps from the second on: true when the first of all
-    // is ids()[0] (it is then written only where another type needs it), false when it is a type
+    // is the first id of the first group with any (it is then written only where another type needs it), false when it is a type
     // that dumps nothing. Known once the first group with any type is sorted.
     [[nodiscard]] bool skip_first() const noexcept { return skip_first_; }
 
@@ -319,7 +314,6 @@ private:
     c_sort_keys keys_;
     big_vector<std::pair<std::uint32_t, std::uint8_t>> quiet_;  // the ids left out, with their ranks
     big_vector<entry> entries_;        // by rank group, each sorted by sort_group
-    big_vector<std::uint32_t> ids_;
     std::size_t start_[group_count + 1] = {};  // group g is entries_[start_[g], start_[g + 1])
     std::optional<c_sort_hashes> hashes_;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> run_;
@@ -336,8 +330,13 @@ struct c_dump_order {
 [[nodiscard]] inline c_dump_order c_sorted_ids(const btf& b) {
     c_sort_order order(b);
     order.group();
-    for (std::size_t g = 0; g < c_sort_order::group_count; ++g) order.sort_group(g);
-    return {order.ids(), order.skip_first()};
+    c_dump_order out;
+    for (std::size_t g = 0; g < c_sort_order::group_count; ++g) {
+        order.sort_group(g);
+        for (const std::uint32_t id : order.group(g)) out.ids.push_back(id);
+    }
+    out.skip_first = order.skip_first();
+    return out;
 }
 
 }  // namespace btfkit::detail
