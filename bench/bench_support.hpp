@@ -27,8 +27,9 @@
 
 namespace bench {
 
-// The OS tuning BTFKIT_TUNING names (os/tuning.hpp's parse_tuning; default none, as the CLI), turned
-// on: the benchmarks measure btfkit as the CLI runs it, and each tuning can be measured (bench/tuning).
+// The OS tuning BTFKIT_TUNING names (os/tuning.hpp's parse_tuning), turned on. Default none: the
+// in-process benchmarks measure the library as a program links it, which turns nothing on unless it
+// calls apply_tuning (the CLI turns all on; whole-process rows measure that); bench/tuning compares.
 inline void apply_tuning_from_env() {
     const char* t = std::getenv("BTFKIT_TUNING");
     auto tuning = btfkit::parse_tuning(t != nullptr ? t : "none");

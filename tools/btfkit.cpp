@@ -57,10 +57,10 @@ int print(std::FILE* to, const std::string& s, int status) {
 
 int main(int argc, char** argv) {
     using btfkit::cli::exit_usage;
-    // No OS tuning by default: none measured a gain (docs/performance.md, "OS tuning is opt-in");
-    // BTFKIT_TUNING turns some on (os/tuning.hpp).
+    // Every OS tuning on: a short process on a VM pays for page faults and for a helper thread left on
+    // its creator's CPU (docs/performance.md, "OS tuning"); BTFKIT_TUNING names others, or none.
     const char* tuning_env = std::getenv("BTFKIT_TUNING");
-    auto tuning = btfkit::parse_tuning(tuning_env != nullptr ? tuning_env : "none");
+    auto tuning = btfkit::parse_tuning(tuning_env != nullptr ? tuning_env : "all");
     if (!tuning) return btfkit::cli::report(tuning.error());
     btfkit::apply_tuning(*tuning);
     if (argc < 2) return print(stderr, overview(), exit_usage);

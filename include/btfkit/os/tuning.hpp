@@ -84,8 +84,8 @@ inline void os_helper_placed() noexcept {
 }  // namespace detail
 
 // Which tunings to turn on. Each was added for hosts where a page fault or a thread start costs much
-// (docs/performance.md says what each bought there); none measured a gain on the host of the last
-// A/B run (bench/tuning), so the CLI and the benchmarks turn none on unless BTFKIT_TUNING asks.
+// (docs/performance.md says what each bought there, and what bench/tuning measured since): the CLI
+// turns all on, the in-process benchmarks none, unless BTFKIT_TUNING says otherwise.
 struct os_tuning {
     bool prefault = true;      // fresh blocks from 64 KiB backed in one madvise call
     bool huge_pages = true;    // blocks from 1 MiB in whole 2 MiB-aligned blocks marked for huge pages
