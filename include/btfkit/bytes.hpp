@@ -38,6 +38,12 @@ constexpr T byteswap(T v) noexcept {
     static_assert(std::is_unsigned_v<T>);
     if constexpr (sizeof(T) == 1) {
         return v;
+    } else if constexpr (sizeof(T) == 2) {  // one instruction, so that every load stays small enough to inline
+        return __builtin_bswap16(v);
+    } else if constexpr (sizeof(T) == 4) {
+        return __builtin_bswap32(v);
+    } else if constexpr (sizeof(T) == 8) {
+        return __builtin_bswap64(v);
     } else {
         T r = 0;
         for (std::size_t i = 0; i < sizeof(T); ++i) {
