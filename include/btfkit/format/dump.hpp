@@ -33,6 +33,11 @@ public:
         if (n_ != 0) sink_.append(buf_, n_);
         n_ = 0;
     }
+    // The sink, with everything put so far handed to it.
+    S& flushed_sink() {
+        flush();
+        return sink_;
+    }
     void put(char c) {
         if (n_ == chunk_size) flush();
         buf_[n_++] = c;

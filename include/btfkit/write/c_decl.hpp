@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <cstring>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -25,12 +26,37 @@ namespace detail {
 
 using namespace std::string_view_literals;
 
+// A name in a definition rendered ahead of its place in the header (c_prerendered): its text depends
+// on which types used the name before (___N), so it is resolved where the definition is copied.
+enum class c_name_kind : std::uint8_t { type, ident, enumerator };
+struct c_name_ref {
+    std::uint32_t at;    // where in the text the name goes
+    std::uint32_t what;  // a type id (type, ident), or an enumerator's name offset
+    c_name_kind kind;
+};
+// A struct or union definition rendered ahead: its text with the names left out, and where they go
+// (c_name_refs one after the other, as bytes: the whole definition lives in an arena's chunk).
+struct c_prerendered {
+    std::string_view text;
+    std::string_view names;
+    [[nodiscard]] std::size_t name_count() const noexcept { return names.size() / sizeof(c_name_ref); }
+    [[nodiscard]] c_name_ref name(std::size_t i) const noexcept {
+        c_name_ref r;
+        std::memcpy(&r, names.data() + i * sizeof(c_name_ref), sizeof r);
+        return r;
+    }
+};
+// A sink that takes names apart from the text (c_prerender's): a writer on it renders ahead.
+template <class S>
+concept c_name_recorder = requires(S& s, c_name_kind k, std::uint32_t what) { s.name_ref(k, what); };
+
 template <byte_sink S>
 class c_decl_writer {
 public:
     c_decl_writer(const btf& b, chunk_writer<S>& w, bpftool_compat compat, c_names names = c_names::unique)
         : b_(b), w_(w), compat_(compat), names_(names), n_(b.type_count()), layout_(b) {
-        if (names_ == c_names::as_written) return;  // declarations only: tables when first needed
+        // Declarations only, or rendering ahead: no name tables
+        if (names_ == c_names::as_written || records_names) return;
         state_.assign(n_, 0);
         state_[0] = order_done | emit_done;  // void needs nothing
         type_names_.reserve(1024);
@@ -40,6 +66,9 @@ public:
 
     [[nodiscard]] bool failed() const noexcept { return failed_; }
     [[nodiscard]] const error& failure() const noexcept { return error_; }
+
+    // The definition of struct or union `id` as its top-level dump writes it (without the ";").
+    void write_struct_def(std::uint32_t id) { emit_struct_def(id, b_[id], 0); }
 
 protected:
     // type_states bits, as btf_dump's aux state
@@ -103,8 +132,46 @@ protected:
         for (std::size_t i = 0; i < nl && n < 255; ++i) buf[n++] = num[i];
         put(std::string_view{buf, n});
     }
-    void put_type_name(std::uint32_t id) { put_resolved_name(id, type_names_); }
-    void put_ident_name(std::uint32_t id) { put_resolved_name(id, ident_names_); }
+    static constexpr bool records_names = c_name_recorder<S>;
+    void record_name(c_name_kind k, std::uint32_t what) {
+        // An anonymous type's name is empty wherever it lands
+        if (k == c_name_kind::enumerator || b_.name_off_of(what) != 0) w_.flushed_sink().name_ref(k, what);
+    }
+
+    void put_type_name(std::uint32_t id) {
+        if constexpr (records_names) record_name(c_name_kind::type, id);
+        else put_resolved_name(id, type_names_);
+    }
+    void put_ident_name(std::uint32_t id) {
+        if constexpr (records_names) record_name(c_name_kind::ident, id);
+        else put_resolved_name(id, ident_names_);
+    }
+    // An enumerator's name: every definition of its enum counts it again.
+    void put_enumerator_name(std::uint32_t off) {
+        if constexpr (records_names) {
+            record_name(c_name_kind::enumerator, off);
+        } else {
+            const std::string_view name = name_of(off);
+            const std::uint32_t dups = names_ == c_names::as_written ? 1 : name_dups(ident_names_, name);
+            put(name);
+            if (dups > 1) { put("___"sv); put_int(dups); }
+        }
+    }
+    // A definition rendered ahead, its names resolved here, in order, as rendering it here would.
+    void put_prerendered(const c_prerendered& d) {
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < d.name_count(); ++i) {
+            const c_name_ref r = d.name(i);
+            put(d.text.substr(at, r.at - at));
+            at = r.at;
+            switch (r.kind) {
+            case c_name_kind::type: put_type_name(r.what); break;
+            case c_name_kind::ident: put_ident_name(r.what); break;
+            case c_name_kind::enumerator: put_enumerator_name(r.what); break;
+            }
+        }
+        put(d.text.substr(at));
+    }
     // The resolved name is needed before printing only for the missing-alias check of INTs.
     [[nodiscard]] bool type_name_is(std::uint32_t id, std::string_view want) {
         const type t = b_[id];
@@ -249,12 +316,9 @@ protected:
         const bool is_signed = t.kflag(), is64 = t.is(kind::enum64);
         bool any_hi = false;
         for (const enumerator e : t.enumerators()) {
-            const std::string_view name = name_of(e.name_off);
-            const std::uint32_t dups = names_ == c_names::as_written ? 1 : name_dups(ident_names_, name);
             put('\n');
             put_pfx(lvl + 1);
-            put(name);
-            if (dups > 1) { put("___"sv); put_int(dups); }
+            put_enumerator_name(e.name_off);
             put(" = "sv);
             if (is64) {
                 any_hi |= e.hi32 != 0;

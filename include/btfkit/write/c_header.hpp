@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "c_decl.hpp"
+#include "c_prerender.hpp"
 #include "c_sort.hpp"
 
 namespace btfkit {
@@ -33,6 +35,9 @@ class c_header_writer : public c_decl_writer<S> {
 public:
     using base::base;
     using base::reserve_names;  // before dumping every type
+
+    // Definitions rendered ahead that the dump copies instead of writing them (null: none yet).
+    void use_prerendered(const std::atomic<const c_prerender*>* p) noexcept { pre_ = p; }
 
     // btf_dump__dump_type: orders `id` and what it needs, then emits the queue.
     void dump_type(std::uint32_t id) {
@@ -214,7 +219,9 @@ private:
                 state_[id] |= fwd_emitted;
             }
             if (top_level) {
-                this->emit_struct_def(id, t, 0);
+                const c_prerender* pre = pre_ != nullptr ? pre_->load(std::memory_order_acquire) : nullptr;
+                if (const c_prerendered* d = pre != nullptr ? pre->find(id) : nullptr) this->put_prerendered(*d);
+                else this->emit_struct_def(id, t, 0);
                 put(";\n\n"sv);
                 set_emit(id, emit_done);
             } else {
@@ -231,61 +238,87 @@ private:
     }
 
     std::vector<std::uint32_t> queue_;
+    const std::atomic<const c_prerender*>* pre_ = nullptr;
 };
 
-// bpftool 7.5's body: the types in its sorted order, then the kfunc externs. The sort runs by rank
-// group on one thread while the other dumps the groups already sorted (run_both's second callable
-// dumps; without a second thread, everything is sorted first).
+// bpftool 7.5's body: the types in its sorted order, then the kfunc externs. The sort runs on one
+// thread while the other dumps what is already in order (run_both's second callable dumps; without a
+// second thread, everything is sorted first). Once sorted, the first thread renders the named structs'
+// definitions ahead, from the last one back, until it meets the dump, which copies them in.
 template <byte_sink S, class RunBoth>
 [[nodiscard]] status write_sorted_c_types(const btf& b, chunk_writer<S>& w, RunBoth&& run_both) {
-    c_sort_order order(b);  // grouped and sorted by `sort`, while `dump` sets up its writer
-    constexpr std::size_t groups = c_sort_order::group_count;
-    std::atomic<std::size_t> sorted{0};  // groups sorted so far
-    std::atomic<bool> abandoned{false};  // the sort stopped (an allocation failed): dump no further
+    c_sort_order order(b);
+    constexpr std::uint64_t finished = std::uint64_t{1} << 63;
+    std::atomic<std::uint64_t> ready{0};    // how many of order's ids are in order; `finished` once the sort ends
+    std::atomic<bool> abandoned{false};     // the sort stopped (an allocation failed): dump no further
+    std::atomic<std::size_t> dumping{0};    // the dump's place in the order
+    std::optional<c_prerender> prerender;   // made by the first thread once it has sorted
+    std::atomic<const c_prerender*> pre{nullptr};
+    std::atomic<bool> dump_started{false};  // else the callables run one after the other: nothing to render ahead
+    const bool threads = b.type_count() >= c_sort_split_min;
     auto sort = [&] {
         struct publish_on_exit {  // wakes the dumping side whatever happens to the sort
-            std::atomic<std::size_t>& sorted;
+            std::atomic<std::uint64_t>& ready;
             std::atomic<bool>& abandoned;
-            ~publish_on_exit() {
-                if (sorted.load() != groups) abandoned.store(true);
-                sorted.store(groups, std::memory_order_release);
-                sorted.notify_all();
+            bool done = false;
+            void finish(bool completed) {
+                if (done) return;
+                done = true;
+                if (!completed) abandoned.store(true);
+                ready.store(ready.load() | finished, std::memory_order_release);
+                ready.notify_all();
             }
-        } guard{sorted, abandoned};
-        order.group();
-        for (std::size_t g = 0; g < groups; ++g) {
-            order.sort_group(g);
-            sorted.store(g + 1, std::memory_order_release);
-            sorted.notify_all();
+            ~publish_on_exit() { finish(false); }
+        } guard{ready, abandoned};
+        order.sort([&](std::size_t n) {
+            ready.store(n, std::memory_order_release);
+            ready.notify_all();
+        });
+        guard.finish(true);
+        if (!dump_started.load()) return;
+        prerender.emplace(b, bpftool_compat::v7_5);
+        pre.store(&*prerender, std::memory_order_release);
+        const std::size_t first = order.rank_start(c_sort_order::named_composite_rank);
+        for (std::size_t i = order.rank_end(c_sort_order::named_composite_rank); i-- > first;) {
+            if (i <= dumping.load(std::memory_order_relaxed)) break;
+            const std::uint32_t id = order.id_at(i);
+            if (prerender->renders(id) && !prerender->render(id)) break;
         }
     };
     status result;
     auto dump = [&] {
+        dump_started.store(true);
         c_header_writer<S> d(b, w, bpftool_compat::v7_5);
         d.reserve_names();
-        bool first = true;
-        for (std::size_t g = 0; g < groups; ++g) {
-            for (std::size_t s = sorted.load(std::memory_order_acquire); s <= g; s = sorted.load(std::memory_order_acquire)) sorted.wait(s);
-            if (abandoned.load()) return;
-            for (const std::uint32_t id : order.group(g)) {
-                const bool skip = first && order.skip_first();
-                first = false;
-                if (skip) continue;
-                d.dump_type(id);
-                if (d.failed()) {
-                    result = d.failure();
+        d.use_prerendered(&pre);
+        std::uint64_t r = ready.load(std::memory_order_acquire);
+        for (std::size_t i = 0;; ++i) {
+            while ((r & ~finished) <= i) {
+                if ((r & finished) != 0) {
+                    if (abandoned.load()) return;
+                    dumping.store(i, std::memory_order_relaxed);
+                    d.emit_kfuncs();
+                    if (d.failed()) result = d.failure();
                     return;
                 }
+                ready.wait(r, std::memory_order_acquire);
+                r = ready.load(std::memory_order_acquire);
+            }
+            dumping.store(i, std::memory_order_relaxed);
+            if (i == 0 && order.skip_first()) continue;
+            d.dump_type(order.id_at(i));
+            if (d.failed()) {
+                dumping.store(~std::size_t{0}, std::memory_order_relaxed);
+                result = d.failure();
+                return;
             }
         }
-        d.emit_kfuncs();
-        if (d.failed()) result = d.failure();
     };
-    if (b.type_count() < c_sort_split_min) {
+    if (threads) {
+        run_both(sort, dump);
+    } else {
         sort();
         dump();
-    } else {
-        run_both(sort, dump);
     }
     return result;
 }

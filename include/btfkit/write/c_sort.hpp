@@ -85,6 +85,7 @@ public:
 
     [[nodiscard]] std::uint64_t disambig_hash(std::uint32_t id, bool include_members, unsigned depth = 0) {
         if (depth > c_max_nesting) return 0;
+        if (!refers(b_.kind_of(id))) return name_hasher(0, b_.name_off_of(id));  // its name alone: nothing to remember
         const std::uint8_t bit = include_members ? 2 : 1;
         if ((known_[id] & bit) != 0) return include_members ? memo_full_[id] : memo_[id];
         const std::uint64_t h = disambig_hash_of(id, include_members, depth);
@@ -94,6 +95,16 @@ public:
     }
 
 private:
+    // Kinds whose hash takes more than their own name (disambig_hash_of's cases).
+    [[nodiscard]] static constexpr bool refers(kind k) noexcept {
+        switch (k) {
+        case kind::enum_: case kind::enum64: case kind::struct_: case kind::union_: case kind::type_tag: case kind::const_:
+        case kind::ptr: case kind::volatile_: case kind::restrict_: case kind::typedef_: case kind::decl_tag: case kind::array:
+            return true;
+        default:
+            return false;
+        }
+    }
     [[nodiscard]] static constexpr std::uint64_t hasher(std::uint64_t h, std::uint64_t v) noexcept { return h * 31 + v; }
     [[nodiscard]] std::uint64_t name_hasher(std::uint64_t h, std::uint32_t off) const {
         return off == 0 ? h : hasher(h, str_hash(c_sort_string(b_, off)));
@@ -179,20 +190,75 @@ struct c_run_inline {
            k == kind::datasec || k == kind::decl_tag;
 }
 
+// Permutes [first, last) in place so that the elements come in order of bucket(x) (0 to N - 1),
+// each moved straight to its bucket's next free slot; `starts` gets each bucket's start (N + 1 values,
+// relative to first).
+template <std::size_t N, class It, class Bucket>
+void c_partition(It first, It last, Bucket&& bucket, std::size_t (&starts)[N + 1]) {
+    std::size_t next[N] = {};
+    std::fill(std::begin(starts), std::end(starts), std::size_t{0});
+    for (It i = first; i != last; ++i) ++starts[bucket(*i) + 1];
+    for (std::size_t k = 0; k < N; ++k) {
+        starts[k + 1] += starts[k];
+        next[k] = starts[k];
+    }
+    for (std::size_t k = 0; k < N; ++k) {
+        while (next[k] < starts[k + 1]) {
+            auto& x = first[static_cast<std::ptrdiff_t>(next[k])];
+            const std::size_t to = bucket(x);
+            if (to == k) ++next[k];
+            else std::swap(x, first[static_cast<std::ptrdiff_t>(next[to]++)]);
+        }
+    }
+}
+
 // bpftool 7.5's order: rank, sort name, own name, disambiguation hash, id, for the types whose dump
 // writes something; the others are left out, but still decide whether the first type is skipped.
-// Grouped by rank first (ranks 0-10), then keyed and sorted a group at a time (sort_group), so that a
-// caller can dump a group while the next is sorted. The hash is taken only where the names tie: a run of equal names is sorted by it afterwards.
+// Sorted so that a caller can dump what is in order while the rest is sorted: the ids are grouped by
+// rank, then each group is keyed, split by the first byte of its sort names, and sorted a part at a
+// time. The hash is taken only where the names tie: a run of equal names is sorted by it afterwards.
 class c_sort_order {
 public:
-    static constexpr std::size_t group_count = 11;  // ranks 0 to 10
-
     explicit c_sort_order(const btf& b) : b_(b), keys_(b) {}
 
-    // Groups every id that dumps something by rank, each group's other keys left to sort_group.
+    // Sorts every id that dumps something, calling publish(n) whenever the first n are in their final
+    // order (n grows; the last call has n == size()). skip_first() is known from the first call on.
+    template <class Publish>
+    void sort(Publish&& publish) {
+        entries_.reserve(b_.type_count());
+        group();
+        for (std::size_t g = 0; g < group_count; ++g) sort_group(g, publish);
+        publish(entries_.size());
+    }
+    // The i-th id in order, once published.
+    [[nodiscard]] std::uint32_t id_at(std::size_t i) const noexcept { return entries_.data()[i].id; }
+    // Where the ids of `rank` (0 to 10) start in the order, and where they end; once sorted.
+    [[nodiscard]] std::size_t rank_start(std::size_t rank) const noexcept { return start_[rank]; }
+    [[nodiscard]] std::size_t rank_end(std::size_t rank) const noexcept { return start_[rank + 1]; }
+    // Named structs and unions rank 3.
+    static constexpr std::size_t named_composite_rank = 3;
+    // bpftool sorts every id, void included, and dumps from the second on: true when the first of all
+    // is the first entry (it is then written only where another type needs it), false when it is a
+    // type that dumps nothing. Known before the first entry is published.
+    [[nodiscard]] bool skip_first() const noexcept { return skip_first_; }
+
+private:
+    static constexpr std::size_t group_count = 11;  // ranks 0 to 10
+
+    struct entry {
+        c_sort_prefix prefix;
+        std::uint32_t id;
+        std::uint32_t sort_name, own_name;  // string offsets
+        bool whole_name;  // the sort name fits in the prefix: equal prefixes mean equal sort names
+        bool anonymous;   // no own name
+    };
+
+    [[nodiscard]] static std::size_t rank_of(const entry& x) noexcept { return static_cast<std::size_t>(x.prefix.hi >> 56); }
+    [[nodiscard]] static std::size_t first_byte_of(const entry& x) noexcept { return static_cast<std::size_t>((x.prefix.hi >> 48) & 0xff); }
+
+    // Every id that dumps something, grouped by rank; the ranks of the ids left out.
     void group() {
         const std::uint32_t n = b_.type_count();
-        entries_.reserve(n);
         for (std::uint32_t id = 0; id < n; ++id) {
             const int rank = keys_.rank(id, false);
             if (c_dumps_nothing(b_.kind_of(id))) {
@@ -203,69 +269,61 @@ public:
                 entries_.push_back(x);
             }
         }
-        // In place: each entry swapped straight into its group's next free slot.
-        std::size_t next[group_count] = {};
-        for (const entry& x : entries_) ++start_[rank_of(x) + 1];
-        for (std::size_t g = 0; g < group_count; ++g) {
-            start_[g + 1] += start_[g];
-            next[g] = start_[g];
-        }
-        for (std::size_t g = 0; g < group_count; ++g) {
-            while (next[g] < start_[g + 1]) {
-                entry& x = entries_[next[g]];
-                const std::size_t r = rank_of(x);
-                if (r == g) ++next[g];
-                else std::swap(x, entries_[next[r]++]);
-            }
-        }
+        c_partition<group_count>(entries_.begin(), entries_.end(), rank_of, start_);
     }
 
-    // Keys and sorts group g (after group()); the groups are sorted in order, 0 first.
-    void sort_group(std::size_t g) {
+    // Keys and sorts group g, a part (first byte of the sort name) at a time, each published when sorted.
+    template <class Publish>
+    void sort_group(std::size_t g, Publish& publish) {
         const auto first = entries_.begin() + static_cast<std::ptrdiff_t>(start_[g]);
         const auto last = entries_.begin() + static_cast<std::ptrdiff_t>(start_[g + 1]);
         for (auto i = first; i != last; ++i) key(*i);
+        std::size_t parts[257];
+        c_partition<256>(first, last, first_byte_of, parts);
+        for (std::size_t k = 0; k < 256; ++k) {
+            if (parts[k] == parts[k + 1]) continue;
+            sort_part(first + static_cast<std::ptrdiff_t>(parts[k]), first + static_cast<std::ptrdiff_t>(parts[k + 1]));
+            if (!first_known_) decide_skip_first(entries_[0]);
+            publish(start_[g] + parts[k + 1]);
+        }
+    }
+    // Sorts one part (its entries share a rank and the sort name's first byte).
+    template <class It>
+    void sort_part(It first, It last) {
+        if (first_byte_of(*first) == 0) {
+            // An empty sort name (prototypes, pointers to void...): the anonymous entries tie on every
+            // name and come first (own name "" before any other), ordered by hash and id alone.
+            const It named = std::partition(first, last, [](const entry& x) { return x.anonymous; });
+            order_run(first, named);
+            first = named;
+        }
         std::sort(first, last, [this](const entry& x, const entry& y) {
             const int r = compare_names(x, y);
             return r != 0 ? r < 0 : x.id < y.id;
         });
-        // Runs of equal names, by hash and then id (the id order they are in now).
-        for (auto i = first; i != last;) {
+        for (auto i = first; i != last;) {  // runs of equal names
             auto j = i + 1;
             while (j != last && compare_names(*i, *j) == 0) ++j;
-            if (j - i > 1) {
-                if (!hashes_) hashes_.emplace(b_);
-                run_.clear();
-                for (auto k = i; k != j; ++k) run_.push_back({hashes_->disambig_hash(k->id, true), k->id});
-                if (!std::is_sorted(run_.begin(), run_.end())) std::sort(run_.begin(), run_.end());  // most runs: one hash
-                for (auto k = i; k != j; ++k) k->id = run_[static_cast<std::size_t>(k - i)].second;
-            }
+            order_run(i, j);
             i = j;
         }
-        if (!first_known_ && first != last) decide_skip_first(*first);
+    }
+    // Puts entries whose names are equal in order of hash, then id.
+    template <class It>
+    void order_run(It first, It last) {
+        if (last - first < 2) return;
+        if (!hashes_) hashes_.emplace(b_);
+        run_.clear();
+        for (auto k = first; k != last; ++k) run_.push_back({0, k->id});
+        // Hashed in id order: a chain deeper than the hash's recursion bound gets the value bpftool
+        // gets only when its shallower links were hashed (and remembered) first.
+        if (!std::is_sorted(run_.begin(), run_.end())) std::sort(run_.begin(), run_.end());
+        for (auto& [hash, id] : run_) hash = hashes_->disambig_hash(id, true);
+        if (!std::is_sorted(run_.begin(), run_.end())) std::sort(run_.begin(), run_.end());
+        for (auto k = first; k != last; ++k) k->id = run_[static_cast<std::size_t>(k - first)].second;
     }
 
-    // Group g's ids, in order (once sorted).
-    [[nodiscard]] auto group(std::size_t g) const noexcept {
-        return std::span<const entry>(entries_).subspan(start_[g], start_[g + 1] - start_[g]) | std::views::transform(&entry::id);
-    }
-    // bpftool sorts every id, void included, and dumps from the second on: true when the first of all
-    // is the first id of the first group with any (it is then written only where another type needs it), false when it is a type
-    // that dumps nothing. Known once the first group with any type is sorted.
-    [[nodiscard]] bool skip_first() const noexcept { return skip_first_; }
-
-private:
-    struct entry {
-        c_sort_prefix prefix;
-        std::uint32_t id;
-        std::uint32_t sort_name, own_name;  // string offsets
-        bool whole_name;  // the sort name fits in the prefix: equal prefixes mean equal sort names
-        bool anonymous;   // no own name
-    };
-
-    [[nodiscard]] static std::size_t rank_of(const entry& x) noexcept { return static_cast<std::size_t>(x.prefix.hi >> 56); }
-
-    // The keys past the rank, which group() has put in the prefix's top byte.
+    // The keys past the rank, which grouping has put in the prefix's top byte.
     void key(entry& x) {
         x.sort_name = keys_.sort_name(x.id, false);
         x.own_name = b_.name_off_of(x.id);
@@ -314,7 +372,7 @@ private:
     c_sort_keys keys_;
     big_vector<std::pair<std::uint32_t, std::uint8_t>> quiet_;  // the ids left out, with their ranks
     big_vector<entry> entries_;        // by rank group, each sorted by sort_group
-    std::size_t start_[group_count + 1] = {};  // group g is entries_[start_[g], start_[g + 1])
+    std::size_t start_[group_count + 1] = {};  // group g is entries_[start_[g], start_[g + 1]) once grouped
     std::optional<c_sort_hashes> hashes_;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> run_;
     bool first_known_ = false, skip_first_ = false;
@@ -326,15 +384,13 @@ struct c_dump_order {
     bool skip_first = false;        // see c_sort_order::skip_first
 };
 
-// Every group of c_sort_order sorted.
+// Every id of c_sort_order, sorted.
 [[nodiscard]] inline c_dump_order c_sorted_ids(const btf& b) {
     c_sort_order order(b);
-    order.group();
     c_dump_order out;
-    for (std::size_t g = 0; g < c_sort_order::group_count; ++g) {
-        order.sort_group(g);
-        for (const std::uint32_t id : order.group(g)) out.ids.push_back(id);
-    }
+    order.sort([&](std::size_t n) {
+        for (std::size_t i = out.ids.size(); i < n; ++i) out.ids.push_back(order.id_at(i));
+    });
     out.skip_first = order.skip_first();
     return out;
 }

@@ -1,0 +1,100 @@
+// write/c_prerender.hpp: struct and union definitions rendered ahead, their names left to the writer
+// that copies them in: the header is the same text as when the writer renders them itself, ___N
+// names and enumerators counted where the definitions land.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "blob_builder.hpp"
+#include "btfkit/format/btf.hpp"
+#include "btfkit/write/c_header.hpp"
+
+namespace {
+
+using namespace btfkit;
+using testing::blob_builder;
+
+// Names used twice (structs, typedefs, enumerators of anonymous enums inside structs), an anonymous
+// union, bitfields, a function pointer: every kind of name a definition holds.
+blob_builder names_blob() {
+    blob_builder b(byte_order::little);
+    const auto i = b.add_int("int", 4, int_signed);                                                   // 1
+    const auto anon_enum = b.add_enum("", 4, false, {{"READY", 0}, {"DONE", 1}});                     // 2
+    const auto s1 = b.add_struct("s", 8, false, {{"state", anon_enum, 0, 0}, {"n", i, 32, 0}});      // 3
+    const auto t1 = b.add_ref(kind::typedef_, "s_t", s1);                                            // 4
+    const auto anon_enum2 = b.add_enum("", 4, false, {{"READY", 2}});                                 // 5
+    const auto s2 = b.add_struct("s", 8, false, {{"again", anon_enum2, 0, 0}, {"t", t1, 32, 0}});    // 6
+    const auto t2 = b.add_ref(kind::typedef_, "s_t", s2);                                            // 7
+    const auto u = b.add_union("", 4, false, {{"a", i, 0, 0}, {"b", t2, 0, 0}});                     // 8
+    const auto ptr_s2 = b.add_ref(kind::ptr, "", s2);                                                // 9
+    const auto proto = b.add_func_proto(i, {{"p", ptr_s2}, {"t", t1}});                              // 10
+    const auto fn = b.add_ref(kind::ptr, "", proto);                                                 // 11
+    b.add_struct("holder", 24, true, {{"u", u, 0, 0}, {"bits", i, 32, 3}, {"more", i, 35, 5}, {"fn", fn, 64, 0}, {"s", s1, 128, 0}});
+    return b;
+}
+
+// bpftool 7.5's body of the header, every named struct and union rendered ahead when `ahead`.
+std::string body(const btf& b, bool ahead) {
+    std::string out;
+    const detail::c_dump_order order = detail::c_sorted_ids(b);
+    detail::c_prerender pre(b, bpftool_compat::v7_5);
+    std::atomic<const detail::c_prerender*> published{nullptr};
+    if (ahead) {
+        for (std::uint32_t id = 1; id < b.type_count(); ++id) {
+            if (pre.renders(id)) REQUIRE(pre.render(id));
+        }
+        published.store(&pre);
+    }
+    detail::chunk_writer<std::string> w(out);
+    detail::c_header_writer<std::string> d(b, w, bpftool_compat::v7_5);
+    d.reserve_names();
+    d.use_prerendered(&published);
+    for (std::size_t k = 0; k < order.ids.size(); ++k) {
+        if (k == 0 && order.skip_first) continue;
+        d.dump_type(order.ids[k]);
+    }
+    d.emit_kfuncs();
+    REQUIRE_FALSE(d.failed());
+    w.flush();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("c_prerender: definitions rendered ahead, names left to where they land") {
+    const blob_builder bb = names_blob();
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    detail::c_prerender pre(*b, bpftool_compat::v7_5);
+    CHECK(pre.renders(3));
+    CHECK_FALSE(pre.renders(8));  // anonymous: written inside its user
+    CHECK_FALSE(pre.renders(4));
+    CHECK(pre.find(12) == nullptr);
+    REQUIRE(pre.render(12));
+    const detail::c_prerendered* d = pre.find(12);
+    REQUIRE(d != nullptr);
+    // No name is in the text; each has its place: holder, s_t (in the union), s and s_t (the
+    // prototype's parameters), s.
+    CHECK(d->text.find("holder") == std::string_view::npos);
+    CHECK(d->text.find("s_t") == std::string_view::npos);
+    CHECK(d->text.find("\tint bits: 3;") != std::string_view::npos);
+    REQUIRE(d->name_count() == 5);
+    CHECK(d->name(0).kind == detail::c_name_kind::type);
+    CHECK(d->name(0).what == 12);
+    CHECK(d->name(1).kind == detail::c_name_kind::ident);
+    CHECK(d->name(1).what == 7);
+    CHECK(d->text.substr(0, d->name(0).at) == "struct ");
+}
+
+TEST_CASE("c_prerender: the header copied from definitions rendered ahead is the header") {
+    const blob_builder bb = names_blob();
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    const std::string direct = body(*b, false), copied = body(*b, true);
+    CHECK(direct.find("struct s___2 {") != std::string::npos);
+    CHECK(direct.find("READY___2") != std::string::npos);
+    CHECK(direct.find("s_t___2") != std::string::npos);
+    CHECK(copied == direct);
+}
