@@ -66,7 +66,7 @@ int dump_c(const btf& b, const dump_args& a, stdout_sink& out) {
         roots = std::move(*r);
         opts.roots = roots;
     }
-    // bpftool 7.5's sort runs in two halves, the second on a helper thread
+    // A helper thread: bpftool 7.5's sort beside the dump, or 7.1's definitions rendered ahead
     auto two_threads = [](auto&& first, auto&& second) { detail::run_both(first, second); };
     if (auto s = write_c_header(b, out, opts, two_threads); !s) {
         (void)out.finish();

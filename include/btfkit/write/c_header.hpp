@@ -323,14 +323,57 @@ template <byte_sink S, class RunBoth>
     return result;
 }
 
+// bpftool 7.1's body: every type in id order. The dump runs on the calling thread (run_both's first
+// callable) while the second renders the named structs' definitions ahead, from the last id back,
+// until it meets the dump, which copies them in (one after the other, the dump has passed them all).
+template <byte_sink S, class RunBoth>
+[[nodiscard]] status write_c_types_by_id(const btf& b, chunk_writer<S>& w, bpftool_compat compat, RunBoth&& run_both) {
+    const std::uint32_t n = b.type_count();
+    std::atomic<std::uint32_t> dumping{0};  // the id being dumped; n once done or failed
+    std::optional<c_prerender> prerender;
+    std::atomic<const c_prerender*> pre{nullptr};
+    status result;
+    auto dump = [&] {
+        struct done_on_exit {
+            std::atomic<std::uint32_t>& dumping;
+            std::uint32_t n;
+            ~done_on_exit() { dumping.store(n, std::memory_order_relaxed); }
+        } done{dumping, n};
+        c_header_writer<S> d(b, w, compat);
+        d.reserve_names();
+        d.use_prerendered(&pre);
+        for (std::uint32_t id = 1; id < n; ++id) {
+            dumping.store(id, std::memory_order_relaxed);
+            d.dump_type(id);
+            if (d.failed()) {
+                result = d.failure();
+                return;
+            }
+        }
+    };
+    auto render_ahead = [&] {
+        if (dumping.load(std::memory_order_relaxed) >= n) return;
+        prerender.emplace(b, compat);
+        pre.store(&*prerender, std::memory_order_release);
+        for (std::uint32_t id = n; id-- > 1;) {
+            if (id <= dumping.load(std::memory_order_relaxed)) return;
+            if (prerender->renders(id) && !prerender->render(id)) return;
+        }
+    };
+    if (n < c_sort_split_min) dump();
+    else run_both(dump, render_ahead);
+    return result;
+}
+
 }  // namespace detail
 
 // Appends the C header bpftool would print for `b` (with its base, if split: bpftool dumps both) to `out`.
 // Fails on BTF that cannot be written as C (an unsatisfiable type cycle, loops of bad BTF); what
 // was written until then stays in `out`, as bpftool leaves it on stdout.
 // `run_both(first, second)` runs both callables, the second on another thread if it can (for bpftool
-// 7.5's order: the sort beside the dump, which writes to `out` from the second callable); the
-// default runs them one after the other.
+// 7.5's order: the sort beside the dump, which writes to `out` from the second callable; for 7.1's,
+// the dump in the first, definitions rendered ahead in the second); the default runs them one after
+// the other.
 template <byte_sink S, class RunBoth = detail::c_run_inline>
 [[nodiscard]] status write_c_header(const btf& b, S& out, const c_header_options& o = {}, RunBoth&& run_both = {}) {
     using namespace std::string_view_literals;
@@ -354,12 +397,7 @@ template <byte_sink S, class RunBoth = detail::c_run_inline>
     } else if (v75) {
         BTFKIT_TRY(detail::write_sorted_c_types(b, w, run_both));
     } else {
-        detail::c_header_writer<S> d(b, w, o.compat);
-        d.reserve_names();
-        for (std::uint32_t id = 1; id < b.type_count(); ++id) {
-            d.dump_type(id);
-            if (d.failed()) return d.failure();
-        }
+        BTFKIT_TRY(detail::write_c_types_by_id(b, w, o.compat, run_both));
     }
     w.put("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n"sv);
     return {};

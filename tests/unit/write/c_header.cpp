@@ -77,7 +77,7 @@ TEST_CASE("write_c_header: bpftool 7.1's and 7.5's text for the same BTF") {
                       "\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n#endif\n\n", epilogue}));
 }
 
-TEST_CASE("write_c_header: bpftool 7.5's order sorted beside the dump, the same text as sorted first") {
+TEST_CASE("write_c_header: beside a second thread (7.5's sort, definitions rendered ahead), the same text") {
     // Past c_sort_split_min types, so that run_both is asked for a thread: structs (each
     // pointing to the next), enums, typedefs and anonymous types in every rank group.
     blob_builder bb(byte_order::little);
@@ -93,17 +93,20 @@ TEST_CASE("write_c_header: bpftool 7.5's order sorted beside the dump, the same 
     auto b = btf::parse(bb.span());
     REQUIRE(b.has_value());
     REQUIRE(b->type_count() > detail::c_sort_split_min);
-    std::string inline_text, threaded;
-    REQUIRE(write_c_header(*b, inline_text).has_value());
-    int helpers = 0;
-    REQUIRE(write_c_header(*b, threaded, {}, [&](auto&& first, auto&& second) {
-        ++helpers;
-        detail::run_both(first, second);
-    }).has_value());
-    CHECK(helpers == 1);
-    CHECK(inline_text.size() > 100000);
-    CHECK(inline_text.find("___2 {") != std::string::npos);
-    CHECK(inline_text == threaded);
+    for (const bpftool_compat c : {bpftool_compat::v7_5, bpftool_compat::v7_1}) {
+        CAPTURE(static_cast<int>(c));
+        std::string inline_text, threaded;
+        REQUIRE(write_c_header(*b, inline_text, {c}).has_value());
+        int helpers = 0;
+        REQUIRE(write_c_header(*b, threaded, {c}, [&](auto&& first, auto&& second) {
+            ++helpers;
+            detail::run_both(first, second);
+        }).has_value());
+        CHECK(helpers == 1);
+        CHECK(inline_text.size() > 100000);
+        CHECK(inline_text.find("___2 {") != std::string::npos);
+        CHECK(inline_text == threaded);
+    }
 }
 
 TEST_CASE("c_header_roots and roots: the types named and what they need, nothing else") {
