@@ -37,13 +37,10 @@ int run_find(find_args& a) {
     const name_space space = symbols ? name_space::symbols : name_space::types;
     std::vector<std::string_view> keys;
     for (const std::string_view name : names) keys.push_back(space == name_space::types ? essential_name(name) : name);
-    // Type names are looked for while the targets open; symbols once they are open.
-    auto targets = open_targets(a.targets, space == name_space::types ? std::span<const std::string_view>(keys) : std::span<const std::string_view>{});
+    // The names are looked for while the targets open
+    auto targets = open_targets(a.targets, keys, space);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
-    if (space == name_space::symbols) {
-        if (auto st = set.prefetch(keys, space); !st) return report(st.error());
-    }
     std::string out, missing;
     std::vector<candidate> found;
     for (std::size_t i = 0; i < names.size(); ++i) {

@@ -94,10 +94,10 @@ int run_resolve(resolve_args& a) {
         exprs.push_back(parse_trace_expr(text));
         if (exprs.back()) names.push_back(exprs.back()->function);
     }
-    auto targets = open_targets(a.targets);  // the names at open would be type names
+    // The functions' names at open: the modules are walked for them while vmlinux is read
+    auto targets = open_targets(a.targets, names, name_space::symbols);
     if (!targets) return report(targets.error());
     target_set& set = (*targets)->targets();
-    if (auto st = set.prefetch(names, name_space::symbols); !st) return report(st.error());
     std::string out;
     int status = 0;
     for (std::size_t i = 0; i < exprs.size(); ++i) {

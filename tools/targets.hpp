@@ -84,12 +84,14 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
 // Opens the targets the options name. With none: the running kernel (vmlinux and its modules).
 // With --btf alone: that BTF only (like libbpf's btf_custom_path). Modules of a --modules-dir are
 // its files other than "vmlinux", in name order, after any --module files. `names` (if any) are
-// prefetched while opening (target_options::prefetch).
-[[nodiscard]] inline result<std::unique_ptr<file_targets>> open_targets(const target_args& t, std::span<const std::string_view> names = {}) {
+// prefetched in name space `space` while opening (target_options::prefetch).
+[[nodiscard]] inline result<std::unique_ptr<file_targets>> open_targets(const target_args& t, std::span<const std::string_view> names = {},
+                                                                      name_space space = name_space::types) {
     // One process, one use: vmlinux read into 2 MiB pages rather than mapped (target_options::read_vmlinux).
     target_options o;
     o.read_vmlinux = true;
     o.prefetch.assign(names.begin(), names.end());
+    o.prefetch_space = space;
     o.module_scope = t.only_modules;
     if (is_running_kernel(t)) {
         // The module list comes from the directory; the cache file is named after the directory.

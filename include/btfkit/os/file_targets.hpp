@@ -47,10 +47,12 @@ struct target_options {
     // Not for sysfs files, which are still mapped (see mapped_file::load::read).
     // Costs the file's size in heap; a long-lived loader keeps the default and shares the page cache.
     bool read_vmlinux = false;
-    // Names the caller will look up (essential names are taken): prefetched at open (target_set::
-    // prefetch). Without an index cache, the pass over the modules starts on a second thread before
-    // vmlinux is read, walking modules while vmlinux is read and parsed (name_pass).
+    // Names the caller will look up in `prefetch_space` (of types: their essential names are taken):
+    // prefetched at open (target_set::prefetch). Without an index cache, the pass over the modules
+    // starts on a second thread before vmlinux is read, walking modules while vmlinux is read and
+    // parsed (name_pass).
     std::vector<std::string> prefetch{};
+    name_space prefetch_space = name_space::types;
 };
 
 // Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
@@ -137,10 +139,13 @@ private:
             return k != no_object ? self->kernel_btf_.read(k, buf) : read_btf_into(self->paths_[m - 1], buf);
         };
         std::vector<std::string_view> wanted;
-        for (const auto& n : o.prefetch) wanted.push_back(essential_name(n));
+        if (o.prefetch_space != name_space::any_kind) {
+            for (const auto& n : o.prefetch) wanted.push_back(o.prefetch_space == name_space::types ? essential_name(n) : std::string_view(n));
+        }
         std::unique_ptr<name_pass> pass;  // modules walked while vmlinux is read and parsed
         if (!wanted.empty() && o.index_cache.empty() && !module_paths.empty()) {
-            pass = std::make_unique<name_pass>(wanted, static_cast<std::uint32_t>(module_paths.size()), load);
+            pass = std::make_unique<name_pass>(wanted, static_cast<std::uint32_t>(module_paths.size()), load, std::vector<bool>{},
+                                               o.prefetch_space);
             pass->start();
         }
         // Mapped by halves on the parse's two threads, unless one of them is walking modules.
@@ -175,7 +180,7 @@ private:
         if (pass) {
             BTFKIT_TRY(t->set_->adopt(*pass));
         } else if (!wanted.empty()) {
-            BTFKIT_TRY(t->set_->prefetch(wanted));
+            BTFKIT_TRY(t->set_->prefetch(wanted, o.prefetch_space));
         }
         return t;
     }
