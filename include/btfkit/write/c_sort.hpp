@@ -222,7 +222,7 @@ public:
     explicit c_sort_order(const btf& b) : b_(b), keys_(b) {}
 
     // Sorts every id that dumps something, calling publish(n) whenever the first n are in their final
-    // order (n grows; the last call has n == size()). skip_first() is known from the first call on.
+    // order (n grows; the last call gives them all). skip_first() is known from the first call on.
     template <class Publish>
     void sort(Publish&& publish) {
         entries_.reserve(b_.type_count());
@@ -232,7 +232,8 @@ public:
     }
     // The i-th id in order, once published.
     [[nodiscard]] std::uint32_t id_at(std::size_t i) const noexcept { return entries_.data()[i].id; }
-    // Where the ids of `rank` (0 to 10) start in the order, and where they end; once sorted.
+    // Where the ids of `rank` (0 to 10) start in the order, and where they end (known from the first
+    // publish(n) on).
     [[nodiscard]] std::size_t rank_start(std::size_t rank) const noexcept { return start_[rank]; }
     [[nodiscard]] std::size_t rank_end(std::size_t rank) const noexcept { return start_[rank + 1]; }
     // Named structs and unions rank 3.
