@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -251,9 +250,7 @@ template <byte_sink S, class RunBoth>
     constexpr std::uint64_t finished = std::uint64_t{1} << 63;
     std::atomic<std::uint64_t> ready{0};    // how many of order's ids are in order; `finished` once the sort ends
     std::atomic<bool> abandoned{false};     // the sort stopped (an allocation failed): dump no further
-    std::atomic<std::size_t> dumping{0};    // the dump's place in the order
-    std::optional<c_prerender> prerender;   // made by the first thread once it has sorted
-    std::atomic<const c_prerender*> pre{nullptr};
+    c_render_ahead ahead(b, bpftool_compat::v7_5);
     std::atomic<bool> dump_started{false};  // else the callables run one after the other: nothing to render ahead
     const bool threads = b.type_count() >= c_sort_split_min;
     auto sort = [&] {
@@ -276,27 +273,21 @@ template <byte_sink S, class RunBoth>
         });
         guard.finish(true);
         if (!dump_started.load()) return;
-        prerender.emplace(b, bpftool_compat::v7_5);
-        pre.store(&*prerender, std::memory_order_release);
-        const std::size_t first = order.rank_start(c_sort_order::named_composite_rank);
-        for (std::size_t i = order.rank_end(c_sort_order::named_composite_rank); i-- > first;) {
-            if (i <= dumping.load(std::memory_order_relaxed)) break;
-            const std::uint32_t id = order.id_at(i);
-            if (prerender->renders(id) && !prerender->render(id)) break;
-        }
+        ahead.render(order.rank_start(c_sort_order::named_composite_rank), order.rank_end(c_sort_order::named_composite_rank),
+                     [&](std::size_t i) { return order.id_at(i); });
     };
     status result;
     auto dump = [&] {
         dump_started.store(true);
+        const c_render_ahead::writer_scope scope{ahead};
         c_header_writer<S> d(b, w, bpftool_compat::v7_5);
         d.reserve_names();
-        d.use_prerendered(&pre);
+        d.use_prerendered(ahead.published());
         std::uint64_t r = ready.load(std::memory_order_acquire);
         for (std::size_t i = 0;; ++i) {
             while ((r & ~finished) <= i) {
                 if ((r & finished) != 0) {
                     if (abandoned.load()) return;
-                    dumping.store(i, std::memory_order_relaxed);
                     d.emit_kfuncs();
                     if (d.failed()) result = d.failure();
                     return;
@@ -304,11 +295,10 @@ template <byte_sink S, class RunBoth>
                 ready.wait(r, std::memory_order_acquire);
                 r = ready.load(std::memory_order_acquire);
             }
-            dumping.store(i, std::memory_order_relaxed);
+            ahead.writer_at(i);
             if (i == 0 && order.skip_first()) continue;
             d.dump_type(order.id_at(i));
             if (d.failed()) {
-                dumping.store(~std::size_t{0}, std::memory_order_relaxed);
                 result = d.failure();
                 return;
             }
@@ -329,21 +319,15 @@ template <byte_sink S, class RunBoth>
 template <byte_sink S, class RunBoth>
 [[nodiscard]] status write_c_types_by_id(const btf& b, chunk_writer<S>& w, bpftool_compat compat, RunBoth&& run_both) {
     const std::uint32_t n = b.type_count();
-    std::atomic<std::uint32_t> dumping{0};  // the id being dumped; n once done or failed
-    std::optional<c_prerender> prerender;
-    std::atomic<const c_prerender*> pre{nullptr};
+    c_render_ahead ahead(b, compat);
     status result;
     auto dump = [&] {
-        struct done_on_exit {
-            std::atomic<std::uint32_t>& dumping;
-            std::uint32_t n;
-            ~done_on_exit() { dumping.store(n, std::memory_order_relaxed); }
-        } done{dumping, n};
+        const c_render_ahead::writer_scope scope{ahead};
         c_header_writer<S> d(b, w, compat);
         d.reserve_names();
-        d.use_prerendered(&pre);
+        d.use_prerendered(ahead.published());
         for (std::uint32_t id = 1; id < n; ++id) {
-            dumping.store(id, std::memory_order_relaxed);
+            ahead.writer_at(id);
             d.dump_type(id);
             if (d.failed()) {
                 result = d.failure();
@@ -351,15 +335,7 @@ template <byte_sink S, class RunBoth>
             }
         }
     };
-    auto render_ahead = [&] {
-        if (dumping.load(std::memory_order_relaxed) >= n) return;
-        prerender.emplace(b, compat);
-        pre.store(&*prerender, std::memory_order_release);
-        for (std::uint32_t id = n; id-- > 1;) {
-            if (id <= dumping.load(std::memory_order_relaxed)) return;
-            if (prerender->renders(id) && !prerender->render(id)) return;
-        }
-    };
+    auto render_ahead = [&] { ahead.render(1, n, [](std::size_t id) { return static_cast<std::uint32_t>(id); }); };
     if (n < c_sort_split_min) dump();
     else run_both(dump, render_ahead);
     return result;

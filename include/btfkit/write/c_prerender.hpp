@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,48 @@ private:
     recording_sink sink_;
     chunk_writer<recording_sink> w_{sink_};
     c_decl_writer<recording_sink> writer_;
+};
+
+// Rendering ahead of a writer on another thread: the writer goes forward through its order of types
+// and says where it is; the renderer goes back from the end of a range of that order, rendering the
+// named structs and unions, until it meets the writer. The definitions are made on the rendering
+// thread (their table is as long as the BTF's ids) and handed to the writer through published().
+class c_render_ahead {
+public:
+    c_render_ahead(const btf& b, bpftool_compat compat) noexcept : b_(b), compat_(compat) {}
+    c_render_ahead(const c_render_ahead&) = delete;
+    c_render_ahead& operator=(const c_render_ahead&) = delete;
+
+    // The writer's side: what has been rendered (null until the renderer starts), and where it is.
+    [[nodiscard]] const std::atomic<const c_prerender*>* published() const noexcept { return &published_; }
+    void writer_at(std::size_t i) noexcept { at_.store(i, std::memory_order_relaxed); }
+    // Marks the writer done (or stopped) when it leaves, whatever the way out: nothing is rendered after.
+    struct writer_scope {
+        c_render_ahead& ahead;
+        ~writer_scope() { ahead.at_.store(done, std::memory_order_relaxed); }
+    };
+
+    // The renderer's side: the definitions at positions [first, last) of the writer's order, from the
+    // last back, while the writer is before them; id_at(i) is the type at position i.
+    template <class IdAt>
+    void render(std::size_t first, std::size_t last, IdAt&& id_at) {
+        if (last <= first || last - 1 <= at_.load(std::memory_order_relaxed)) return;
+        prerender_.emplace(b_, compat_);
+        published_.store(&*prerender_, std::memory_order_release);
+        for (std::size_t i = last; i-- > first;) {
+            if (i <= at_.load(std::memory_order_relaxed)) return;
+            const std::uint32_t id = id_at(i);
+            if (prerender_->renders(id) && !prerender_->render(id)) return;
+        }
+    }
+
+private:
+    static constexpr std::size_t done = ~std::size_t{0};
+    const btf& b_;
+    bpftool_compat compat_;
+    std::optional<c_prerender> prerender_;
+    std::atomic<const c_prerender*> published_{nullptr};
+    std::atomic<std::size_t> at_{0};  // the writer's position; `done` once it has left
 };
 
 }  // namespace btfkit::detail
