@@ -36,18 +36,24 @@ struct module_entry {
 };
 
 namespace detail {
+// Every name is hashed (no prefilter).
+struct any_name {
+    [[nodiscard]] constexpr bool operator()(const char*) const noexcept { return true; }
+};
+
 // index_module for a name space known at compile time: its kinds and its hash inline in the walk.
-template <name_space Sp, class Base, class Emit>
-status index_module_in(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, Emit&& emit) {
+template <name_space Sp, class Base, class Emit, class Want>
+status index_module_in(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, Emit&& emit, Want&& want) {
     bool too_many = false;
     constexpr std::uint32_t kinds = name_space_kinds(Sp);
     BTFKIT_TRY(btf::walk_named(bytes, base, [&](std::uint32_t id, kind k, const char* name, const char* end) {
-        std::uint32_t h = 0;
-        if (((kinds >> static_cast<std::uint32_t>(k)) & 1u) == 0 || !name_hash_at<compares_essential(Sp)>(name, end, h)) return;
+        if (((kinds >> static_cast<std::uint32_t>(k)) & 1u) == 0) return;
         if (id - first >= module_entry::max_local) {
             too_many = true;
             return;
         }
+        std::uint32_t h = 0;
+        if (!want(name) || !name_hash_at<compares_essential(Sp)>(name, end, h)) return;
         emit(h, module_entry::pack(i, id - first));
     }));
     if (too_many) return error(errc::unsupported, "module has too many types for the index");
@@ -57,11 +63,12 @@ status index_module_in(std::uint32_t i, byte_span bytes, const Base& base, std::
 
 // Calls emit(hash, module entry) for each named type of name space `sp` (types or symbols) in module
 // i's bytes, walked over its base (a parsed btf, whose type count is `first`, or base_strings, with
-// `first` 0).
-template <class Base, class Emit>
-status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, name_space sp, Emit&& emit) {
-    if (sp == name_space::symbols) return detail::index_module_in<name_space::symbols>(i, bytes, base, first, emit);
-    return detail::index_module_in<name_space::types>(i, bytes, base, first, emit);
+// `first` 0). `want(name)`, where given, is asked first: a name it refuses is not hashed (a cheap
+// test on the name's bytes for a walk that wants a few names only).
+template <class Base, class Emit, class Want = detail::any_name>
+status index_module(std::uint32_t i, byte_span bytes, const Base& base, std::uint32_t first, name_space sp, Emit&& emit, Want&& want = {}) {
+    if (sp == name_space::symbols) return detail::index_module_in<name_space::symbols>(i, bytes, base, first, emit, want);
+    return detail::index_module_in<name_space::types>(i, bytes, base, first, emit, want);
 }
 
 class module_index {

@@ -133,6 +133,11 @@ private:
     };
 
     [[nodiscard]] static constexpr unsigned pair_of(unsigned char a, unsigned char b) noexcept { return unsigned{a} | unsigned{b} << 8; }
+    // Whether a name's first two bytes are those of a name wanted. `name` is NUL-terminated in its
+    // string table, and not empty (so name[1] is at most its NUL).
+    [[nodiscard]] bool pair_wanted(const char* name) const noexcept {
+        return pairs_[pair_of(static_cast<unsigned char>(name[0]), static_cast<unsigned char>(name[1]))];
+    }
     [[nodiscard]] bool wanted(std::uint32_t h) const noexcept {
         return filter_[h & 4095] && std::binary_search(hashes_.begin(), hashes_.end(), h);
     }
@@ -160,9 +165,8 @@ private:
             const std::uint32_t off = v.name_off_of(id);
             const char* p = off != 0 ? v.string_ptr(off) : nullptr;
             if (p == nullptr || *p == 0) continue;
-            std::uint32_t h = 0;  // p[1]: at most the NUL
-            if (!pairs_[pair_of(static_cast<unsigned char>(p[0]), static_cast<unsigned char>(p[1]))] ||
-                !space_hash_at(space_, p, v.string_table_end(off), h)) continue;
+            std::uint32_t h = 0;
+            if (!pair_wanted(p) || !space_hash_at(space_, p, v.string_table_end(off), h)) continue;
             if (wanted(h)) hits.emplace_back(h, id);
         }
         std::sort(hits.begin(), hits.end());
@@ -217,8 +221,9 @@ private:
         auto emit = [&](std::uint32_t h, std::uint32_t packed) {
             if (wanted(h)) o.hits.emplace_back(h, packed);
         };
-        const status st = s == parsed ? index_module(j, bytes, vmlinux_, vmlinux_->type_count(), space_, emit)
-                                      : index_module(j, bytes, strings_, 0, space_, emit);
+        auto want = [this](const char* name) { return pair_wanted(name); };
+        const status st = s == parsed ? index_module(j, bytes, vmlinux_, vmlinux_->type_count(), space_, emit, want)
+                                      : index_module(j, bytes, strings_, 0, space_, emit, want);
         if (!st) {
             o.hits.resize(before);
             if (s == parsed) o.unread.emplace_back(j, st.error());
