@@ -122,20 +122,10 @@ extern "C" btfkit_targets *btfkit_targets_open(const char *vmlinux, const char *
         if (vmlinux == nullptr) {
             files = bk::file_targets::running_kernel();
         } else {
-            std::vector<std::string> mods;
-            if (modules_dir != nullptr) {
-                auto names = bk::list_directory(modules_dir);
-                if (!names) {
-                    bk::c_api::write_message(err, errlen, names.error().about(modules_dir).message());
-                    return nullptr;
-                }
-                for (const auto &n : *names) {
-                    if (n != "vmlinux") mods.push_back(std::string(modules_dir) + "/" + n);
-                }
-            }
             bk::target_options o;
             o.kernel = std::string_view(vmlinux) == std::string(bk::kernel_btf_dir) + "/vmlinux";
-            files = bk::file_targets::open(vmlinux, mods, o);
+            if (modules_dir != nullptr) o.module_dirs.emplace_back(modules_dir);
+            files = bk::file_targets::open(vmlinux, {}, o);
         }
         if (!files) {
             bk::c_api::write_message(err, errlen, files.error().message());

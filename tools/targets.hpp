@@ -69,6 +69,8 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
     index_key k;
     k.add(vmlinux).add(mods.size());
     for (const auto& m : mods) k.add(m);
+    k.add(t.module_dirs.size());  // a directory by its path: the cache checks its files' identities
+    for (const auto& d : t.module_dirs) k.add(d);
     for (const auto& m : t.only_modules) k.add(m);  // a scoped set of targets is another set
     static constexpr char hex[] = "0123456789abcdef";
     std::string name = "index-";
@@ -98,18 +100,12 @@ inline constexpr option_group<A> target_group{"targets (default: the running ker
         o.index_cache = index_cache_path(t, std::string(sysfs_vmlinux), {"/sys/kernel/btf/"});
         return file_targets::running_kernel(std::string(kernel_btf_dir), o);
     }
-    std::vector<std::string> mods = t.modules;
-    for (const auto& d : t.module_dirs) {
-        auto files = list_directory(d);
-        if (!files) return files.error().about(d);
-        for (const auto& n : *files) {
-            if (n != "vmlinux") mods.push_back(d + "/" + n);
-        }
-    }
+    // The directories are listed while vmlinux is read (target_options::module_dirs).
+    o.module_dirs = t.module_dirs;
     const std::string vmlinux = t.btf.empty() ? std::string(sysfs_vmlinux) : t.btf;
     o.kernel = vmlinux == sysfs_vmlinux;
-    o.index_cache = index_cache_path(t, vmlinux, mods);
-    return file_targets::open(vmlinux, mods, o);
+    o.index_cache = index_cache_path(t, vmlinux, t.modules);
+    return file_targets::open(vmlinux, t.modules, o);
 }
 
 }  // namespace btfkit::cli

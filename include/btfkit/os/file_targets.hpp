@@ -53,6 +53,10 @@ struct target_options {
     // parsed (name_pass).
     std::vector<std::string> prefetch{};
     name_space prefetch_space = name_space::types;
+    // Directories whose files (other than "vmlinux") are modules too, after the module files given,
+    // each directory's in name order. They are listed while a second thread reads and parses vmlinux
+    // (listing thousands of files takes about as long).
+    std::vector<std::string> module_dirs{};
 };
 
 // Targets read from files or from the running kernel, owning their bytes and the module fds it opened.
@@ -74,7 +78,28 @@ public:
     [[nodiscard]] static result<std::unique_ptr<file_targets>> open(const std::string& vmlinux_path,
                                                                     const std::vector<std::string>& module_paths,
                                                                     const target_options& o) {
-        return open_listed(vmlinux_path, module_paths, o, o.kernel ? kernel_btf::list() : result<kernel_btf>(kernel_btf{}));
+        auto listed = o.kernel ? kernel_btf::list() : result<kernel_btf>(kernel_btf{});
+        if (o.module_dirs.empty()) return open_listed(vmlinux_path, module_paths, o, std::move(listed));
+        // vmlinux on a second thread while the directories are listed here
+        early_vmlinux early;
+        std::vector<std::string> mods = module_paths;
+        error listing{};
+        detail::run_both(
+            [&] {
+                for (const auto& d : o.module_dirs) {
+                    auto files = list_directory(d);
+                    if (!files) {
+                        listing = files.error().about(d);
+                        return;
+                    }
+                    for (const auto& n : *files) {
+                        if (n != "vmlinux") mods.push_back(d + "/" + n);
+                    }
+                }
+            },
+            [&] { early.read(vmlinux_path, o.read_vmlinux ? mapped_file::load::read : mapped_file::load::map); });
+        if (listing.code != errc::ok) return listing;
+        return open_listed(vmlinux_path, std::move(mods), o, std::move(listed), &early);
     }
 
     // The running kernel: /sys/kernel/btf/vmlinux and its modules in libbpf's order (kernel BTF object
@@ -121,9 +146,27 @@ public:
     }
 
 private:
+    // vmlinux read and parsed before the module list is known (see target_options::module_dirs).
+    struct early_vmlinux {
+        mapped_file file{};
+        std::unique_ptr<btf> parsed{};
+        error why{};  // errc::ok, or why it could not be read or parsed (not yet about its path)
+        void read(const std::string& path, mapped_file::load how) {
+            auto f = mapped_file::open(path, how);
+            if (!f) return void(why = f.error());
+            file = std::move(*f);
+            auto raw = find_btf(file.bytes());
+            if (!raw) return void(why = raw.error());
+            auto b = btf::parse(*raw);
+            if (!b) return void(why = b.error());
+            parsed = std::make_unique<btf>(std::move(*b));
+        }
+    };
+
     [[nodiscard]] static result<std::unique_ptr<file_targets>> open_listed(const std::string& vmlinux_path,
                                                                            std::vector<std::string> module_paths,
-                                                                           const target_options& o, result<kernel_btf> listed) {
+                                                                           const target_options& o, result<kernel_btf> listed,
+                                                                           early_vmlinux* early = nullptr) {
         const bool kernel = o.kernel;
         BTFKIT_TRY(scope_modules(module_paths, o.module_scope));
         auto t = std::unique_ptr<file_targets>(new file_targets());
@@ -132,11 +175,12 @@ private:
         identity_job ids(o.index_cache.empty() ? std::span<const std::string>{} : std::span<const std::string>(module_paths));
         file_targets* self = t.get();
         t->paths_ = module_paths;
+        t->module_dir_ = directory_opener(t->paths_);
         t->kernel_object_.assign(module_paths.size(), no_object);
         if (kernel) t->use_kernel_objects(std::move(listed));
         auto load = [self](std::uint32_t m, byte_buffer& buf) {
             const std::uint32_t k = self->kernel_object_[m - 1];
-            return k != no_object ? self->kernel_btf_.read(k, buf) : read_btf_into(self->paths_[m - 1], buf);
+            return k != no_object ? self->kernel_btf_.read(k, buf) : read_btf_into(self->paths_[m - 1], buf, &self->module_dir_);
         };
         std::vector<std::string_view> wanted;
         if (o.prefetch_space != name_space::any_kind) {
@@ -148,24 +192,34 @@ private:
                                                o.prefetch_space);
             pass->start();
         }
-        // Mapped by halves on the parse's two threads, unless one of them is walking modules.
-        const auto how = o.read_vmlinux ? mapped_file::load::read : pass ? mapped_file::load::map : mapped_file::load::map_halves;
-        auto f = mapped_file::open(vmlinux_path, how);
-        if (!f) return f.error().about(vmlinux_path);
-        t->vmlinux_file_ = std::move(*f);
-        auto raw = find_btf(t->vmlinux_file_.bytes());
-        if (!raw) return raw.error().about(vmlinux_path);
-        if (pass) {
-            if (auto strings = base_strings::of(*raw)) pass->base_strings_known(*strings);  // else parse says why
-        }
-        // On two threads, unless the second one is walking modules already; without an index cache,
-        // each thread also hashes the names of its half for vmlinux's name index.
         named_hashes hashes;
-        auto b = pass ? btf::parse(*raw)
-                      : parse_two_threads(*raw, nullptr, nullptr, o.index_cache.empty() ? &hashes : nullptr, how == mapped_file::load::map_halves);
-        if (!b) return b.error().about(vmlinux_path);
-        t->vmlinux_ = std::make_unique<btf>(std::move(*b));
-        if (pass) pass->base_parsed(*t->vmlinux_);
+        if (early) {
+            if (early->why.code != errc::ok) return early->why.about(vmlinux_path);
+            t->vmlinux_file_ = std::move(early->file);
+            t->vmlinux_ = std::move(early->parsed);
+            if (pass) {
+                pass->base_strings_known(base_strings{t->vmlinux_->order(), t->vmlinux_->own_strings()});
+                pass->base_parsed(*t->vmlinux_);
+            }
+        } else {
+            // Mapped by halves on the parse's two threads, unless one of them is walking modules.
+            const auto how = o.read_vmlinux ? mapped_file::load::read : pass ? mapped_file::load::map : mapped_file::load::map_halves;
+            auto f = mapped_file::open(vmlinux_path, how);
+            if (!f) return f.error().about(vmlinux_path);
+            t->vmlinux_file_ = std::move(*f);
+            auto raw = find_btf(t->vmlinux_file_.bytes());
+            if (!raw) return raw.error().about(vmlinux_path);
+            if (pass) {
+                if (auto strings = base_strings::of(*raw)) pass->base_strings_known(*strings);  // else parse says why
+            }
+            // On two threads, unless the second one is walking modules already; without an index
+            // cache, each thread also hashes the names of its half for vmlinux's name index.
+            auto b = pass ? btf::parse(*raw)
+                          : parse_two_threads(*raw, nullptr, nullptr, o.index_cache.empty() ? &hashes : nullptr, how == mapped_file::load::map_halves);
+            if (!b) return b.error().about(vmlinux_path);
+            t->vmlinux_ = std::make_unique<btf>(std::move(*b));
+            if (pass) pass->base_parsed(*t->vmlinux_);
+        }
         // vmlinux's name index: from the cache, or built by the first lookup that needs it (from the
         // hashes just taken: inserts only), and names given to prefetch first need none.
         t->set_ = std::make_unique<target_set>(*t->vmlinux_, false);
@@ -326,6 +380,7 @@ private:
     std::unique_ptr<btf> vmlinux_{};
     std::unique_ptr<target_set> set_{};
     std::vector<std::string> paths_{};
+    directory_opener module_dir_{};  // the modules' directory, held open for the reads
     bool kernel_ = false;
     static constexpr std::uint32_t no_object = ~std::uint32_t{0};
     kernel_btf kernel_btf_{};                  // kernel mode: the kernel's BTF objects, and the fds handed out

@@ -15,7 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,14 +30,35 @@
 namespace btfkit {
 
 namespace detail {
+// The length a raw BTF file's header declares (the header, then its sections), or 0 where `head`
+// does not start one (too short, another magic, a header length below BTF's).
+[[nodiscard]] constexpr std::size_t declared_btf_length(byte_span head) noexcept {
+    if (head.size() < btf_header_size) return 0;
+    byte_order order = byte_order::little;
+    if (load<std::uint16_t>(head.data(), byte_order::big) == btf_magic) order = byte_order::big;
+    else if (load<std::uint16_t>(head.data(), byte_order::little) != btf_magic) return 0;
+    const byte_reader r{head, order};
+    const std::uint64_t hdr_len = r.u32(4), types_end = std::uint64_t{r.u32(8)} + r.u32(12),
+                        strings_end = std::uint64_t{r.u32(16)} + r.u32(20);
+    if (hdr_len < btf_header_size) return 0;
+    return static_cast<std::size_t>(hdr_len + std::max(types_end, strings_end));
+}
+
+// How read_fd_into knows a file's end before read() says so.
+enum class known_end {
+    none,      // read until read() returns 0
+    size,      // `size` is what fstat said of a regular file (sizes of whole pages are not trusted:
+               // pseudo files such as sysfs attributes may report 4096 whatever they hold)
+    btf_header,  // a raw BTF file's header declares its length (anything else: until read() says)
+};
+
 // Reads `fd` to its end into `buf` (resized to the length read; capacity kept, never zero-filled).
-// `size`, if not 0, is what fstat said of a regular file: reading that much ends it without asking
-// for more (one read call instead of two for a module file). Sizes of whole pages are not trusted:
-// pseudo files (sysfs attributes) may report 4096 whatever they hold.
-inline status read_fd_into(int fd, byte_buffer& buf, std::size_t hint, std::size_t size = 0) {
+// Where the end is known (`end`), reading that much ends it without a call to find the end: one read
+// call for a module file. Bytes past a BTF header's length may go unread; parsing ignores them.
+inline status read_fd_into(int fd, byte_buffer& buf, std::size_t hint, known_end end = known_end::none, std::size_t size = 0) {
     buf.resize(std::max(buf.capacity(), hint));
     std::size_t len = 0;
-    if (size % 4096 == 0) size = 0;
+    if (end != known_end::size || size % 4096 == 0) size = 0;
     while (size == 0 || len != size) {
         if (len == buf.size()) buf.resize(buf.size() * 2);
         const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
@@ -44,7 +67,12 @@ inline status read_fd_into(int fd, byte_buffer& buf, std::size_t hint, std::size
             return error(errc::io, "cannot read file").got(static_cast<std::uint64_t>(errno));
         }
         if (n == 0) break;
+        const bool header_read = len < btf_header_size;
         len += static_cast<std::size_t>(n);
+        if (end == known_end::btf_header && header_read && len >= btf_header_size) {
+            size = declared_btf_length(byte_span(buf.data(), len));
+            if (size != 0 && len > size) size = 0;  // more than declared: to the end, as any file
+        }
     }
     buf.resize(len);
     return {};
@@ -103,7 +131,8 @@ public:
             }
         }
         // Read everything (fstat's size, where it is one, ends the read without a call to find the end).
-        const status got = detail::read_fd_into(fd, f.buf_, size > 0 ? size : std::size_t{1} << 16, S_ISREG(st.st_mode) ? size : 0);
+        const status got = detail::read_fd_into(fd, f.buf_, size > 0 ? size : std::size_t{1} << 16,
+                                                S_ISREG(st.st_mode) ? detail::known_end::size : detail::known_end::none, size);
         ::close(fd);
         if (!got) return got.error();
         f.size_ = f.buf_.size();
@@ -145,14 +174,64 @@ inline status read_file_into(const std::string& path, byte_buffer& buf) {
         size = static_cast<std::size_t>(st.st_size);
         want = size + 1;  // room to see the end of a file that grew (or whose size is a guess)
     }
-    const status r = detail::read_fd_into(fd, buf, want, size);
+    const status r = detail::read_fd_into(fd, buf, want, detail::known_end::size, size);
     ::close(fd);
     return r;
 }
 
-// Module BTF of a file: raw BTF (sysfs, extracted) as is, or the .BTF section of a .ko.
-inline status read_btf_into(const std::string& path, byte_buffer& buf) {
-    BTFKIT_TRY(read_file_into(path, buf));
+// Opens the files of one directory relative to it (openat on the directory held open), so the
+// kernel walks the directory's path once rather than once per file: for thousands of module files.
+// Paths elsewhere, or all of them where the directory cannot be opened, open as they are.
+class directory_opener {
+public:
+    directory_opener() noexcept = default;
+    // Holds `paths`' directory open if they all name files directly in the same one.
+    explicit directory_opener(std::span<const std::string> paths) {
+        if (paths.empty()) return;
+        const std::size_t slash = paths[0].rfind('/');
+        if (slash == std::string::npos || slash == 0) return;
+        const std::string_view dir = std::string_view(paths[0]).substr(0, slash + 1);
+        for (const auto& p : paths) {
+            if (!p.starts_with(dir) || p.find('/', dir.size()) != std::string::npos || p.size() == dir.size()) return;
+        }
+        dir_ = dir;
+        fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    directory_opener(const directory_opener&) = delete;
+    directory_opener& operator=(const directory_opener&) = delete;
+    directory_opener(directory_opener&& o) noexcept : fd_(std::exchange(o.fd_, -1)), dir_(std::move(o.dir_)) {}
+    directory_opener& operator=(directory_opener&& o) noexcept {
+        if (this != &o) {
+            if (fd_ >= 0) ::close(fd_);
+            fd_ = std::exchange(o.fd_, -1);
+            dir_ = std::move(o.dir_);
+        }
+        return *this;
+    }
+    ~directory_opener() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    // A read-only fd for `path` (one of the paths given, or any other), or -1 with errno set.
+    [[nodiscard]] int open(const std::string& path) const noexcept {
+        if (fd_ >= 0 && path.size() > dir_.size() && path.starts_with(dir_) && path.find('/', dir_.size()) == std::string::npos) {
+            return ::openat(fd_, path.c_str() + dir_.size(), O_RDONLY | O_CLOEXEC);
+        }
+        return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    }
+
+private:
+    int fd_ = -1;
+    std::string dir_{};  // the directory's path with its '/'
+};
+
+// Module BTF of a file: raw BTF (sysfs, extracted) as is, or the .BTF section of a .ko. A raw BTF
+// file is read with no fstat (its header says its length); `dir` opens the file if given.
+inline status read_btf_into(const std::string& path, byte_buffer& buf, const directory_opener* dir = nullptr) {
+    const int fd = dir != nullptr ? dir->open(path) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return error(errc::io, "cannot open file").got(static_cast<std::uint64_t>(errno));
+    const status r = detail::read_fd_into(fd, buf, std::size_t{1} << 16, detail::known_end::btf_header);
+    ::close(fd);
+    BTFKIT_TRY(r);
     auto b = find_btf(byte_span(buf.data(), buf.size()));
     if (!b) return b.error();
     if (b->data() != buf.data()) {
