@@ -29,42 +29,16 @@ public:
         return ptr_sz_;
     }
 
+    // libbpf's btf__align_of; negative on error. Each type's answer is kept once known (a dump asks
+    // again for every member of every struct it writes), unless an error was met on the way.
     [[nodiscard]] int align_of(std::uint32_t id, unsigned depth = 0) {
-        if (depth > c_max_nesting) {
-            if (!error_) error_ = error(errc::type_loop, "type alignment does not resolve").at_type(id).limit(c_max_nesting);
-            return c_einval;
-        }
-        const type t = b_[id];
-        switch (t.kind()) {
-        case kind::int_: case kind::enum_: case kind::enum64: case kind::float_:
-            return static_cast<int>(std::min<std::uint32_t>(static_cast<std::uint32_t>(ptr_size()), t.size()));
-        case kind::ptr:
-            return ptr_size();
-        case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::type_tag:
-            return align_of(t.ref(), depth + 1);
-        case kind::array:
-            return align_of(t.array().type, depth + 1);
-        case kind::struct_: case kind::union_: {
+        if (id < align_cache_.size() && align_cache_[id] != align_unknown) return align_cache_[id];
+        const int a = align_uncached(id, depth);
+        if (!error_ && a >= -127 && a <= 127 && id < b_.type_count()) {
             if (align_cache_.empty()) align_cache_.assign(b_.type_count(), align_unknown);
-            std::int8_t& cached = align_cache_[id];
-            if (cached != align_unknown) return cached;
-            int max_align = 1, result = 0;
-            bool done = false;
-            const auto members = t.members();
-            for (std::uint32_t i = 0; i < members.size() && !done; ++i) {
-                const member m = members[i];
-                const int a = align_of(m.type, depth + 1);
-                if (a <= 0) { result = a; done = true; break; }
-                max_align = std::max(max_align, a);
-                if (m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) { result = 1; done = true; }
-            }
-            if (!done) result = t.size() % static_cast<std::uint32_t>(max_align) != 0 ? 1 : max_align;
-            if (!error_ && result >= -127 && result <= 127) cached = static_cast<std::int8_t>(result);
-            return result;
+            align_cache_[id] = static_cast<std::int8_t>(a);
         }
-        default:
-            return c_einval;
-        }
+        return a;
     }
 
     // btf__resolve_size; negative on error.
@@ -119,6 +93,41 @@ public:
 private:
     static constexpr std::int8_t align_unknown = -128;
 
+    [[nodiscard]] int align_uncached(std::uint32_t id, unsigned depth) {
+        if (depth > c_max_nesting) {
+            if (!error_) error_ = error(errc::type_loop, "type alignment does not resolve").at_type(id).limit(c_max_nesting);
+            return c_einval;
+        }
+        const type t = b_[id];
+        switch (t.kind()) {
+        case kind::int_: case kind::enum_: case kind::enum64: case kind::float_:
+            return static_cast<int>(std::min<std::uint32_t>(static_cast<std::uint32_t>(ptr_size()), t.size()));
+        case kind::ptr:
+            return ptr_size();
+        case kind::typedef_: case kind::volatile_: case kind::const_: case kind::restrict_: case kind::type_tag:
+            return align_of(t.ref(), depth + 1);
+        case kind::array:
+            return align_of(t.array().type, depth + 1);
+        case kind::struct_: case kind::union_: {
+            int max_align = 1, result = 0;
+            bool done = false;
+            const auto members = t.members();
+            for (std::uint32_t i = 0; i < members.size() && !done; ++i) {
+                const member m = members[i];
+                const int a = align_of(m.type, depth + 1);
+                if (a <= 0) { result = a; done = true; break; }
+                max_align = std::max(max_align, a);
+                if (m.bitfield_size == 0 && m.raw_offset % (8u * static_cast<std::uint32_t>(a)) != 0) { result = 1; done = true; }
+            }
+            if (!done) result = t.size() % static_cast<std::uint32_t>(max_align) != 0 ? 1 : max_align;
+            return result;
+        }
+        default:
+            return c_einval;
+        }
+    }
+
+
     [[nodiscard]] int pointer_size() const noexcept {
         constexpr std::string_view long_aliases[] = {"long", "long int", "int long", "unsigned long", "long unsigned",
                                                      "unsigned long int", "unsigned int long", "long unsigned int",
@@ -137,7 +146,7 @@ private:
 
     const btf& b_;
     mutable int ptr_sz_ = 0;  // 0: not known yet (ptr_size)
-    big_vector<std::int8_t> align_cache_;  // a composite's alignment once known (align_unknown: not yet)
+    big_vector<std::int8_t> align_cache_;  // a type's alignment once known (align_unknown: not yet)
     std::optional<error> error_;
 };
 
