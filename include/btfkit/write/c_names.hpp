@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../index/name_hash.hpp"
+#include "../memory.hpp"
 
 namespace btfkit {
 
@@ -62,7 +63,7 @@ private:
         }
     }
     void rehash(std::size_t cap) {
-        std::vector<slot> old = std::move(slots_);
+        big_vector<slot> old = std::move(slots_);
         slots_.assign(cap, slot{});
         for (const slot& o : old) {
             if (o.count == 0) continue;
@@ -70,7 +71,7 @@ private:
             *find(name, name_hash(name)) = o;
         }
     }
-    std::vector<slot> slots_;
+    big_vector<slot> slots_;  // huge pages where the OS tuning allows: each use probes a random slot
     std::size_t used_ = 0;
 };
 
