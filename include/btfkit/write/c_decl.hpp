@@ -32,6 +32,8 @@ enum class c_name_kind : std::uint8_t { type, ident, enumerator };
 struct c_name_ref {
     std::uint32_t at;    // where in the text the name goes
     std::uint32_t what;  // a type id (type, ident), or an enumerator's name offset
+    std::uint32_t len;   // the name's length
+    std::uint32_t hash;  // and its name_hash: the writer counts the name without reading it first
     c_name_kind kind;
 };
 // A struct or union definition rendered ahead: its text with the names left out, and where they go
@@ -48,7 +50,7 @@ struct c_prerendered {
 };
 // A sink that takes names apart from the text (c_prerender's): a writer on it renders ahead.
 template <class S>
-concept c_name_recorder = requires(S& s, c_name_kind k, std::uint32_t what) { s.name_ref(k, what); };
+concept c_name_recorder = requires(S& s, c_name_ref r) { s.name_ref(r); };
 
 template <byte_sink S>
 class c_decl_writer {
@@ -67,14 +69,19 @@ public:
     [[nodiscard]] bool failed() const noexcept { return failed_; }
     [[nodiscard]] const error& failure() const noexcept { return error_; }
 
-    // The definition of struct or union `id` as its top-level dump writes it (without the ";").
-    void write_struct_def(std::uint32_t id) { emit_struct_def(id, b_[id], 0); }
+    // The definition of struct, union or enum `id` as its top-level dump writes it (without the ";").
+    void write_def(std::uint32_t id) {
+        const type t = b_[id];
+        if (t.is_composite()) emit_struct_def(id, t, 0);
+        else emit_enum_def(id, t, 0);
+    }
 
 protected:
     // type_states bits, as btf_dump's aux state
     static constexpr std::uint8_t order_mask = 3, order_ing = 1, order_done = 2;
     static constexpr std::uint8_t emit_mask = 3 << 2, emit_ing = 1 << 2, emit_done = 2 << 2;
     static constexpr std::uint8_t fwd_emitted = 1 << 4, name_resolved = 1 << 5, referenced = 1 << 6;
+    static constexpr std::uint8_t renamed = 1 << 7;  // resolved to name___N: N is in dup_of_
 
     void fail(error e) {
         if (!failed_) error_ = std::move(e);
@@ -96,9 +103,23 @@ protected:
     // --- names -------------------------------------------------------------------------------------
     using name_map = c_name_counts;
 
-    static std::uint32_t name_dups(name_map& m, std::string_view name) { return m.bump(name); }
-
-    // btf_dump_resolve_name: the first use of a name keeps it, later types with it get ___N.
+    // btf_dump_resolve_name: the first use of a name keeps it, later types with it get ___N. The N
+    // of type `id` named `orig` (1: none), counted in `m` on its first use; hash() is orig's name_hash.
+    template <class Hash>
+    std::uint32_t resolve_name(std::uint32_t id, const type& t, name_map& m, std::string_view orig, Hash&& hash) {
+        std::uint8_t& s = state_[id];
+        if ((s & name_resolved) == 0) {
+            s |= name_resolved;
+            if (!(t.is(kind::fwd) || (t.is(kind::enum_) && t.vlen() == 0))) {
+                const std::uint32_t dups = m.bump(orig, hash());
+                if (dups > 1) {
+                    dup_of_[id] = dups;
+                    s |= renamed;
+                }
+            }
+        }
+        return (s & renamed) != 0 ? dup_of_.find(id)->second : 1;
+    }
     void put_resolved_name(std::uint32_t id, name_map& m) {
         const type t = b_[id];
         if (t.name_off() == 0) return;
@@ -107,19 +128,11 @@ protected:
             put(orig);
             return;
         }
-        std::uint8_t& s = state_[id];
-        if ((s & name_resolved) == 0) {
-            s |= name_resolved;
-            if (!(t.is(kind::fwd) || (t.is(kind::enum_) && t.vlen() == 0))) {
-                const std::uint32_t dups = name_dups(m, orig);
-                if (dups > 1) dup_of_[id] = dups;
-            }
-        }
-        if (auto it = dup_of_.find(id); it != dup_of_.end()) {
-            put_dup_name(orig, it->second);
-        } else {
-            put(orig);
-        }
+        put_unique_name(orig, resolve_name(id, t, m, orig, [orig] { return name_hash(orig); }));
+    }
+    void put_unique_name(std::string_view orig, std::uint32_t dups) {
+        if (dups > 1) put_dup_name(orig, dups);
+        else put(orig);
     }
     // "%s___%zu" into a 256-byte buffer, as libbpf formats it (a longer result is cut at 255).
     void put_dup_name(std::string_view orig, std::uint32_t dups) {
@@ -134,8 +147,12 @@ protected:
     }
     static constexpr bool records_names = c_name_recorder<S>;
     void record_name(c_name_kind k, std::uint32_t what) {
+        const std::uint32_t off = k == c_name_kind::enumerator ? what : b_.name_off_of(what);
         // An anonymous type's name is empty wherever it lands
-        if (k == c_name_kind::enumerator || b_.name_off_of(what) != 0) w_.flushed_sink().name_ref(k, what);
+        if (k != c_name_kind::enumerator && off == 0) return;
+        const std::string_view name = name_of(off);
+        // `at` is the sink's to fill: it knows where its text ends
+        w_.flushed_sink().name_ref(c_name_ref{0, what, static_cast<std::uint32_t>(name.size()), name_hash(name), k});
     }
 
     void put_type_name(std::uint32_t id) {
@@ -152,23 +169,30 @@ protected:
             record_name(c_name_kind::enumerator, off);
         } else {
             const std::string_view name = name_of(off);
-            const std::uint32_t dups = names_ == c_names::as_written ? 1 : name_dups(ident_names_, name);
-            put(name);
-            if (dups > 1) { put("___"sv); put_int(dups); }
+            put_enumerator_name(name, names_ == c_names::as_written ? 1 : ident_names_.bump(name));
         }
+    }
+    void put_enumerator_name(std::string_view name, std::uint32_t dups) {
+        put(name);
+        if (dups > 1) { put("___"sv); put_int(dups); }
     }
     // A definition rendered ahead, its names resolved here, in order, as rendering it here would.
     void put_prerendered(const c_prerendered& d) {
+        // The counts' slots are far apart: fetched together first, not one miss after another
+        for (std::size_t i = 0; i < d.name_count(); ++i) {
+            const c_name_ref r = d.name(i);
+            (r.kind == c_name_kind::type ? type_names_ : ident_names_).prefetch(r.hash);
+        }
         std::size_t at = 0;
         for (std::size_t i = 0; i < d.name_count(); ++i) {
             const c_name_ref r = d.name(i);
             put(d.text.substr(at, r.at - at));
             at = r.at;
-            switch (r.kind) {
-            case c_name_kind::type: put_type_name(r.what); break;
-            case c_name_kind::ident: put_ident_name(r.what); break;
-            case c_name_kind::enumerator: put_enumerator_name(r.what); break;
-            }
+            const bool enumerator = r.kind == c_name_kind::enumerator;
+            const std::string_view name(b_.string_ptr(enumerator ? r.what : b_.name_off_of(r.what)), r.len);
+            auto hash = [&r] { return r.hash; };
+            if (enumerator) put_enumerator_name(name, ident_names_.bump(name, r.hash));
+            else put_unique_name(name, resolve_name(r.what, b_[r.what], r.kind == c_name_kind::type ? type_names_ : ident_names_, name, hash));
         }
         put(d.text.substr(at));
     }
@@ -177,13 +201,8 @@ protected:
         const type t = b_[id];
         if (t.name_off() == 0) return want.empty();
         if (names_ == c_names::as_written) return name_of(t.name_off()) == want;
-        std::uint8_t& s = state_[id];
-        if ((s & name_resolved) == 0) {
-            s |= name_resolved;
-            const std::uint32_t dups = name_dups(type_names_, name_of(t.name_off()));
-            if (dups > 1) dup_of_[id] = dups;
-        }
-        return dup_of_.find(id) == dup_of_.end() && name_of(t.name_off()) == want;
+        const std::string_view orig = name_of(t.name_off());
+        return resolve_name(id, t, type_names_, orig, [orig] { return name_hash(orig); }) == 1 && orig == want;
     }
 
     // --- sizes and alignment (c_layout), its failure the writer's -----------------------------------
@@ -365,20 +384,14 @@ protected:
         const type t = b_[id];
         if (t.name_off() == 0) return {};
         if (names_ == c_names::as_written) return name_of(t.name_off());
-        std::uint8_t& s = state_[id];
         const std::string_view orig = name_of(t.name_off());
-        if ((s & name_resolved) == 0) {
-            s |= name_resolved;
-            const std::uint32_t dups = name_dups(ident_names_, orig);
-            if (dups > 1) dup_of_[id] = dups;
-        }
-        auto it = dup_of_.find(id);
-        if (it == dup_of_.end()) return orig;
+        const std::uint32_t dups = resolve_name(id, t, ident_names_, orig, [orig] { return name_hash(orig); });
+        if (dups == 1) return orig;
         auto& owned = owned_names_[id];
         if (owned.empty()) {
             owned.assign(orig.substr(0, 255));
             owned += "___";
-            owned += std::to_string(it->second);
+            owned += std::to_string(dups);
             if (owned.size() > 255) owned.resize(255);
         }
         return owned;

@@ -36,7 +36,7 @@ public:
     using base::reserve_names;  // before dumping every type
 
     // Definitions rendered ahead that the dump copies instead of writing them (null: none yet).
-    void use_prerendered(const std::atomic<const c_prerender*>* p) noexcept { pre_ = p; }
+    void use_prerendered(const std::atomic<c_prerender*>* p) noexcept { pre_ = p; }
 
     // btf_dump__dump_type: orders `id` and what it needs, then emits the queue.
     void dump_type(std::uint32_t id) {
@@ -182,7 +182,7 @@ private:
             break;
         case kind::enum_: case kind::enum64:
             if (top_level) {
-                this->emit_enum_def(id, t, 0);
+                if (!put_rendered_ahead(id)) this->emit_enum_def(id, t, 0);
                 put(";\n\n"sv);
             }
             set_emit(id, emit_done);
@@ -218,9 +218,7 @@ private:
                 state_[id] |= fwd_emitted;
             }
             if (top_level) {
-                const c_prerender* pre = pre_ != nullptr ? pre_->load(std::memory_order_acquire) : nullptr;
-                if (const c_prerendered* d = pre != nullptr ? pre->find(id) : nullptr) this->put_prerendered(*d);
-                else this->emit_struct_def(id, t, 0);
+                if (!put_rendered_ahead(id)) this->emit_struct_def(id, t, 0);
                 put(";\n\n"sv);
                 set_emit(id, emit_done);
             } else {
@@ -236,14 +234,22 @@ private:
         }
     }
 
+    // Copies the definition of `id` if it was rendered ahead; false if this writer is to write it.
+    bool put_rendered_ahead(std::uint32_t id) {
+        c_prerender* pre = pre_ != nullptr ? pre_->load(std::memory_order_acquire) : nullptr;
+        const c_prerendered* d = pre != nullptr ? pre->take(id) : nullptr;
+        if (d != nullptr) this->put_prerendered(*d);
+        return d != nullptr;
+    }
+
     std::vector<std::uint32_t> queue_;
-    const std::atomic<const c_prerender*>* pre_ = nullptr;
+    const std::atomic<c_prerender*>* pre_ = nullptr;
 };
 
 // bpftool 7.5's body: the types in its sorted order, then the kfunc externs. The sort runs on one
 // thread while the other dumps what is already in order (run_both's second callable dumps; without a
 // second thread, everything is sorted first). Once sorted, the first thread renders the named structs'
-// definitions ahead, from the last one back, until it meets the dump, which copies them in.
+// definitions just ahead of the dump, which copies them in (c_render_ahead).
 template <byte_sink S, class RunBoth>
 [[nodiscard]] status write_sorted_c_types(const btf& b, chunk_writer<S>& w, RunBoth&& run_both) {
     c_sort_order order(b);
@@ -314,8 +320,8 @@ template <byte_sink S, class RunBoth>
 }
 
 // bpftool 7.1's body: every type in id order. The dump runs on the calling thread (run_both's first
-// callable) while the second renders the named structs' definitions ahead, from the last id back,
-// until it meets the dump, which copies them in (one after the other, the dump has passed them all).
+// callable) while the second renders the named structs', unions' and enums' definitions just ahead of
+// it, and the dump copies them in (c_render_ahead; one after the other, the dump has passed them all).
 template <byte_sink S, class RunBoth>
 [[nodiscard]] status write_c_types_by_id(const btf& b, chunk_writer<S>& w, bpftool_compat compat, RunBoth&& run_both) {
     const std::uint32_t n = b.type_count();

@@ -38,9 +38,10 @@ public:
         if (cap > slots_.size()) rehash(cap);
     }
     // The name's count after this use.
-    std::uint32_t bump(std::string_view name) {
+    std::uint32_t bump(std::string_view name) { return bump(name, name_hash(name)); }
+    // The same with the name's name_hash, `h`, known.
+    std::uint32_t bump(std::string_view name, std::uint32_t h) {
         if ((used_ + 1) * 2 > slots_.size()) rehash(slots_.empty() ? 64 : slots_.size() * 2);
-        const std::uint32_t h = name_hash(name);
         slot* s = find(name, h);
         if (s->count == 0) {
             s->name = name.data();
@@ -48,6 +49,11 @@ public:
             ++used_;
         }
         return ++s->count;
+    }
+
+    // A hint that the name hashed `h` is counted soon.
+    void prefetch(std::uint32_t h) const noexcept {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
     }
 
 private:

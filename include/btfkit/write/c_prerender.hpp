@@ -1,5 +1,5 @@
-// Struct and union definitions of a C header rendered ahead, on a thread other than the one writing
-// the header: the text is a function of the BTF alone except for the names, which are made unique
+// Struct, union and enum definitions of a C header rendered ahead, on a thread other than the one
+// writing the header: the text is a function of the BTF alone except for the names, which are made unique
 // (___N) in the order the header uses them, so they are left out (c_name_ref) and resolved by the
 // writer when it copies the definition in (c_decl_writer::put_prerendered).
 #pragma once
@@ -24,45 +24,79 @@ public:
     c_prerender(const c_prerender&) = delete;
     c_prerender& operator=(const c_prerender&) = delete;
 
-    // Whether `id` is a definition this renders: a named struct or union.
+    // Whether `id` is a definition this renders: a named struct, union or enum (a header defines
+    // those at top level only).
     [[nodiscard]] bool renders(std::uint32_t id) const noexcept {
         const kind k = b_.kind_of(id);
-        return (k == kind::struct_ || k == kind::union_) && b_.name_off_of(id) != 0;
+        return (k == kind::struct_ || k == kind::union_ || k == kind::enum_ || k == kind::enum64) && b_.name_off_of(id) != 0;
     }
-    // Renders the definition of `id` (renders(id)) and publishes it; false when it cannot be written
-    // (the BTF's layout or nesting fails: the header's writer then fails there itself), and from then
-    // on. One thread at a time.
+    // Renders the definition of `id` (renders(id)) and publishes it, unless the writer took `id`
+    // first; false when it cannot be written (the BTF's layout or nesting fails: the header's writer
+    // then fails there itself), and from then on. The renderer's thread only.
     bool render(std::uint32_t id) {
         if (writer_.failed()) return false;
+        const c_prerendered* free = nullptr;
+        if (!done_[id].compare_exchange_strong(free, &rendering, std::memory_order_acq_rel)) return true;
+        struct release_on_exit {  // a claim not published is given back, or the writer would wait on it
+            std::atomic<const c_prerendered*>& slot;
+            const c_prerendered* value = nullptr;
+            ~release_on_exit() {
+                slot.store(value, std::memory_order_release);
+                slot.notify_all();
+            }
+        } publish{done_[id]};
         sink_.text.clear();
         sink_.names.clear();
-        writer_.write_struct_def(id);
+        writer_.write_def(id);
         w_.flush();
         if (writer_.failed()) return false;
         const byte_span text = arena_.keep({sink_.text.data(), sink_.text.size()});
         const byte_span names = arena_.keep({sink_.names.data(), sink_.names.size()});
-        const c_prerendered& d = items_.emplace_back(c_prerendered{{text.data(), text.size()}, {names.data(), names.size()}});
-        done_[id].store(&d, std::memory_order_release);
+        publish.value = &items_.emplace_back(c_prerendered{{text.data(), text.size()}, {names.data(), names.size()}});
         return true;
     }
-    // The definition of `id` rendered so far, or null. Any thread.
-    [[nodiscard]] const c_prerendered* find(std::uint32_t id) const noexcept { return done_[id].load(std::memory_order_acquire); }
+    // The definition of `id` published so far, or null; claims nothing. Any thread.
+    [[nodiscard]] const c_prerendered* find(std::uint32_t id) const noexcept {
+        const c_prerendered* p = done_[id].load(std::memory_order_acquire);
+        return p == &rendering || p == &taken ? nullptr : p;
+    }
+    // The writer's side: the definition of `id` if the renderer has it (waiting while it renders
+    // `id`), else null, and the renderer leaves `id` alone from then on.
+    [[nodiscard]] const c_prerendered* take(std::uint32_t id) noexcept {
+        std::atomic<const c_prerendered*>& slot = done_[id];
+        const c_prerendered* p = slot.load(std::memory_order_acquire);
+        while (true) {
+            if (p == &rendering) {
+                slot.wait(&rendering, std::memory_order_acquire);
+                p = slot.load(std::memory_order_acquire);
+            } else if (p == &taken) {
+                return nullptr;
+            } else if (p != nullptr) {
+                return p;
+            } else if (slot.compare_exchange_weak(p, &taken, std::memory_order_acq_rel)) {
+                return nullptr;
+            }
+        }
+    }
 
 private:
     struct recording_sink {
         std::string text;
         std::string names;  // c_name_refs, as c_prerendered holds them
         void append(const char* p, std::size_t n) { text.append(p, n); }
-        void name_ref(c_name_kind k, std::uint32_t what) {
-            const c_name_ref r{static_cast<std::uint32_t>(text.size()), what, k};
+        void name_ref(c_name_ref r) {
+            r.at = static_cast<std::uint32_t>(text.size());
             char bytes[sizeof r];
             std::memcpy(bytes, &r, sizeof r);
             names.append(bytes, sizeof r);
         }
     };
 
+    // Where a definition is being rendered, and where it will not be (the writer took it).
+    static constexpr c_prerendered rendering{}, taken{};
+
     const btf& b_;
-    std::vector<std::atomic<const c_prerendered*>> done_;  // by type id: published definitions
+    std::vector<std::atomic<const c_prerendered*>> done_;  // by type id: null, &rendering, &taken or the published definition
     std::deque<c_prerendered> items_;                         // what done_ points to (never moved)
     chunk_arena arena_{std::size_t{1} << 20};                 // what items_ point to
     recording_sink sink_;
@@ -71,9 +105,11 @@ private:
 };
 
 // Rendering ahead of a writer on another thread: the writer goes forward through its order of types
-// and says where it is; the renderer goes back from the end of a range of that order, rendering the
-// named structs and unions, until it meets the writer. The definitions are made on the rendering
-// thread (their table is as long as the BTF's ids) and handed to the writer through published().
+// and says where it is; the renderer goes forward through a range of that order just ahead of it,
+// rendering the named structs, unions and enums the writer has not taken. Both stay busy to the
+// end: the writer copies what the renderer has (or waits for the one it is rendering) and renders
+// the rest itself. The definitions are made on the rendering thread (their table is as long as the BTF's
+// ids) and handed to the writer through published().
 class c_render_ahead {
 public:
     c_render_ahead(const btf& b, bpftool_compat compat) noexcept : b_(b), compat_(compat) {}
@@ -81,7 +117,7 @@ public:
     c_render_ahead& operator=(const c_render_ahead&) = delete;
 
     // The writer's side: what has been rendered (null until the renderer starts), and where it is.
-    [[nodiscard]] const std::atomic<const c_prerender*>* published() const noexcept { return &published_; }
+    [[nodiscard]] const std::atomic<c_prerender*>* published() const noexcept { return &published_; }
     void writer_at(std::size_t i) noexcept { at_.store(i, std::memory_order_relaxed); }
     // Marks the writer done (or stopped) when it leaves, whatever the way out: nothing is rendered after.
     struct writer_scope {
@@ -89,15 +125,18 @@ public:
         ~writer_scope() { ahead.at_.store(done, std::memory_order_relaxed); }
     };
 
-    // The renderer's side: the definitions at positions [first, last) of the writer's order, from the
-    // last back, while the writer is before them; id_at(i) is the type at position i.
+    // The renderer's side: the definitions at positions [first, last) of the writer's order that are
+    // after the writer's position; id_at(i) is the type at position i.
     template <class IdAt>
     void render(std::size_t first, std::size_t last, IdAt&& id_at) {
         if (last <= first || last - 1 <= at_.load(std::memory_order_relaxed)) return;
         prerender_.emplace(b_, compat_);
         published_.store(&*prerender_, std::memory_order_release);
-        for (std::size_t i = last; i-- > first;) {
-            if (i <= at_.load(std::memory_order_relaxed)) return;
+        for (std::size_t i = first; i < last; ++i) {
+            const std::size_t at = at_.load(std::memory_order_relaxed);
+            if (at == done) return;
+            if (i <= at) i = at + 1;  // the writer went past: on from just ahead of it
+            if (i >= last) return;
             const std::uint32_t id = id_at(i);
             if (prerender_->renders(id) && !prerender_->render(id)) return;
         }
@@ -108,7 +147,7 @@ private:
     const btf& b_;
     bpftool_compat compat_;
     std::optional<c_prerender> prerender_;
-    std::atomic<const c_prerender*> published_{nullptr};
+    std::atomic<c_prerender*> published_{nullptr};
     std::atomic<std::size_t> at_{0};  // the writer's position; `done` once it has left
 };
 

@@ -1,6 +1,6 @@
-// write/c_prerender.hpp: struct and union definitions rendered ahead, their names left to the writer
-// that copies them in: the header is the same text as when the writer renders them itself, ___N
-// names and enumerators counted where the definitions land.
+// write/c_prerender.hpp: struct, union and enum definitions rendered ahead, their names left to the
+// writer that copies them in: the header is the same text as when the writer renders them itself,
+// ___N names and enumerators counted where the definitions land.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -9,6 +9,7 @@
 
 #include "blob_builder.hpp"
 #include "btfkit/format/btf.hpp"
+#include "btfkit/index/name_hash.hpp"
 #include "btfkit/write/c_header.hpp"
 
 namespace {
@@ -31,16 +32,24 @@ blob_builder names_blob() {
     const auto ptr_s2 = b.add_ref(kind::ptr, "", s2);                                                // 9
     const auto proto = b.add_func_proto(i, {{"p", ptr_s2}, {"t", t1}});                              // 10
     const auto fn = b.add_ref(kind::ptr, "", proto);                                                 // 11
-    b.add_struct("holder", 24, true, {{"u", u, 0, 0}, {"bits", i, 32, 3}, {"more", i, 35, 5}, {"fn", fn, 64, 0}, {"s", s1, 128, 0}});
+    b.add_struct("holder", 24, true, {{"u", u, 0, 0}, {"bits", i, 32, 3}, {"more", i, 35, 5}, {"fn", fn, 64, 0}, {"s", s1, 128, 0}});  // 12
+    b.add_enum("mode", 4, false, {{"READY", 7}, {"DONE", 8}});                                                                    // 13
+    b.add_enum("mode", 4, false, {{"OFF", 0}});                                                                                   // 14
     return b;
 }
 
-// bpftool 7.5's body of the header, every named struct and union rendered ahead when `ahead`.
-std::string body(const btf& b, bool ahead) {
+// The body of the header in `compat`'s order, every named struct, union and enum rendered ahead when
+// `ahead`.
+std::string body(const btf& b, bool ahead, bpftool_compat compat) {
     std::string out;
-    const detail::c_dump_order order = detail::c_sorted_ids(b);
-    detail::c_prerender pre(b, bpftool_compat::v7_5);
-    std::atomic<const detail::c_prerender*> published{nullptr};
+    detail::c_dump_order order = detail::c_sorted_ids(b);
+    if (compat == bpftool_compat::v7_1) {
+        order.ids.clear();
+        order.skip_first = false;
+        for (std::uint32_t id = 1; id < b.type_count(); ++id) order.ids.push_back(id);
+    }
+    detail::c_prerender pre(b, compat);
+    std::atomic<detail::c_prerender*> published{nullptr};
     if (ahead) {
         for (std::uint32_t id = 1; id < b.type_count(); ++id) {
             if (pre.renders(id)) REQUIRE(pre.render(id));
@@ -48,14 +57,14 @@ std::string body(const btf& b, bool ahead) {
         published.store(&pre);
     }
     detail::chunk_writer<std::string> w(out);
-    detail::c_header_writer<std::string> d(b, w, bpftool_compat::v7_5);
+    detail::c_header_writer<std::string> d(b, w, compat);
     d.reserve_names();
     d.use_prerendered(&published);
     for (std::size_t k = 0; k < order.ids.size(); ++k) {
         if (k == 0 && order.skip_first) continue;
         d.dump_type(order.ids[k]);
     }
-    d.emit_kfuncs();
+    if (compat == bpftool_compat::v7_5) d.emit_kfuncs();
     REQUIRE_FALSE(d.failed());
     w.flush();
     return out;
@@ -71,6 +80,8 @@ TEST_CASE("c_prerender: definitions rendered ahead, names left to where they lan
     CHECK(pre.renders(3));
     CHECK_FALSE(pre.renders(8));  // anonymous: written inside its user
     CHECK_FALSE(pre.renders(4));
+    CHECK_FALSE(pre.renders(2));  // anonymous enum: written inside its user
+    CHECK(pre.renders(13));
     CHECK(pre.find(12) == nullptr);
     REQUIRE(pre.render(12));
     const detail::c_prerendered* d = pre.find(12);
@@ -83,6 +94,8 @@ TEST_CASE("c_prerender: definitions rendered ahead, names left to where they lan
     REQUIRE(d->name_count() == 5);
     CHECK(d->name(0).kind == detail::c_name_kind::type);
     CHECK(d->name(0).what == 12);
+    CHECK(d->name(0).len == 6);  // "holder", and its hash: the writer counts it without reading it
+    CHECK(d->name(0).hash == name_hash("holder"));
     CHECK(d->name(1).kind == detail::c_name_kind::ident);
     CHECK(d->name(1).what == 7);
     CHECK(d->text.substr(0, d->name(0).at) == "struct ");
@@ -92,9 +105,34 @@ TEST_CASE("c_prerender: the header copied from definitions rendered ahead is the
     const blob_builder bb = names_blob();
     auto b = btf::parse(bb.span());
     REQUIRE(b.has_value());
-    const std::string direct = body(*b, false), copied = body(*b, true);
-    CHECK(direct.find("struct s___2 {") != std::string::npos);
-    CHECK(direct.find("READY___2") != std::string::npos);
-    CHECK(direct.find("s_t___2") != std::string::npos);
-    CHECK(copied == direct);
+    for (const bpftool_compat c : {bpftool_compat::v7_5, bpftool_compat::v7_1}) {
+        CAPTURE(static_cast<int>(c));
+        const std::string direct = body(*b, false, c), copied = body(*b, true, c);
+        CHECK(direct.find("struct s___2 {") != std::string::npos);
+        CHECK(direct.find("READY___2") != std::string::npos);
+        CHECK(direct.find("READY___3 = ") != std::string::npos);  // the third READY: 7.1's enum mode, 7.5's s___2
+        CHECK(direct.find("enum mode___2 {") != std::string::npos);
+        CHECK(direct.find("s_t___2") != std::string::npos);
+        CHECK(copied == direct);
+    }
+}
+
+TEST_CASE("c_prerender: what the writer takes first is not rendered for it") {
+    const blob_builder bb = names_blob();
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    detail::c_prerender pre(*b, bpftool_compat::v7_1);
+    // Not rendered yet: the writer takes it, and the renderer leaves it
+    CHECK(pre.take(12) == nullptr);
+    CHECK(pre.render(12));
+    CHECK(pre.find(12) == nullptr);
+    CHECK(pre.take(12) == nullptr);
+    // Rendered first: the writer gets it
+    REQUIRE(pre.render(13));
+    const detail::c_prerendered* d = pre.find(13);
+    REQUIRE(d != nullptr);
+    CHECK(pre.take(13) == d);
+    CHECK(d->name_count() == 3);  // mode, READY, DONE
+    CHECK(d->name(1).kind == detail::c_name_kind::enumerator);
+    CHECK(d->text.find(" = 7,") != std::string_view::npos);
 }
