@@ -81,7 +81,6 @@ protected:
     static constexpr std::uint8_t order_mask = 3, order_ing = 1, order_done = 2;
     static constexpr std::uint8_t emit_mask = 3 << 2, emit_ing = 1 << 2, emit_done = 2 << 2;
     static constexpr std::uint8_t fwd_emitted = 1 << 4, name_resolved = 1 << 5, referenced = 1 << 6;
-    static constexpr std::uint8_t renamed = 1 << 7;  // resolved to name___N: N is in dup_of_
 
     void fail(error e) {
         if (!failed_) error_ = std::move(e);
@@ -104,7 +103,11 @@ protected:
     using name_map = c_name_counts;
 
     // btf_dump_resolve_name: the first use of a name keeps it, later types with it get ___N. The N
-    // of type `id` named `orig` (1: none), counted in `m` on its first use; hash() is orig's name_hash.
+    // of type `id` named `orig` (1: none), counted in `m` on its first use; hash() is orig's name_hash
+    // (known for a definition rendered ahead, taken here otherwise).
+    std::uint32_t resolve_name(std::uint32_t id, const type& t, name_map& m, std::string_view orig) {
+        return resolve_name(id, t, m, orig, [orig] { return name_hash(orig); });
+    }
     template <class Hash>
     std::uint32_t resolve_name(std::uint32_t id, const type& t, name_map& m, std::string_view orig, Hash&& hash) {
         std::uint8_t& s = state_[id];
@@ -112,13 +115,11 @@ protected:
             s |= name_resolved;
             if (!(t.is(kind::fwd) || (t.is(kind::enum_) && t.vlen() == 0))) {
                 const std::uint32_t dups = m.bump(orig, hash());
-                if (dups > 1) {
-                    dup_of_[id] = dups;
-                    s |= renamed;
-                }
+                if (dups > 1) dup_of_[id] = dups;
             }
         }
-        return (s & renamed) != 0 ? dup_of_.find(id)->second : 1;
+        const auto it = dup_of_.find(id);
+        return it != dup_of_.end() ? it->second : 1;
     }
     void put_resolved_name(std::uint32_t id, name_map& m) {
         const type t = b_[id];
@@ -128,7 +129,7 @@ protected:
             put(orig);
             return;
         }
-        put_unique_name(orig, resolve_name(id, t, m, orig, [orig] { return name_hash(orig); }));
+        put_unique_name(orig, resolve_name(id, t, m, orig));
     }
     void put_unique_name(std::string_view orig, std::uint32_t dups) {
         if (dups > 1) put_dup_name(orig, dups);
@@ -178,21 +179,26 @@ protected:
     }
     // A definition rendered ahead, its names resolved here, in order, as rendering it here would.
     void put_prerendered(const c_prerendered& d) {
+        // Enumerators count in the identifiers' table, as typedefs do
+        auto table = [this](c_name_kind k) -> name_map& { return k == c_name_kind::type ? type_names_ : ident_names_; };
         // The counts' slots are far apart: fetched together first, not one miss after another
         for (std::size_t i = 0; i < d.name_count(); ++i) {
             const c_name_ref r = d.name(i);
-            (r.kind == c_name_kind::type ? type_names_ : ident_names_).prefetch(r.hash);
+            table(r.kind).prefetch(r.hash);
         }
         std::size_t at = 0;
         for (std::size_t i = 0; i < d.name_count(); ++i) {
             const c_name_ref r = d.name(i);
             put(d.text.substr(at, r.at - at));
             at = r.at;
-            const bool enumerator = r.kind == c_name_kind::enumerator;
-            const std::string_view name(b_.string_ptr(enumerator ? r.what : b_.name_off_of(r.what)), r.len);
-            auto hash = [&r] { return r.hash; };
-            if (enumerator) put_enumerator_name(name, ident_names_.bump(name, r.hash));
-            else put_unique_name(name, resolve_name(r.what, b_[r.what], r.kind == c_name_kind::type ? type_names_ : ident_names_, name, hash));
+            if (r.kind == c_name_kind::enumerator) {
+                const std::string_view name(b_.string_ptr(r.what), r.len);
+                put_enumerator_name(name, ident_names_.bump(name, r.hash));
+            } else {
+                const type t = b_[r.what];
+                const std::string_view name(b_.string_ptr(t.name_off()), r.len);
+                put_unique_name(name, resolve_name(r.what, t, table(r.kind), name, [&r] { return r.hash; }));
+            }
         }
         put(d.text.substr(at));
     }
@@ -202,7 +208,7 @@ protected:
         if (t.name_off() == 0) return want.empty();
         if (names_ == c_names::as_written) return name_of(t.name_off()) == want;
         const std::string_view orig = name_of(t.name_off());
-        return resolve_name(id, t, type_names_, orig, [orig] { return name_hash(orig); }) == 1 && orig == want;
+        return resolve_name(id, t, type_names_, orig) == 1 && orig == want;
     }
 
     // --- sizes and alignment (c_layout), its failure the writer's -----------------------------------
@@ -385,7 +391,7 @@ protected:
         if (t.name_off() == 0) return {};
         if (names_ == c_names::as_written) return name_of(t.name_off());
         const std::string_view orig = name_of(t.name_off());
-        const std::uint32_t dups = resolve_name(id, t, ident_names_, orig, [orig] { return name_hash(orig); });
+        const std::uint32_t dups = resolve_name(id, t, ident_names_, orig);
         if (dups == 1) return orig;
         auto& owned = owned_names_[id];
         if (owned.empty()) {

@@ -1,7 +1,7 @@
 // Struct, union and enum definitions of a C header rendered ahead, on a thread other than the one
-// writing the header: the text is a function of the BTF alone except for the names, which are made unique
-// (___N) in the order the header uses them, so they are left out (c_name_ref) and resolved by the
-// writer when it copies the definition in (c_decl_writer::put_prerendered).
+// writing the header: the text is a function of the BTF alone except for the names, which are made
+// unique (___N) in the order the header uses them, so they are left out (c_name_ref) and resolved by
+// the writer when it copies the definition in (c_decl_writer::put_prerendered).
 #pragma once
 
 #include <atomic>
@@ -108,8 +108,8 @@ private:
 // and says where it is; the renderer goes forward through a range of that order just ahead of it,
 // rendering the named structs, unions and enums the writer has not taken. Both stay busy to the
 // end: the writer copies what the renderer has (or waits for the one it is rendering) and renders
-// the rest itself. The definitions are made on the rendering thread (their table is as long as the BTF's
-// ids) and handed to the writer through published().
+// the rest itself. The definitions are made on the rendering thread (their table is as long as the
+// BTF's ids) and handed to the writer through published().
 class c_render_ahead {
 public:
     c_render_ahead(const btf& b, bpftool_compat compat) noexcept : b_(b), compat_(compat) {}
