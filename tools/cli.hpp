@@ -14,6 +14,7 @@
 #include "btfkit/format/elf.hpp"
 #include "btfkit/error.hpp"
 #include "btfkit/kernel.hpp"
+#include "btfkit/runtime/parallel_parse.hpp"
 #include "command.hpp"
 
 namespace btfkit::cli {
@@ -59,7 +60,10 @@ struct btf_file {
 [[nodiscard]] inline result<btf_file> open_btf(std::string_view path, const btf* base = nullptr) {
     btf_file f;
     f.path = path;
-    auto m = mapped_file::open(std::string(path));
+    // A large type section (vmlinux) is parsed on two threads, each mapping in its half where the OS
+    // tuning populates mappings; otherwise the file is mapped in whole before the parse.
+    const bool halves = btfkit::detail::memory.populate != nullptr;
+    auto m = mapped_file::open(std::string(path), halves ? mapped_file::load::map_halves : mapped_file::load::map);
     if (!m) return m.error().about(path);
     f.file = std::move(*m);
     const byte_span data = f.file.bytes();
@@ -76,7 +80,7 @@ struct btf_file {
         return error(errc::bad_magic, "neither raw BTF nor ELF").at_offset(0).about(path);
     }
     const auto t0 = std::chrono::steady_clock::now();
-    auto b = btf::parse(f.blob, base);
+    auto b = parse_two_threads(f.blob, base, nullptr, nullptr, halves && f.file.is_mapped());
     f.parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!b) {
         error err = b.error().about(path);
