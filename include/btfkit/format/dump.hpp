@@ -38,6 +38,9 @@ public:
         flush();
         return sink_;
     }
+    // The sink, and how much is put but not yet handed to it.
+    S& sink() noexcept { return sink_; }
+    [[nodiscard]] std::size_t buffered() const noexcept { return n_; }
     void put(char c) {
         if (n_ == chunk_size) flush();
         buf_[n_++] = c;

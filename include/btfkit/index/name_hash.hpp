@@ -89,6 +89,29 @@ template <bool Essential>
 }
 }  // namespace detail
 
+// The NUL-terminated string at `p`, with `end` the end of its NUL-terminated string table, and its
+// name_hash in `out`: one pass over the name for both.
+[[nodiscard]] inline std::string_view hashed_name_at(const char* p, const char* end, std::uint32_t& out) noexcept {
+    std::uint64_t h = detail::hash_k;
+    std::size_t i = 0;
+    while (static_cast<std::size_t>(end - p) >= i + 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        if constexpr (std::endian::native == std::endian::big) w = detail::byteswap(w);
+        if (const std::uint64_t z = detail::zero_bytes(w); z != 0) {
+            const std::size_t n = static_cast<std::size_t>(std::countr_zero(z)) / 8;
+            if (n != 0) h = detail::mix_word(h, w & ((1ull << (8 * n)) - 1));  // the next string's bytes out
+            out = detail::finish_hash(h, i + n);
+            return {p, i + n};
+        }
+        h = detail::mix_word(h, w);
+        i += 8;
+    }
+    const std::string_view s(p);
+    out = name_hash(s);
+    return s;
+}
+
 // name_hash(essential_name(s)) for the NUL-terminated string at `p`, with `end` the end of its
 // string table. Returns false for an empty name.
 [[nodiscard]] inline bool essential_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {

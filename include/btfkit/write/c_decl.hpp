@@ -50,7 +50,7 @@ struct c_prerendered {
 };
 // A sink that takes names apart from the text (c_prerender's): a writer on it renders ahead.
 template <class S>
-concept c_name_recorder = requires(S& s, c_name_ref r) { s.name_ref(r); };
+concept c_name_recorder = requires(S& s, c_name_ref r, std::size_t buffered) { s.name_ref(r, buffered); };
 
 template <byte_sink S>
 class c_decl_writer {
@@ -151,9 +151,11 @@ protected:
         const std::uint32_t off = k == c_name_kind::enumerator ? what : b_.name_off_of(what);
         // An anonymous type's name is empty wherever it lands
         if (k != c_name_kind::enumerator && off == 0) return;
-        const std::string_view name = name_of(off);
-        // `at` is the sink's to fill: it knows where its text ends
-        w_.flushed_sink().name_ref(c_name_ref{0, what, static_cast<std::uint32_t>(name.size()), name_hash(name), k});
+        const char* p = b_.string_ptr(off);
+        std::uint32_t hash = name_hash({});
+        const std::string_view name = p != nullptr ? hashed_name_at(p, b_.string_table_end(off), hash) : std::string_view{};
+        // `at` is the sink's to fill: its text ends `buffered` bytes before the name
+        w_.sink().name_ref(c_name_ref{0, what, static_cast<std::uint32_t>(name.size()), hash, k}, w_.buffered());
     }
 
     void put_type_name(std::uint32_t id) {

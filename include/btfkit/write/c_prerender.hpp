@@ -51,7 +51,8 @@ public:
         w_.flush();
         if (writer_.failed()) return false;
         const byte_span text = arena_.keep({sink_.text.data(), sink_.text.size()});
-        const byte_span names = arena_.keep({sink_.names.data(), sink_.names.size()});
+        // c_prerendered holds the refs as bytes (the arena's chunk has no alignment to give them)
+        const byte_span names = arena_.keep({reinterpret_cast<const char*>(sink_.names.data()), sink_.names.size() * sizeof(c_name_ref)});
         publish.value = &items_.emplace_back(c_prerendered{{text.data(), text.size()}, {names.data(), names.size()}});
         return true;
     }
@@ -82,13 +83,12 @@ public:
 private:
     struct recording_sink {
         std::string text;
-        std::string names;  // c_name_refs, as c_prerendered holds them
+        std::vector<c_name_ref> names;
         void append(const char* p, std::size_t n) { text.append(p, n); }
-        void name_ref(c_name_ref r) {
-            r.at = static_cast<std::uint32_t>(text.size());
-            char bytes[sizeof r];
-            std::memcpy(bytes, &r, sizeof r);
-            names.append(bytes, sizeof r);
+        // A name after the text so far and `buffered` bytes its writer holds yet.
+        void name_ref(c_name_ref r, std::size_t buffered) {
+            r.at = static_cast<std::uint32_t>(text.size() + buffered);
+            names.push_back(r);
         }
     };
 

@@ -62,6 +62,31 @@ TEST_CASE("essential_hash_at: name_hash of the essential name, whatever the leng
     CHECK_FALSE(essential_hash_at(empty, empty + sizeof(empty), h));
 }
 
+TEST_CASE("hashed_name_at: the name and its name_hash in one pass, whatever the length or what follows") {
+    const std::string_view followers[] = {"", "x", "zzzzzzzzzzzzzzzzzzzzzzzz"};
+    for (std::size_t n = 0; n <= 40; ++n) {
+        std::string name;
+        for (std::size_t i = 0; i < n; ++i) name += static_cast<char>('a' + i % 26);
+        for (const std::string_view after : followers) {
+            std::string table = name;
+            table += '\0';
+            table += after;
+            CAPTURE(name);
+            CAPTURE(after);
+            std::uint32_t h = 0;
+            const std::string_view got = hashed_name_at(table.data(), table.data() + table.size(), h);
+            CHECK(got.data() == table.data());
+            CHECK(got == name);
+            CHECK(h == name_hash(name));
+        }
+    }
+    // Flavors are hashed whole: this is the name itself, not its essential name.
+    std::uint32_t h = 0;
+    const char flavored[] = "task_struct___old";
+    CHECK(hashed_name_at(flavored, flavored + sizeof(flavored), h) == "task_struct___old");
+    CHECK(h == name_hash("task_struct___old"));
+}
+
 TEST_CASE("essential_hash_of: a type's name read from its BTF's string table") {
     testing::blob_builder bb(byte_order::little);
     bb.add_int("int", 4, int_signed);
