@@ -126,6 +126,31 @@ private:
 // The NUL-terminated string at `offset` inside `data`; false if out of range or unterminated.
 [[nodiscard]] constexpr bool c_string_at(byte_span data, std::size_t offset, std::string_view& out) noexcept {
     if (offset >= data.size()) return false;
+    if (!std::is_constant_evaluated()) {
+        // Eight bytes at a time: names are short, and a call to memchr costs more than the scan
+        // (a type or member name is looked up for every declaration a C header writes).
+        const char* const first = data.data() + offset;
+        const char* const end = data.data() + data.size();
+        const char* p = first;
+        for (; end - p >= 8; p += 8) {
+            std::uint64_t w;
+            __builtin_memcpy(&w, p, 8);
+            constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+            const std::uint64_t zero = ~(((w & low7) + low7) | w | low7);  // 0x80 in exactly each zero byte
+            if (zero != 0) {
+                const int bit = std::endian::native == std::endian::little ? std::countr_zero(zero) : std::countl_zero(zero);
+                out = std::string_view(first, static_cast<std::size_t>(p - first) + static_cast<std::size_t>(bit / 8));
+                return true;
+            }
+        }
+        for (; p != end; ++p) {
+            if (*p == 0) {
+                out = std::string_view(first, static_cast<std::size_t>(p - first));
+                return true;
+            }
+        }
+        return false;
+    }
     const std::string_view rest(data.data() + offset, data.size() - offset);
     const std::size_t end = rest.find('\0');
     if (end == std::string_view::npos) return false;

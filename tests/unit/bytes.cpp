@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "btfkit/bytes.hpp"
@@ -74,6 +75,26 @@ TEST_CASE("bytes: c_string_at finds terminated strings only") {
     CHECK_FALSE(c_string_at(byte_span(sample), 11, out));  // "cd" runs off the end
     CHECK_FALSE(c_string_at(byte_span(sample), 13, out));
     CHECK_FALSE(c_string_at(byte_span(sample), 1000, out));
+    // The run-time scan reads eight bytes at a time: strings of every length, ending in or after a
+    // word, near the end of the data or not, give what the constant-evaluated search gives.
+    for (std::size_t len = 0; len <= 20; ++len) {
+        for (std::size_t before = 0; before <= 9; ++before) {
+            for (std::size_t after = 0; after <= 9; ++after) {
+                std::string table(before, '\0');
+                for (std::size_t i = 0; i < len; ++i) table += static_cast<char>(0x80 + i);  // high bytes too
+                table += '\0';
+                table.append(after, 'z');
+                CAPTURE(len);
+                CAPTURE(before);
+                CAPTURE(after);
+                REQUIRE(c_string_at(byte_span(table.data(), table.size()), before, out));
+                CHECK(out.data() == table.data() + before);
+                CHECK(out.size() == len);
+                table.pop_back();
+                if (after == 0) CHECK_FALSE(c_string_at(byte_span(table.data(), table.size()), before, out));  // the NUL gone
+            }
+        }
+    }
     const std::array<std::byte, 2> raw{std::byte{'x'}, std::byte{0}};
     const byte_span v = as_byte_span(raw);
     CHECK(v.size() == 2);

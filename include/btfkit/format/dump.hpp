@@ -53,7 +53,7 @@ public:
                 return;
             }
         }
-        std::memcpy(buf_ + n_, s.data(), s.size());
+        copy(buf_ + n_, s.data(), s.size());
         n_ += s.size();
     }
     template <std::integral T>
@@ -72,6 +72,30 @@ public:
     }
 
 private:
+    // Most pieces are a name or a keyword: two overlapping loads and stores of 8 (or 4) bytes copy
+    // them without a call to memcpy, reading and writing only the n bytes.
+    static void copy(char* d, const char* p, std::size_t n) noexcept {
+        if (n > 16) {
+            std::memcpy(d, p, n);
+        } else if (n >= 8) {
+            std::uint64_t a, b;
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + n - 8, 8);
+            std::memcpy(d, &a, 8);
+            std::memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+            std::uint32_t a, b;
+            std::memcpy(&a, p, 4);
+            std::memcpy(&b, p + n - 4, 4);
+            std::memcpy(d, &a, 4);
+            std::memcpy(d + n - 4, &b, 4);
+        } else if (n != 0) {
+            d[0] = p[0];
+            d[n / 2] = p[n / 2];
+            d[n - 1] = p[n - 1];
+        }
+    }
+
     S& sink_;
     std::size_t n_ = 0;
     char buf_[chunk_size];

@@ -89,3 +89,24 @@ TEST_CASE("dump_raw_type: one type's lines; any byte_sink, one append per chunk"
     CHECK(detail::linkage_name(0) == "static");
     CHECK(detail::linkage_name(2) == "extern");
 }
+
+TEST_CASE("chunk_writer: pieces of every length copied exactly, across chunks; buffered() counts the rest") {
+    std::string out, want;
+    {
+        detail::chunk_writer<std::string> w(out);
+        std::string piece;
+        // Short pieces take the writer's own copy (overlapping words), longer ones memcpy; enough of
+        // them to fill several chunks, so that pieces straddle a flush too.
+        for (std::size_t round = 0; want.size() < 3 * detail::chunk_writer<std::string>::chunk_size; ++round) {
+            for (std::size_t n = 0; n <= 40; ++n) {
+                piece.clear();
+                for (std::size_t i = 0; i < n; ++i) piece += static_cast<char>('!' + (round + n + i) % 90);
+                w.put(std::string_view(piece));
+                want += piece;
+            }
+        }
+        CHECK(out.size() + w.buffered() == want.size());
+        CHECK(&w.sink() == &out);
+    }
+    CHECK(out == want);
+}
