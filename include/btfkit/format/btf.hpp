@@ -97,7 +97,7 @@ public:
     }
 
     // The type with this id; the id must be valid (see valid_id / type_at).
-    [[nodiscard]] constexpr type operator[](std::uint32_t id) const noexcept {
+    [[nodiscard, gnu::always_inline]] constexpr type operator[](std::uint32_t id) const noexcept {
         if (id < start_id_) return base_type(id);
         const std::size_t off = offsets_[id - start_id_];
         return type{this, id, off, data_.u32(off), data_.u32(off + 4), data_.u32(off + 8)};
@@ -182,8 +182,10 @@ public:
 
 private:
     friend class type;
-    // Void or a base type: apart from operator[], so that its own-type path is small enough to inline.
-    [[nodiscard]] constexpr type base_type(std::uint32_t id) const noexcept {
+    // Void or a base type: apart from operator[] and never inlined into it, so that its own-type path
+    // is small enough to inline (inlined, the base's lookup made operator[] recursive, and GCC kept
+    // it out of line everywhere).
+    [[nodiscard, gnu::noinline]] constexpr type base_type(std::uint32_t id) const noexcept {
         return id == 0 ? type{this, 0, 0, 0, 0, 0} : (*base_)[id];
     }
 
