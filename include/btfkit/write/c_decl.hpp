@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <string>
 #include <cstddef>
@@ -37,10 +38,13 @@ struct c_name_ref {
     c_name_kind kind;
 };
 // A struct or union definition rendered ahead: its text with the names left out, and where they go
-// (c_name_refs one after the other, as bytes: the whole definition lives in an arena's chunk).
+// (c_name_refs one after the other, as bytes: the whole definition lives in one block of its
+// renderer's storage). `in_use` counts the definitions of that block not yet copied in: the writer
+// counts this one off once it has (c_prerender::copied), and the block is then filled again.
 struct c_prerendered {
     std::string_view text;
     std::string_view names;
+    std::atomic<std::uint32_t>* in_use = nullptr;
     [[nodiscard]] std::size_t name_count() const noexcept { return names.size() / sizeof(c_name_ref); }
     [[nodiscard]] c_name_ref name(std::size_t i) const noexcept {
         c_name_ref r;

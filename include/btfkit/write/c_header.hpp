@@ -238,8 +238,10 @@ private:
     bool put_rendered_ahead(std::uint32_t id) {
         c_prerender* pre = pre_ != nullptr ? pre_->load(std::memory_order_acquire) : nullptr;
         const c_prerendered* d = pre != nullptr ? pre->take(id) : nullptr;
-        if (d != nullptr) this->put_prerendered(*d);
-        return d != nullptr;
+        if (d == nullptr) return false;
+        this->put_prerendered(*d);
+        c_prerender::copied(*d);
+        return true;
     }
 
     std::vector<std::uint32_t> queue_;

@@ -4,12 +4,14 @@
 // the writer when it copies the definition in (c_decl_writer::put_prerendered).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../format/btf.hpp"
@@ -20,7 +22,8 @@ namespace btfkit::detail {
 
 class c_prerender {
 public:
-    c_prerender(const btf& b, bpftool_compat compat) : b_(b), done_(b.type_count()), writer_(b, w_, compat, c_names::unique) {}
+    c_prerender(const btf& b, bpftool_compat compat)
+        : b_(b), done_(b.type_count()), blocks_(b.type_count()), writer_(b, w_, compat, c_names::unique) {}
     c_prerender(const c_prerender&) = delete;
     c_prerender& operator=(const c_prerender&) = delete;
 
@@ -50,11 +53,17 @@ public:
         writer_.write_def(id);
         w_.flush();
         if (writer_.failed()) return false;
-        const byte_span text = arena_.keep({sink_.text.data(), sink_.text.size()});
-        // c_prerendered holds the refs as bytes (the arena's chunk has no alignment to give them)
-        const byte_span names = arena_.keep({reinterpret_cast<const char*>(sink_.names.data()), sink_.names.size() * sizeof(c_name_ref)});
-        publish.value = &items_.emplace_back(c_prerendered{{text.data(), text.size()}, {names.data(), names.size()}});
+        // c_prerendered holds the refs as bytes (a block has no alignment to give them)
+        const std::size_t text_bytes = sink_.text.size(), names_bytes = sink_.names.size() * sizeof(c_name_ref);
+        const auto [at, in_use] = blocks_.allocate(text_bytes + names_bytes);
+        std::memcpy(at, sink_.text.data(), text_bytes);
+        if (names_bytes != 0) std::memcpy(at + text_bytes, sink_.names.data(), names_bytes);
+        publish.value = &items_.emplace_back(c_prerendered{{at, text_bytes}, {at + text_bytes, names_bytes}, in_use});
         return true;
+    }
+    // The writer's side, once it has copied in a definition it took: its place may be filled again.
+    static void copied(const c_prerendered& d) noexcept {
+        if (d.in_use != nullptr) d.in_use->fetch_sub(1, std::memory_order_release);
     }
     // The definition of `id` published so far, or null; claims nothing. Any thread.
     [[nodiscard]] const c_prerendered* find(std::uint32_t id) const noexcept {
@@ -95,10 +104,61 @@ private:
     // Where a definition is being rendered, and where it will not be (the writer took it).
     static constexpr c_prerendered rendering{}, taken{};
 
+    // Where the definitions live until the writer has copied them in: blocks filled in turn, each
+    // filled again once the writer has copied everything in it. The writer copies a definition
+    // soon after it is rendered, so a few blocks, warm in the cache, take the place of fresh memory
+    // for every definition of the header (several MiB for vmlinux, each new page zeroed by the
+    // kernel on first touch). A definition the writer never takes keeps its block.
+    class recycled_blocks {
+    public:
+        // Blocks in proportion to the BTF (about 2 bytes a type, from 4 KiB to 256 KiB): a small BTF's
+        // dump takes little memory, vmlinux's a few blocks of the largest size.
+        explicit recycled_blocks(std::uint32_t types) noexcept
+            : block_bytes_(std::clamp<std::size_t>(std::size_t{types} * 2, std::size_t{4} << 10, std::size_t{256} << 10)) {}
+        recycled_blocks(const recycled_blocks&) = delete;
+        recycled_blocks& operator=(const recycled_blocks&) = delete;
+        ~recycled_blocks() {
+            for (block& b : blocks_) big_allocator<char>().deallocate(b.p, b.size);
+        }
+        // n bytes for one definition, and its block's count of definitions not copied in, already
+        // counting it. The renderer's thread only.
+        std::pair<char*, std::atomic<std::uint32_t>*> allocate(std::size_t n) {
+            if (cur_ == nullptr || cur_->size - used_ < n) next(n);
+            char* at = cur_->p + used_;
+            used_ += n;
+            cur_->in_use.fetch_add(1, std::memory_order_relaxed);  // published after, with a release
+            return {at, &cur_->in_use};
+        }
+
+    private:
+        struct block {
+            char* p;
+            std::size_t size;
+            std::atomic<std::uint32_t> in_use{0};
+        };
+        // A block all copied from (the writer's release of each definition, acquired here), else a new one.
+        void next(std::size_t n) {
+            for (block& b : blocks_) {
+                if (&b != cur_ && b.size >= n && b.in_use.load(std::memory_order_acquire) == 0) {
+                    cur_ = &b;
+                    used_ = 0;
+                    return;
+                }
+            }
+            const std::size_t size = std::max(block_bytes_, n);
+            cur_ = &blocks_.emplace_back(big_allocator<char>().allocate(size), size);
+            used_ = 0;
+        }
+        std::size_t block_bytes_;
+        std::deque<block> blocks_;  // never moved: definitions point at their block's count
+        block* cur_ = nullptr;
+        std::size_t used_ = 0;
+    };
+
     const btf& b_;
     std::vector<std::atomic<const c_prerendered*>> done_;  // by type id: null, &rendering, &taken or the published definition
     std::deque<c_prerendered> items_;                         // what done_ points to (never moved)
-    chunk_arena arena_{std::size_t{1} << 20};                 // what items_ point to
+    recycled_blocks blocks_;                                  // what items_ point to
     recording_sink sink_;
     chunk_writer<recording_sink> w_{sink_};
     c_decl_writer<recording_sink> writer_;

@@ -6,10 +6,13 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "blob_builder.hpp"
 #include "btfkit/format/btf.hpp"
 #include "btfkit/index/name_hash.hpp"
+#include "btfkit/write/btf_builder.hpp"
 #include "btfkit/write/c_header.hpp"
 
 namespace {
@@ -135,4 +138,45 @@ TEST_CASE("c_prerender: what the writer takes first is not rendered for it") {
     CHECK(d->name_count() == 3);  // mode, READY, DONE
     CHECK(d->name(1).kind == detail::c_name_kind::enumerator);
     CHECK(d->text.find(" = 7,") != std::string_view::npos);
+}
+
+TEST_CASE("c_prerender: a block is filled again once the writer has copied in all it holds") {
+    // Four structs of 300 members: each definition is larger than a block (this BTF's blocks are
+    // the smallest, 4 KiB), so each takes a block of its own.
+    blob_builder bb(byte_order::little);
+    const auto i = bb.add_int("int", 4, int_signed);  // 1
+    std::vector<std::string> names;
+    for (int k = 0; k < 300; ++k) names.push_back("member_" + std::to_string(k));
+    std::vector<member_spec> members;
+    for (std::uint32_t k = 0; k < names.size(); ++k) members.push_back({names[k], i, 32 * k, 0});
+    for (const std::string_view s : {"a", "b", "c", "d"}) bb.builder().add_struct(s, 4 * 300, btf_builder::member_list(members));  // 2..5
+    bb.rebuild();
+    auto b = btf::parse(bb.span());
+    REQUIRE(b.has_value());
+    detail::c_prerender pre(*b, bpftool_compat::v7_1);
+    const detail::c_prerendered* defs[4]{};
+    std::string kept[3];  // a, b and c as rendered: their names differ (each ref holds its type's id)
+    for (std::uint32_t k = 0; k < 3; ++k) {
+        REQUIRE(pre.render(2 + k));
+        defs[k] = pre.take(2 + k);
+        REQUIRE(defs[k] != nullptr);
+        kept[k] = std::string(defs[k]->text) + std::string(defs[k]->names);
+    }
+    CHECK(defs[0]->text.size() > 4096);
+    // Nothing copied in yet: each in a block of its own, a and b untouched by what came after
+    CHECK(defs[1]->text.data() != defs[0]->text.data());
+    CHECK(defs[2]->text.data() != defs[0]->text.data());
+    CHECK(defs[2]->text.data() != defs[1]->text.data());
+    for (std::uint32_t k = 0; k < 3; ++k) CHECK(std::string(defs[k]->text) + std::string(defs[k]->names) == kept[k]);
+    // a copied in: d takes its block, and b and c stay as they were
+    const char* const a_place = defs[0]->text.data();
+    detail::c_prerender::copied(*defs[0]);
+    REQUIRE(pre.render(5));
+    defs[3] = pre.take(5);
+    REQUIRE(defs[3] != nullptr);
+    CHECK(defs[3]->text.data() == a_place);
+    CHECK(defs[3]->name(0).what == 5);
+    for (std::uint32_t k = 1; k < 3; ++k) CHECK(std::string(defs[k]->text) + std::string(defs[k]->names) == kept[k]);
+    // The text does not depend on where it was kept
+    CHECK(defs[3]->text == defs[1]->text);
 }
