@@ -146,7 +146,10 @@ private:
                 }
             }
             const std::size_t size = std::max(block_bytes_, n);
-            cur_ = &blocks_.emplace_back(big_allocator<char>().allocate(size), size);
+            block& b = blocks_.emplace_back(nullptr, 0);  // then its memory: nothing to leak if either throws
+            b.p = big_allocator<char>().allocate(size);
+            b.size = size;
+            cur_ = &b;
             used_ = 0;
         }
         std::size_t block_bytes_;
