@@ -78,22 +78,24 @@ private:
         if (n > 16) {
             std::memcpy(d, p, n);
         } else if (n >= 8) {
-            std::uint64_t a, b;
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + n - 8, 8);
-            std::memcpy(d, &a, 8);
-            std::memcpy(d + n - 8, &b, 8);
+            copy_ends<std::uint64_t>(d, p, n);
         } else if (n >= 4) {
-            std::uint32_t a, b;
-            std::memcpy(&a, p, 4);
-            std::memcpy(&b, p + n - 4, 4);
-            std::memcpy(d, &a, 4);
-            std::memcpy(d + n - 4, &b, 4);
+            copy_ends<std::uint32_t>(d, p, n);
         } else if (n != 0) {
             d[0] = p[0];
             d[n / 2] = p[n / 2];
             d[n - 1] = p[n - 1];
         }
+    }
+
+    // n bytes, sizeof(Word) <= n <= 2 * sizeof(Word): the first and the last word, overlapping.
+    template <class Word>
+    static void copy_ends(char* d, const char* p, std::size_t n) noexcept {
+        Word first, last;
+        std::memcpy(&first, p, sizeof first);
+        std::memcpy(&last, p + n - sizeof last, sizeof last);
+        std::memcpy(d, &first, sizeof first);
+        std::memcpy(d + n - sizeof last, &last, sizeof last);
     }
 
     S& sink_;
