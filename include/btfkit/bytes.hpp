@@ -53,6 +53,11 @@ constexpr T byteswap(T v) noexcept {
     }
 }
 
+// 0x80 in the lowest zero byte of `w` (and possibly in bytes above it): the first NUL of eight bytes
+// loaded little-endian-first is at countr_zero / 8.
+inline constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+[[nodiscard]] constexpr std::uint64_t zero_bytes(std::uint64_t w) noexcept { return (w - ones) & ~w & highs; }
+
 // Unchecked load of an unsigned integer; callers have checked bounds.
 template <class T>
 constexpr T load(const char* p, byte_order order) noexcept {
@@ -133,13 +138,8 @@ private:
         const char* const end = data.data() + data.size();
         const char* p = first;
         for (; end - p >= 8; p += 8) {
-            std::uint64_t w;
-            __builtin_memcpy(&w, p, 8);
-            constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
-            const std::uint64_t zero = ~(((w & low7) + low7) | w | low7);  // 0x80 in exactly each zero byte
-            if (zero != 0) {
-                const int bit = std::endian::native == std::endian::little ? std::countr_zero(zero) : std::countl_zero(zero);
-                out = std::string_view(first, static_cast<std::size_t>(p - first) + static_cast<std::size_t>(bit / 8));
+            if (const std::uint64_t z = detail::zero_bytes(detail::load<std::uint64_t>(p, byte_order::little)); z != 0) {
+                out = std::string_view(first, static_cast<std::size_t>(p - first) + static_cast<std::size_t>(std::countr_zero(z)) / 8);
                 return true;
             }
         }

@@ -17,8 +17,6 @@ namespace btfkit {
 
 namespace detail {
 inline constexpr std::uint64_t hash_k = 0x9e3779b97f4a7c15ull;
-inline constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-[[nodiscard]] constexpr std::uint64_t zero_bytes(std::uint64_t w) noexcept { return (w - ones) & ~w & highs; }
 [[nodiscard]] constexpr std::uint64_t mix_word(std::uint64_t h, std::uint64_t w) noexcept {
     h = (h ^ w) * hash_k;
     return h ^ (h >> 29);
@@ -50,17 +48,14 @@ inline constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x808080808
 namespace detail {
 // name_hash of the NUL-terminated string at `p` (its essential name if `Essential`), with `end` the end
 // of its string table: whole words while they fit; an essential name with "___" in it (rare) takes
-// the exact path. False for an empty name.
+// the exact path. Returns the string's length (the whole name's).
 template <bool Essential>
-[[nodiscard]] inline bool name_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {
-    if (*p == 0) return false;
+[[nodiscard]] inline std::size_t hash_name_at(const char* p, const char* end, std::uint32_t& out) noexcept {
     std::uint64_t h = hash_k;
     std::size_t i = 0;
     [[maybe_unused]] std::uint64_t prev_us = 0;  // '_' bytes (0x80 each) of the previous word
     while (static_cast<std::size_t>(end - p) >= i + 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        if constexpr (std::endian::native == std::endian::big) w = byteswap(w);
+        const std::uint64_t w = load<std::uint64_t>(p + i, byte_order::little);
         const std::uint64_t z = zero_bytes(w);
         if constexpr (Essential) {
             const std::uint64_t us = zero_bytes(w ^ (ones * '_'));
@@ -71,20 +66,23 @@ template <bool Essential>
         }
         if (z != 0) {
             const std::size_t n = static_cast<std::size_t>(std::countr_zero(z)) / 8;
-            if (n == 0) {
-                out = finish_hash(h, i);
-                return true;
-            }
-            const std::uint64_t mask = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
             // Bytes after the NUL belong to the next string: masked out, as name_hash zero-pads.
-            out = finish_hash(mix_word(h, w & mask), i + n);
-            return true;
+            if (n != 0) h = mix_word(h, w & ((1ull << (8 * n)) - 1));
+            out = finish_hash(h, i + n);
+            return i + n;
         }
         h = mix_word(h, w);
         i += 8;
     }
     const std::string_view s(p);
     out = name_hash(Essential ? essential_name(s) : s);
+    return s.size();
+}
+// The same, false for an empty name.
+template <bool Essential>
+[[nodiscard]] inline bool name_hash_at(const char* p, const char* end, std::uint32_t& out) noexcept {
+    if (*p == 0) return false;
+    static_cast<void>(hash_name_at<Essential>(p, end, out));
     return true;
 }
 }  // namespace detail
@@ -92,24 +90,7 @@ template <bool Essential>
 // The NUL-terminated string at `p`, with `end` the end of its NUL-terminated string table, and its
 // name_hash in `out`: one pass over the name for both.
 [[nodiscard]] inline std::string_view hashed_name_at(const char* p, const char* end, std::uint32_t& out) noexcept {
-    std::uint64_t h = detail::hash_k;
-    std::size_t i = 0;
-    while (static_cast<std::size_t>(end - p) >= i + 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        if constexpr (std::endian::native == std::endian::big) w = detail::byteswap(w);
-        if (const std::uint64_t z = detail::zero_bytes(w); z != 0) {
-            const std::size_t n = static_cast<std::size_t>(std::countr_zero(z)) / 8;
-            if (n != 0) h = detail::mix_word(h, w & ((1ull << (8 * n)) - 1));  // the next string's bytes out
-            out = detail::finish_hash(h, i + n);
-            return {p, i + n};
-        }
-        h = detail::mix_word(h, w);
-        i += 8;
-    }
-    const std::string_view s(p);
-    out = name_hash(s);
-    return s;
+    return {p, detail::hash_name_at<false>(p, end, out)};
 }
 
 // name_hash(essential_name(s)) for the NUL-terminated string at `p`, with `end` the end of its

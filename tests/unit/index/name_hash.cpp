@@ -19,12 +19,25 @@ using namespace btfkit;
 // The hash is the same in constant evaluation (an index may be built there).
 constexpr std::uint32_t task_struct_hash = name_hash("task_struct");
 
-// essential_hash_at over `name` followed by `after` in one buffer (what follows a name in a string
-// table is another string, which the hash must not read).
-std::uint32_t hash_in_table(std::string_view name, std::string_view after) {
+// `name` followed by `after` in one buffer, as in a string table: what follows a name is another
+// string, which a scan of the name must not read.
+std::string in_table(std::string_view name, std::string_view after) {
     std::string table(name);
     table += '\0';
     table += after;
+    return table;
+}
+// Names of every length up to and past a few words: n letters.
+std::string letters(std::size_t n) {
+    std::string name;
+    for (std::size_t i = 0; i < n; ++i) name += static_cast<char>('a' + i % 26);
+    return name;
+}
+constexpr std::string_view followers[] = {"", "x", "zzzzzzzzzzzzzzzzzzzzzzzz"};
+
+// essential_hash_at over `name` followed by `after`.
+std::uint32_t hash_in_table(std::string_view name, std::string_view after) {
+    const std::string table = in_table(name, after);
     std::uint32_t h = 0;
     REQUIRE(essential_hash_at(table.data(), table.data() + table.size(), h));
     return h;
@@ -41,10 +54,8 @@ TEST_CASE("name_hash: the same at run time as in constant evaluation; different 
 }
 
 TEST_CASE("essential_hash_at: name_hash of the essential name, whatever the length or what follows") {
-    const std::string_view followers[] = {"", "x", "zzzzzzzzzzzzzzzzzzzzzzzz"};
     for (std::size_t n = 1; n <= 40; ++n) {
-        std::string name;
-        for (std::size_t i = 0; i < n; ++i) name += static_cast<char>('a' + i % 26);
+        const std::string name = letters(n);
         for (const std::string_view after : followers) {
             CAPTURE(name);
             CHECK(hash_in_table(name, after) == name_hash(name));
@@ -63,14 +74,10 @@ TEST_CASE("essential_hash_at: name_hash of the essential name, whatever the leng
 }
 
 TEST_CASE("hashed_name_at: the name and its name_hash in one pass, whatever the length or what follows") {
-    const std::string_view followers[] = {"", "x", "zzzzzzzzzzzzzzzzzzzzzzzz"};
     for (std::size_t n = 0; n <= 40; ++n) {
-        std::string name;
-        for (std::size_t i = 0; i < n; ++i) name += static_cast<char>('a' + i % 26);
+        const std::string name = letters(n);
         for (const std::string_view after : followers) {
-            std::string table = name;
-            table += '\0';
-            table += after;
+            const std::string table = in_table(name, after);
             CAPTURE(name);
             CAPTURE(after);
             std::uint32_t h = 0;
